@@ -1,0 +1,351 @@
+import { parseArgs } from "node:util";
+
+/** How a Consul `warning` status reaches Envoy (design.md §3). */
+export type WarningMapping = "healthy" | "degraded";
+/** How a Consul `critical` status reaches Envoy (design.md §3). */
+export type CriticalMapping = "unhealthy" | "omit";
+
+/** Where and how to reach Consul's HTTP API. */
+export interface ConsulConfig {
+  host: string;
+  port: number;
+  secure: boolean;
+  /** PEM file with the CA that signed Consul's certificate. */
+  caCertFile: string | undefined;
+  token: string | undefined;
+  /** Longest `wait` of a blocking query, in seconds (Consul caps it at 600). */
+  waitSeconds: number;
+  /** Reads may be answered by any server (`?stale`). */
+  stale: boolean;
+  /** Upper bound on concurrent HTTP connections to Consul. */
+  maxConnections: number;
+}
+
+/** The gRPC xDS server. */
+export interface XdsConfig {
+  host: string;
+  port: number;
+  keepaliveTimeMs: number;
+  maxConnectionAgeMs: number;
+}
+
+/** The HTTP shim (`/edsservice/*`) and status endpoints. */
+export interface HttpConfig {
+  host: string;
+  port: number;
+  /** When set, shim calls must carry it (`Authorization: Bearer …` or `X-Bridge-Token`). */
+  token: string | undefined;
+  /** Service a shim registration joins when it names none (the original's cluster). */
+  defaultService: string;
+  /** Interval of the TCP check given to shim registrations, in seconds. */
+  checkIntervalSeconds: number;
+  /** A registration whose check stays critical this long is removed by Consul, in seconds. */
+  deregisterCriticalAfterSeconds: number;
+}
+
+/** Translation rules from Consul health to Envoy health. */
+export interface HealthConfig {
+  warning: WarningMapping;
+  critical: CriticalMapping;
+}
+
+/** Everything the bridge reads at start, once. */
+export interface BridgeConfig {
+  consul: ConsulConfig;
+  xds: XdsConfig;
+  http: HttpConfig;
+  health: HealthConfig;
+  logLevel: string;
+}
+
+export const DEFAULT_CONSUL_ADDR = "127.0.0.1:8500";
+export const DEFAULT_XDS_PORT = 18000;
+export const DEFAULT_HTTP_PORT = 5000;
+export const DEFAULT_BIND_HOST = "0.0.0.0";
+export const DEFAULT_SERVICE = "myservice";
+export const DEFAULT_WAIT_SECONDS = 300;
+export const DEFAULT_MAX_CONSUL_CONNECTIONS = 6;
+export const DEFAULT_CHECK_INTERVAL_SECONDS = 5;
+export const DEFAULT_DEREGISTER_CRITICAL_AFTER_SECONDS = 60;
+export const DEFAULT_KEEPALIVE_TIME_MS = 30_000;
+export const DEFAULT_MAX_CONNECTION_AGE_MS = 30 * 60_000;
+export const DEFAULT_LOG_LEVEL = "info";
+
+/** Raised when the configuration is invalid; lists every problem found. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+  }
+}
+
+/** One option: its flag, its environment variable, and its description for --help. */
+interface OptionSpec {
+  flag: string;
+  env?: string;
+  description: string;
+  boolean?: boolean;
+}
+
+const OPTIONS = {
+  consulAddr: {
+    flag: "consul-addr",
+    env: "CONSUL_HTTP_ADDR",
+    description: `Consul HTTP address, [http[s]://]HOST:PORT (default ${DEFAULT_CONSUL_ADDR})`,
+  },
+  consulToken: {
+    flag: "consul-token",
+    env: "CONSUL_HTTP_TOKEN",
+    description: "ACL token sent as X-Consul-Token",
+  },
+  consulCaCert: {
+    flag: "consul-cacert",
+    env: "CONSUL_CACERT",
+    description: "CA certificate file for HTTPS to Consul",
+  },
+  consulSsl: {
+    flag: "consul-ssl",
+    env: "CONSUL_HTTP_SSL",
+    description: "use HTTPS to Consul (true/false)",
+  },
+  consulStale: {
+    flag: "consul-stale",
+    env: "BRIDGE_CONSUL_STALE",
+    description: "allow stale reads from any Consul server (true/false, default false)",
+  },
+  consulWait: {
+    flag: "consul-wait",
+    env: "BRIDGE_CONSUL_WAIT",
+    description: `blocking query wait in seconds, 1-600 (default ${DEFAULT_WAIT_SECONDS})`,
+  },
+  consulMaxConns: {
+    flag: "consul-max-conns",
+    env: "BRIDGE_CONSUL_MAX_CONNS",
+    description: `max concurrent connections to Consul, 3-64 (default ${DEFAULT_MAX_CONSUL_CONNECTIONS})`,
+  },
+  xdsHost: {
+    flag: "xds-host",
+    env: "XDS_HOST",
+    description: `address the xDS server binds (default ${DEFAULT_BIND_HOST})`,
+  },
+  xdsPort: {
+    flag: "xds-port",
+    env: "XDS_PORT",
+    description: `xDS gRPC port (default ${DEFAULT_XDS_PORT})`,
+  },
+  httpHost: {
+    flag: "http-host",
+    env: "HTTP_HOST",
+    description: `address the shim binds (default ${DEFAULT_BIND_HOST})`,
+  },
+  httpPort: {
+    flag: "http-port",
+    env: "HTTP_PORT",
+    description: `shim HTTP port (default ${DEFAULT_HTTP_PORT})`,
+  },
+  shimToken: {
+    flag: "shim-token",
+    env: "BRIDGE_SHIM_TOKEN",
+    description: "token required on shim calls (default: none)",
+  },
+  defaultService: {
+    flag: "default-service",
+    env: "BRIDGE_DEFAULT_SERVICE",
+    description: `service for shim calls naming none (default ${DEFAULT_SERVICE})`,
+  },
+  checkInterval: {
+    flag: "check-interval",
+    env: "BRIDGE_CHECK_INTERVAL",
+    description: `TCP check interval of shim registrations in seconds (default ${DEFAULT_CHECK_INTERVAL_SECONDS})`,
+  },
+  deregisterAfter: {
+    flag: "deregister-critical-after",
+    env: "BRIDGE_DEREGISTER_CRITICAL_AFTER",
+    description: `seconds a critical shim registration lives, >= 60 (default ${DEFAULT_DEREGISTER_CRITICAL_AFTER_SECONDS})`,
+  },
+  warningAs: {
+    flag: "warning-as",
+    env: "BRIDGE_WARNING_AS",
+    description: "Envoy status for Consul warning: healthy|degraded (default healthy)",
+  },
+  criticalAs: {
+    flag: "critical-as",
+    env: "BRIDGE_CRITICAL_AS",
+    description: "Envoy status for Consul critical: unhealthy|omit (default unhealthy)",
+  },
+  keepalive: {
+    flag: "xds-keepalive-ms",
+    env: "BRIDGE_XDS_KEEPALIVE_MS",
+    description: `gRPC keepalive ping interval (default ${DEFAULT_KEEPALIVE_TIME_MS})`,
+  },
+  maxConnectionAge: {
+    flag: "xds-max-connection-age-ms",
+    env: "BRIDGE_XDS_MAX_CONNECTION_AGE_MS",
+    description: `gRPC max connection age, lets Envoys rebalance (default ${DEFAULT_MAX_CONNECTION_AGE_MS})`,
+  },
+  logLevel: {
+    flag: "log-level",
+    env: "LOG_LEVEL",
+    description: `pino log level (default ${DEFAULT_LOG_LEVEL})`,
+  },
+  help: { flag: "help", description: "print this help", boolean: true },
+} satisfies Record<string, OptionSpec>;
+
+type OptionName = keyof typeof OPTIONS;
+
+/** The --help text. */
+export function usage(): string {
+  const lines = Object.values(OPTIONS).map((spec: OptionSpec) => {
+    const env = spec.env ? ` [env ${spec.env}]` : "";
+    return `  --${spec.flag.padEnd(28)} ${spec.description}${env}`;
+  });
+  return `usage: consul-xds-bridge [options]\n${lines.join("\n")}`;
+}
+
+/** Result of {@link parseConfig}: a configuration, or a request for help. */
+export type ParsedConfig = { help: true } | { help: false; config: BridgeConfig };
+
+/**
+ * Reads flags (which win) and environment once, validates every value and returns the typed
+ * configuration. Throws {@link ConfigError} naming every bad value.
+ */
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfig {
+  const problems: string[] = [];
+  const parseOptions = Object.fromEntries(
+    Object.values(OPTIONS).map((spec: OptionSpec) => [
+      spec.flag,
+      { type: spec.boolean ? ("boolean" as const) : ("string" as const) },
+    ]),
+  );
+  let flags: Record<string, string | boolean | undefined> = {};
+  try {
+    flags = parseArgs({ args: argv, options: parseOptions, strict: true, allowPositionals: false })
+      .values as Record<string, string | boolean | undefined>;
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  if (flags.help === true) return { help: true };
+
+  const raw = (name: OptionName): { value: string; source: string } | undefined => {
+    const spec: OptionSpec = OPTIONS[name];
+    const flag = flags[spec.flag];
+    if (typeof flag === "string") return { value: flag, source: `--${spec.flag}` };
+    const fromEnv = spec.env ? env[spec.env] : undefined;
+    if (fromEnv !== undefined && fromEnv !== "" && spec.env)
+      return { value: fromEnv, source: spec.env };
+    return undefined;
+  };
+  const text = (name: OptionName, fallback: string): string => raw(name)?.value ?? fallback;
+  const optional = (name: OptionName): string | undefined => raw(name)?.value;
+  const integer = (name: OptionName, fallback: number, min: number, max: number): number => {
+    const given = raw(name);
+    if (!given) return fallback;
+    const value = Number(given.value);
+    if (!/^\d+$/.test(given.value) || value < min || value > max) {
+      problems.push(`${given.source}=${given.value}: expected an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  };
+  const bool = (name: OptionName, fallback: boolean): boolean => {
+    const given = raw(name);
+    if (!given) return fallback;
+    const value = given.value.toLowerCase();
+    if (["1", "true", "yes"].includes(value)) return true;
+    if (["0", "false", "no"].includes(value)) return false;
+    problems.push(`${given.source}=${given.value}: expected true or false`);
+    return fallback;
+  };
+  const choice = <T extends string>(name: OptionName, allowed: readonly T[], fallback: T): T => {
+    const given = raw(name);
+    if (!given) return fallback;
+    if ((allowed as readonly string[]).includes(given.value)) return given.value as T;
+    problems.push(`${given.source}=${given.value}: expected one of ${allowed.join(", ")}`);
+    return fallback;
+  };
+  const host = (name: OptionName): string => {
+    const value = text(name, DEFAULT_BIND_HOST);
+    if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(value)) {
+      problems.push(`${raw(name)?.source}=${value}: not a host name or IP address`);
+    }
+    return value;
+  };
+
+  const consulSsl = bool("consulSsl", false);
+  const consulAddress = parseConsulAddress(raw("consulAddr"), consulSsl, problems);
+  const caCertFile = optional("consulCaCert");
+  const serviceName = text("defaultService", DEFAULT_SERVICE);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/.test(serviceName)) {
+    problems.push(`default service ${JSON.stringify(serviceName)}: letters, digits, _ and - only`);
+  }
+  const logLevel = choice(
+    "logLevel",
+    ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const,
+    DEFAULT_LOG_LEVEL,
+  );
+
+  const config: BridgeConfig = {
+    consul: {
+      host: consulAddress.host,
+      port: consulAddress.port,
+      secure: consulAddress.secure || caCertFile !== undefined,
+      caCertFile,
+      token: optional("consulToken"),
+      waitSeconds: integer("consulWait", DEFAULT_WAIT_SECONDS, 1, 600),
+      stale: bool("consulStale", false),
+      maxConnections: integer("consulMaxConns", DEFAULT_MAX_CONSUL_CONNECTIONS, 3, 64),
+    },
+    xds: {
+      host: host("xdsHost"),
+      port: integer("xdsPort", DEFAULT_XDS_PORT, 0, 65535),
+      keepaliveTimeMs: integer("keepalive", DEFAULT_KEEPALIVE_TIME_MS, 1000, 3_600_000),
+      maxConnectionAgeMs: integer(
+        "maxConnectionAge",
+        DEFAULT_MAX_CONNECTION_AGE_MS,
+        1000,
+        86_400_000,
+      ),
+    },
+    http: {
+      host: host("httpHost"),
+      port: integer("httpPort", DEFAULT_HTTP_PORT, 0, 65535),
+      token: optional("shimToken"),
+      defaultService: serviceName,
+      checkIntervalSeconds: integer("checkInterval", DEFAULT_CHECK_INTERVAL_SECONDS, 1, 3600),
+      deregisterCriticalAfterSeconds: integer(
+        "deregisterAfter",
+        DEFAULT_DEREGISTER_CRITICAL_AFTER_SECONDS,
+        60,
+        86_400,
+      ),
+    },
+    health: {
+      warning: choice("warningAs", ["healthy", "degraded"] as const, "healthy"),
+      critical: choice("criticalAs", ["unhealthy", "omit"] as const, "unhealthy"),
+    },
+    logLevel,
+  };
+  if (config.xds.port !== 0 && config.xds.port === config.http.port) {
+    problems.push(`xDS port and HTTP port are both ${config.xds.port}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { help: false, config };
+}
+
+function parseConsulAddress(
+  given: { value: string; source: string } | undefined,
+  sslFlag: boolean,
+  problems: string[],
+): { host: string; port: number; secure: boolean } {
+  const value = given?.value ?? DEFAULT_CONSUL_ADDR;
+  const match = /^(?:(https?):\/\/)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?\/?$/.exec(
+    value,
+  );
+  const port = match?.[3] === undefined ? (match?.[1] === "https" ? 8501 : 8500) : Number(match[3]);
+  if (!match || port < 1 || port > 65535) {
+    problems.push(`${given?.source ?? "consul address"}=${value}: expected [http[s]://]HOST:PORT`);
+    return { host: "127.0.0.1", port: 8500, secure: false };
+  }
+  const host = match[2]!.replace(/^\[|\]$/g, "");
+  return { host, port, secure: match[1] === "https" || sslFlag };
+}

@@ -1,0 +1,44 @@
+/** The shapes of the Consul HTTP API answers the bridge reads (Consul API docs, /v1/health). */
+
+/** A check's status as Consul reports it. */
+export type ConsulCheckStatus = "passing" | "warning" | "critical";
+
+/** One entry of `/v1/health/state/:state` and of `Checks` in `/v1/health/service/:name`. */
+export interface ConsulHealthCheck {
+  Node: string;
+  CheckID: string;
+  Name?: string;
+  Status: ConsulCheckStatus;
+  ServiceID: string;
+  ServiceName: string;
+  ModifyIndex?: number;
+}
+
+/** The node part of a `/v1/health/service/:name` entry. */
+export interface ConsulNode {
+  Node: string;
+  Address: string;
+  Datacenter?: string;
+  Meta?: Record<string, string> | null;
+}
+
+/** The service part of a `/v1/health/service/:name` entry. */
+export interface ConsulService {
+  ID: string;
+  Service: string;
+  Address: string;
+  Port: number;
+  Tags?: string[] | null;
+  Meta?: Record<string, string> | null;
+  Weights?: { Passing: number; Warning: number } | null;
+}
+
+/** One instance in `/v1/health/service/:name`. */
+export interface ConsulServiceEntry {
+  Node: ConsulNode;
+  Service: ConsulService;
+  Checks: ConsulHealthCheck[];
+}
+
+/** `/v1/catalog/services`: service name → tags. */
+export type ConsulCatalogServices = Record<string, string[]>;

@@ -1,0 +1,94 @@
+import { startProcess, type ManagedProcess } from "./child-process.ts";
+import { freePorts } from "./free-port.ts";
+import { toolPath } from "./tools.ts";
+import { waitFor } from "./wait-for.ts";
+
+/** A real `consul agent -dev` on free loopback ports, for integration and end-to-end tests. */
+export interface ConsulAgent {
+  readonly httpPort: number;
+  readonly dnsPort: number;
+  /** `127.0.0.1:PORT`, the value of CONSUL_HTTP_ADDR. */
+  readonly address: string;
+  readonly nodeName: string;
+  /** Calls the HTTP API and parses JSON (throws on a non-2xx answer). */
+  api<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  /** Runs the consul CLI against this agent. */
+  cli(...args: string[]): Promise<string>;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Options for {@link startConsul}. */
+export interface ConsulAgentOptions {
+  /** Extra `-config-dir` (service definition files). */
+  configDir?: string;
+  nodeName?: string;
+}
+
+/** Starts a dev agent and resolves once it has a leader and its own node is in the catalog. */
+export async function startConsul(options: ConsulAgentOptions = {}): Promise<ConsulAgent> {
+  const [http, dns, server, serfLan, serfWan, grpc] = await freePorts(6);
+  const nodeName = options.nodeName ?? `test-node-${http}`;
+  const args = [
+    "agent",
+    "-dev",
+    "-bind=127.0.0.1",
+    "-client=127.0.0.1",
+    `-node=${nodeName}`,
+    `-http-port=${http}`,
+    `-dns-port=${dns}`,
+    `-server-port=${server}`,
+    `-serf-lan-port=${serfLan}`,
+    `-serf-wan-port=${serfWan}`,
+    `-grpc-port=${grpc}`,
+    "-log-level=warn",
+  ];
+  if (options.configDir) args.push(`-config-dir=${options.configDir}`);
+  const process = startProcess(toolPath("consul"), args);
+  const address = `127.0.0.1:${http}`;
+
+  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const response = await fetch(`http://${address}${path}`, {
+      method,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
+
+  const agent: ConsulAgent = {
+    httpPort: http,
+    dnsPort: dns,
+    address,
+    nodeName,
+    api,
+    async cli(...cliArgs) {
+      const run = startProcess(toolPath("consul"), cliArgs, {
+        env: { ...globalThis.process.env, CONSUL_HTTP_ADDR: address },
+      });
+      const code = await new Promise<number | null>((resolve) => run.child.on("exit", resolve));
+      if (code !== 0) throw new Error(`consul ${cliArgs.join(" ")}: ${run.output()}`);
+      return run.output();
+    },
+    output: () => process.output(),
+    stop: () => process.stop(),
+  };
+
+  try {
+    await waitFor(
+      async () => {
+        if (process.child.exitCode !== null) throw new Error(`consul exited: ${process.output()}`);
+        const leader = await api<string>("GET", "/v1/status/leader");
+        if (!leader) return false;
+        const nodes = await api<{ Node: string }[]>("GET", "/v1/catalog/nodes");
+        return nodes.some((node) => node.Node === nodeName);
+      },
+      { timeoutMs: 30_000, description: "consul agent ready" },
+    );
+  } catch (error) {
+    await process.stop();
+    throw error;
+  }
+  return agent;
+}
