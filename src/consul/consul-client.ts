@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
@@ -27,6 +28,8 @@ export interface ReadOptions {
   index?: number;
   /** Blocking wait in seconds. */
   waitSeconds?: number;
+  /** Cancels the request (the watcher stopping). */
+  signal?: AbortSignal;
 }
 
 /** The node-consul client with the connection bound and TLS the configuration asks for. */
@@ -83,6 +86,10 @@ export function connectConsul(config: ConsulConfig): ConsulConnection {
       if (config.token) headers["x-consul-token"] = config.token;
       // Consul adds up to wait/16 of jitter to a blocking query; allow for it and the network.
       const timeout = ((options.waitSeconds ?? 0) * 1.1 + 10) * 1000;
+      // papi cancels a request when its context emits "cancel".
+      const ctx = Object.assign(new EventEmitter(), { includeResponse: true });
+      const cancel = (): boolean => ctx.emit("cancel");
+      options.signal?.addEventListener("abort", cancel, { once: true });
       let response: PapiResponse;
       try {
         [response] = (await internal._get(
@@ -92,7 +99,7 @@ export function connectConsul(config: ConsulConfig): ConsulConnection {
             query,
             headers,
             timeout,
-            ctx: { includeResponse: true },
+            ctx,
           },
           (request: { err?: Error; res: PapiResponse }, next: (...args: unknown[]) => void) =>
             request.err ? next(false, request.err) : next(false, undefined, [request.res]),
@@ -102,6 +109,8 @@ export function connectConsul(config: ConsulConfig): ConsulConnection {
         throw new ConsulRequestError(`GET ${path}: ${(error as Error).message}`, status, {
           cause: error,
         });
+      } finally {
+        options.signal?.removeEventListener("abort", cancel);
       }
       const rawIndex = response.headers?.["x-consul-index"];
       const index = rawIndex === undefined ? 0 : Number(rawIndex);

@@ -1,4 +1,4 @@
-import { startProcess, type ManagedProcess } from "./child-process.ts";
+import { startProcess } from "./child-process.ts";
 import { freePorts } from "./free-port.ts";
 import { toolPath } from "./tools.ts";
 import { waitFor } from "./wait-for.ts";

@@ -1,0 +1,82 @@
+import type { Logger } from "pino";
+import type { BridgeConfig } from "./config.ts";
+import { CatalogSource } from "./consul/catalog-source.ts";
+import { connectConsul, type ConsulConnection } from "./consul/consul-client.ts";
+import type { BridgeMetrics } from "./metrics.ts";
+import { EndpointStore } from "./model/endpoint-store.ts";
+import { startDiscoveryServer, type DiscoveryServer } from "./xds/discovery-server.ts";
+import { loadXdsProtos } from "./xds/protos.ts";
+import { ResourceCache } from "./xds/resource-cache.ts";
+
+/** Connections kept for the two blocking queries; the rest serve targeted reads. */
+const BLOCKING_CONNECTIONS = 2;
+/** Trailing window in which store changes are merged into one push (design.md §5). */
+export const DEFAULT_COALESCE_WINDOW_MS = 20;
+
+/** The running discovery side of the bridge: Consul → model → xDS. */
+export interface DiscoveryPipeline {
+  readonly connection: ConsulConnection;
+  readonly store: EndpointStore;
+  readonly cache: ResourceCache;
+  readonly xds: DiscoveryServer;
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires the Consul source, the endpoint store, the resource cache and the xDS server. The xDS
+ * server listens at once but answers nothing until the first full read of Consul is done.
+ */
+export async function startDiscovery(
+  config: BridgeConfig,
+  logger: Logger,
+  metrics: BridgeMetrics,
+): Promise<DiscoveryPipeline> {
+  const connection = connectConsul(config.consul);
+  const store = new EndpointStore();
+  const cache = new ResourceCache(store, loadXdsProtos(), DEFAULT_COALESCE_WINDOW_MS);
+  const xds = await startDiscoveryServer({
+    cache,
+    host: config.xds.host,
+    port: config.xds.port,
+    keepaliveTimeMs: config.xds.keepaliveTimeMs,
+    maxConnectionAgeMs: config.xds.maxConnectionAgeMs,
+    logger: logger.child({ component: "xds" }),
+    hooks: {
+      onStreamOpen: () => metrics.xdsStreams.inc(),
+      onStreamClose: () => metrics.xdsStreams.dec(),
+      onRequest: (kind, typeUrl) => metrics.xdsRequests.inc({ kind, type_url: typeUrl }),
+      onResponse: (typeUrl) => metrics.xdsResponses.inc({ type_url: typeUrl }),
+      onNack: (_node, typeUrl) => metrics.xdsNacks.inc({ type_url: typeUrl }),
+    },
+  });
+  const source = new CatalogSource({
+    connection,
+    store,
+    translation: { health: config.health, datacenter: "dc1" },
+    logger: logger.child({ component: "consul" }),
+    readConcurrency: Math.max(1, config.consul.maxConnections - BLOCKING_CONNECTIONS),
+    hooks: {
+      onError: () => metrics.consulErrors.inc({ watch: "consul" }),
+      onReset: () => metrics.consulIndexResets.inc(),
+      onServiceRead: () => metrics.consulServiceReads.inc(),
+      onRejectedInstance: (service) => metrics.consulRejectedInstances.inc({ service }),
+    },
+  });
+  void source
+    .start()
+    .then(() =>
+      logger.info({ services: store.names().length }, "first full read of Consul done; serving"),
+    );
+  return {
+    connection,
+    store,
+    cache,
+    xds,
+    async stop() {
+      await source.stop();
+      await xds.close();
+      cache.close();
+      connection.close();
+    },
+  };
+}

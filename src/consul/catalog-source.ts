@@ -1,0 +1,215 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import pLimit from "p-limit";
+import pRetry from "p-retry";
+import type { Logger } from "pino";
+import type { EndpointStore } from "../model/endpoint-store.ts";
+import type { ServiceEndpoints } from "../model/endpoint.ts";
+import { watchBlocking, type WatchHooks } from "./blocking-watch.ts";
+import { diffCatalog, diffHealth, type HealthFingerprints } from "./change-detection.ts";
+import { parseCatalogServices, parseHealthChecks, parseServiceEntries } from "./consul-answers.ts";
+import type { ConsulConnection } from "./consul-client.ts";
+import type { ConsulCatalogServices, ConsulHealthCheck } from "./consul-types.ts";
+import { TokenBucket } from "./token-bucket.ts";
+import { toServiceEndpoints, type TranslationOptions } from "./to-service-endpoints.ts";
+
+/** Hooks for metrics; all optional. */
+export interface CatalogSourceHooks extends WatchHooks {
+  onServiceRead?: (service: string) => void;
+  onRejectedInstance?: (service: string, reason: string) => void;
+}
+
+/** Options of {@link CatalogSource}. */
+export interface CatalogSourceOptions {
+  connection: ConsulConnection;
+  store: EndpointStore;
+  translation: TranslationOptions;
+  logger: Logger;
+  hooks?: CatalogSourceHooks;
+  /** Concurrent targeted reads; two more connections hold the blocking queries. */
+  readConcurrency: number;
+  /** Happy-path rate of each blocking loop (design.md §3). */
+  loopRatePerSecond?: number;
+  loopBurst?: number;
+  /** Shortest time between two full re-reads triggered by unexplained catalog changes. */
+  fullResyncIntervalMs?: number;
+}
+
+/**
+ * Watches every service of the catalog with a fixed number of connections (design.md §3): one
+ * blocking query on `/v1/health/state/any` (instances and health), one on `/v1/catalog/services`
+ * (names and tags), and bounded targeted reads of `/v1/health/service/:name` for the services
+ * those two show changed. Catalog changes neither explains (an instance without checks, an
+ * address changed in place) re-read the services without checks at once and everything else at
+ * most once per `fullResyncIntervalMs`.
+ */
+export class CatalogSource {
+  private readonly abort = new AbortController();
+  private readonly limit: ReturnType<typeof pLimit>;
+  private catalog: ConsulCatalogServices | undefined;
+  private health: HealthFingerprints | undefined;
+  private readonly servicesByNode = new Map<string, Set<string>>();
+  private readonly checkless = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private pumping: Promise<void> | undefined;
+  private lastFullResync = 0;
+  private fullResyncTimer: NodeJS.Timeout | undefined;
+  private loops: Promise<void>[] = [];
+
+  constructor(private readonly options: CatalogSourceOptions) {
+    this.limit = pLimit(options.readConcurrency);
+  }
+
+  /** Starts watching; resolves after the first complete read, when the store is ready. */
+  async start(): Promise<void> {
+    const { connection, logger, hooks } = this.options;
+    const signal = this.abort.signal;
+    const bucket = (): TokenBucket =>
+      new TokenBucket(this.options.loopRatePerSecond ?? 20, this.options.loopBurst ?? 5);
+    const wait = connection.config.waitSeconds;
+    this.loops = [
+      watchBlocking({
+        read: (index, s) => connection.read<unknown>("/health/state/any", blocking(index, wait, s)),
+        validate: parseHealthChecks,
+        onChange: (checks) => this.onHealth(checks),
+        limiter: bucket(),
+        logger: logger.child({ watch: "health/state/any" }),
+        signal,
+        hooks,
+      }),
+      watchBlocking({
+        read: (index, s) => connection.read<unknown>("/catalog/services", blocking(index, wait, s)),
+        validate: parseCatalogServices,
+        onChange: (services) => this.onCatalog(services),
+        limiter: bucket(),
+        logger: logger.child({ watch: "catalog/services" }),
+        signal,
+        hooks,
+      }),
+    ];
+    await this.options.store.whenReady();
+  }
+
+  /** Stops every loop; the store keeps its last state. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    clearTimeout(this.fullResyncTimer);
+    await Promise.allSettled([...this.loops, this.pumping]);
+  }
+
+  private onHealth(checks: ConsulHealthCheck[]): Promise<void> {
+    const delta = diffHealth(this.health ?? { services: new Map(), nodes: new Map() }, checks);
+    this.health = delta.fingerprints;
+    for (const service of delta.services) this.dirty.add(service);
+    for (const node of delta.nodes) {
+      for (const service of this.servicesByNode.get(node) ?? []) this.dirty.add(service);
+    }
+    return this.pump();
+  }
+
+  private onCatalog(services: ConsulCatalogServices): Promise<void> {
+    if (this.catalog === undefined) {
+      for (const name of Object.keys(services)) this.dirty.add(name);
+    } else {
+      const delta = diffCatalog(this.catalog, services);
+      const explained = delta.added.size + delta.removed.size + delta.retagged.size > 0;
+      for (const set of [delta.added, delta.removed, delta.retagged]) {
+        for (const name of set) this.dirty.add(name);
+      }
+      if (!explained) {
+        for (const name of this.checkless) this.dirty.add(name);
+        this.scheduleFullResync(services);
+      }
+    }
+    this.catalog = services;
+    return this.pump();
+  }
+
+  private scheduleFullResync(services: ConsulCatalogServices): void {
+    if (this.fullResyncTimer) return;
+    const interval = this.options.fullResyncIntervalMs ?? 10_000;
+    const delay = Math.max(0, this.lastFullResync + interval - Date.now());
+    this.fullResyncTimer = setTimeout(() => {
+      this.fullResyncTimer = undefined;
+      this.lastFullResync = Date.now();
+      for (const name of Object.keys(this.catalog ?? services)) this.dirty.add(name);
+      void this.pump();
+    }, delay);
+  }
+
+  /** Re-reads dirty services until none is left; one pump at a time. */
+  private pump(): Promise<void> {
+    if (this.catalog === undefined || this.health === undefined) return Promise.resolve();
+    this.pumping ??= this.drain().finally(() => (this.pumping = undefined));
+    return this.pumping;
+  }
+
+  private async drain(): Promise<void> {
+    const { store, logger } = this.options;
+    while (this.dirty.size > 0 && !this.abort.signal.aborted) {
+      const batch = [...this.dirty];
+      this.dirty.clear();
+      const catalog = this.catalog ?? {};
+      const present = batch.filter((name) => name in catalog);
+      const removed = batch.filter((name) => !(name in catalog));
+      const results = await Promise.allSettled(
+        present.map((name) => this.limit(() => this.readService(name))),
+      );
+      const updates: ServiceEndpoints[] = [];
+      let failed = 0;
+      results.forEach((result, i) => {
+        if (result.status === "fulfilled") updates.push(result.value);
+        else {
+          failed += 1;
+          this.dirty.add(present[i]!);
+          logger.warn(
+            { err: result.reason, service: present[i] },
+            "reading a service failed; keeping its last state",
+          );
+        }
+      });
+      store.apply(updates, removed);
+      if (failed > 0) {
+        await sleep(500, undefined, { signal: this.abort.signal }).catch(() => undefined);
+        continue;
+      }
+      if (this.dirty.size === 0) store.markReady();
+    }
+  }
+
+  private async readService(name: string): Promise<ServiceEndpoints> {
+    const { connection, translation, hooks } = this.options;
+    const entries = await pRetry(
+      async () => {
+        const answer = await connection.read<unknown>(
+          `/health/service/${encodeURIComponent(name)}`,
+        );
+        return parseServiceEntries(name, answer.body);
+      },
+      { retries: 2, minTimeout: 50, maxTimeout: 500, signal: this.abort.signal },
+    );
+    hooks?.onServiceRead?.(name);
+    for (const services of this.servicesByNode.values()) services.delete(name);
+    this.checkless.delete(name);
+    for (const entry of entries) {
+      const onNode = this.servicesByNode.get(entry.Node.Node) ?? new Set<string>();
+      onNode.add(name);
+      this.servicesByNode.set(entry.Node.Node, onNode);
+      if (!entry.Checks.some((check) => check.ServiceID === entry.Service.ID))
+        this.checkless.add(name);
+    }
+    const translated = toServiceEndpoints(name, entries, translation);
+    for (const { id, reason } of translated.rejected) {
+      hooks?.onRejectedInstance?.(name, reason);
+      this.options.logger.warn({ service: name, instance: id, reason }, "instance skipped");
+    }
+    return translated.value;
+  }
+}
+
+function blocking(
+  index: number,
+  waitSeconds: number,
+  signal: AbortSignal,
+): { index?: number; waitSeconds?: number; signal: AbortSignal } {
+  return index > 0 ? { index, waitSeconds, signal } : { signal };
+}

@@ -1,0 +1,79 @@
+import type { ConsulCatalogServices, ConsulHealthCheck } from "./consul-types.ts";
+
+/** Per-service and per-node fingerprints of `/v1/health/state/any` (status and membership). */
+export interface HealthFingerprints {
+  services: Map<string, string>;
+  nodes: Map<string, string>;
+}
+
+/** What changed between two health answers. */
+export interface HealthDelta {
+  fingerprints: HealthFingerprints;
+  /** Services with an instance or check added, removed, or changing status. */
+  services: Set<string>;
+  /** Nodes whose node-level checks (serfHealth, maintenance) changed. */
+  nodes: Set<string>;
+}
+
+/** Fingerprints every service and node from a health answer. */
+export function fingerprintHealth(checks: readonly ConsulHealthCheck[]): HealthFingerprints {
+  const services = new Map<string, string[]>();
+  const nodes = new Map<string, string[]>();
+  for (const check of checks) {
+    const line = `${check.Node}\u0000${check.ServiceID}\u0000${check.CheckID}\u0000${check.Status}`;
+    const [map, key] = check.ServiceName ? [services, check.ServiceName] : [nodes, check.Node];
+    const lines = map.get(key) ?? [];
+    lines.push(line);
+    map.set(key, lines);
+  }
+  const joined = (map: Map<string, string[]>): Map<string, string> =>
+    new Map([...map].map(([key, lines]) => [key, lines.sort().join("\n")]));
+  return { services: joined(services), nodes: joined(nodes) };
+}
+
+function changedKeys(before: Map<string, string>, after: Map<string, string>): Set<string> {
+  const changed = new Set<string>();
+  for (const [key, print] of after) if (before.get(key) !== print) changed.add(key);
+  for (const key of before.keys()) if (!after.has(key)) changed.add(key);
+  return changed;
+}
+
+/** Compares a new health answer with the previous fingerprints. */
+export function diffHealth(
+  before: HealthFingerprints,
+  checks: readonly ConsulHealthCheck[],
+): HealthDelta {
+  const fingerprints = fingerprintHealth(checks);
+  return {
+    fingerprints,
+    services: changedKeys(before.services, fingerprints.services),
+    nodes: changedKeys(before.nodes, fingerprints.nodes),
+  };
+}
+
+/** What changed between two `/v1/catalog/services` answers. */
+export interface CatalogDelta {
+  added: Set<string>;
+  removed: Set<string>;
+  /** Present before and after, with different tags. */
+  retagged: Set<string>;
+}
+
+/** Compares two catalog answers by name and tags. */
+export function diffCatalog(
+  before: ConsulCatalogServices,
+  after: ConsulCatalogServices,
+): CatalogDelta {
+  const delta: CatalogDelta = { added: new Set(), removed: new Set(), retagged: new Set() };
+  for (const [name, tags] of Object.entries(after)) {
+    const previous = before[name];
+    if (previous === undefined) delta.added.add(name);
+    else if (
+      JSON.stringify([...(previous ?? [])].sort()) !== JSON.stringify([...(tags ?? [])].sort())
+    ) {
+      delta.retagged.add(name);
+    }
+  }
+  for (const name of Object.keys(before)) if (!(name in after)) delta.removed.add(name);
+  return delta;
+}

@@ -1,0 +1,42 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Registry } from "prom-client";
+
+/** A request handler that returns false when the request is not its own. */
+export type RouteHandler = (request: IncomingMessage, response: ServerResponse) => boolean;
+
+/** What the status endpoints read. */
+export interface StatusSources {
+  ready: () => boolean;
+  registry: Registry;
+}
+
+/**
+ * `/healthz` (the process is up), `/ready` (the first full read of Consul is done, so the bridge
+ * serves real state; load balancers and orchestrators should wait for it) and `/metrics`.
+ */
+export function createStatusHandler(sources: StatusSources): RouteHandler {
+  return (request, response) => {
+    const path = (request.url ?? "/").split("?")[0];
+    if (request.method !== "GET" && request.method !== "HEAD") return false;
+    if (path === "/healthz") {
+      response.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      return true;
+    }
+    if (path === "/ready") {
+      const ready = sources.ready();
+      response
+        .writeHead(ready ? 200 : 503, { "content-type": "text/plain" })
+        .end(ready ? "ready\n" : "waiting for the first full read of Consul\n");
+      return true;
+    }
+    if (path === "/metrics") {
+      void sources.registry.metrics().then(
+        (text) =>
+          response.writeHead(200, { "content-type": sources.registry.contentType }).end(text),
+        (error: Error) => response.writeHead(500).end(error.message),
+      );
+      return true;
+    }
+    return false;
+  };
+}

@@ -1,0 +1,65 @@
+import type { EndpointHealth, Locality, ServiceEndpoints } from "../model/endpoint.ts";
+
+/** Envoy's HealthStatus enum names (envoy/config/core/v3/health_check.proto). */
+const HEALTH_STATUS: Record<EndpointHealth, string> = {
+  unknown: "UNKNOWN",
+  healthy: "HEALTHY",
+  unhealthy: "UNHEALTHY",
+  draining: "DRAINING",
+  degraded: "DEGRADED",
+};
+
+/** A ClusterLoadAssignment as a plain object in proto field names, ready for protobufjs. */
+export interface ClusterLoadAssignmentObject {
+  cluster_name: string;
+  endpoints: {
+    locality: { region: string; zone: string };
+    priority: number;
+    load_balancing_weight: { value: number };
+    lb_endpoints: {
+      endpoint: { address: { socket_address: { address: string; port_value: number } } };
+      health_status: string;
+      load_balancing_weight: { value: number };
+    }[];
+  }[];
+}
+
+const localityKey = (locality: Locality): string => `${locality.region}\u0000${locality.zone}`;
+
+/**
+ * Translates a service into the ClusterLoadAssignment named after it: one LocalityLbEndpoints per
+ * (region, zone), all at priority 0, each with a locality weight (the sum of its endpoints'
+ * weights) because strict clients such as gRPC reject unweighted localities. A service with no
+ * endpoints — unknown yet, or deregistered — gives an empty assignment (design.md §4).
+ */
+export function toClusterLoadAssignment(
+  service: ServiceEndpoints | undefined,
+  name: string,
+): ClusterLoadAssignmentObject {
+  const groups = new Map<string, ClusterLoadAssignmentObject["endpoints"][number]>();
+  for (const endpoint of service?.endpoints ?? []) {
+    const key = localityKey(endpoint.locality);
+    let group = groups.get(key);
+    if (!group) {
+      group = {
+        locality: { region: endpoint.locality.region, zone: endpoint.locality.zone },
+        priority: 0,
+        load_balancing_weight: { value: 0 },
+        lb_endpoints: [],
+      };
+      groups.set(key, group);
+    }
+    group.load_balancing_weight.value += endpoint.weight;
+    group.lb_endpoints.push({
+      endpoint: {
+        address: { socket_address: { address: endpoint.address, port_value: endpoint.port } },
+      },
+      health_status: HEALTH_STATUS[endpoint.health],
+      load_balancing_weight: { value: endpoint.weight },
+    });
+  }
+  const endpoints = [...groups.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([, group]) => group);
+  return { cluster_name: name, endpoints };
+}

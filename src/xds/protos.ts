@@ -1,0 +1,71 @@
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import * as protoLoader from "@grpc/proto-loader";
+import { loadPackageDefinition, type GrpcObject, type ServiceDefinition } from "@grpc/grpc-js";
+import protobuf from "protobufjs";
+
+/**
+ * Envoy's xDS protos, loaded at run time from the `@grpc/grpc-js-xds` package, which ships the
+ * upstream envoy-api, xds, googleapis and protoc-gen-validate trees.
+ */
+const PROTO_FILES = [
+  "envoy/service/discovery/v3/ads.proto",
+  "envoy/service/endpoint/v3/eds.proto",
+  "envoy/config/endpoint/v3/endpoint.proto",
+];
+
+const INCLUDE_TREES = ["envoy-api", "xds", "googleapis", "protoc-gen-validate"];
+
+/** Options shared by every decode so request objects have one shape. */
+export const PROTO_OPTIONS: protoLoader.Options = {
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
+
+/** The loaded protos: gRPC service definitions and the message types the bridge encodes. */
+export interface XdsProtos {
+  adsService: ServiceDefinition;
+  edsService: ServiceDefinition;
+  clusterLoadAssignment: protobuf.Type;
+  discoveryRequest: protobuf.Type;
+  discoveryResponse: protobuf.Type;
+}
+
+function includeDirs(): string[] {
+  const require = createRequire(import.meta.url);
+  const packageRoot = dirname(require.resolve("@grpc/grpc-js-xds/package.json"));
+  return INCLUDE_TREES.map((tree) => join(packageRoot, "deps", tree));
+}
+
+let cached: XdsProtos | undefined;
+
+/** Loads (once per process) the Envoy protos the xDS server needs. */
+export function loadXdsProtos(): XdsProtos {
+  if (cached) return cached;
+  const dirs = includeDirs();
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) =>
+    dirs.map((dir) => join(dir, target)).find((path) => existsSync(path)) ?? target;
+  root.loadSync(PROTO_FILES, { keepCase: true });
+  root.resolveAll();
+
+  const definition = protoLoader.fromJSON(root.toJSON(), PROTO_OPTIONS);
+  const grpcObject = loadPackageDefinition(definition);
+  const service = (path: string): ServiceDefinition => {
+    let node: unknown = grpcObject;
+    for (const part of path.split(".")) node = (node as GrpcObject)[part];
+    return (node as { service: ServiceDefinition }).service;
+  };
+  cached = {
+    adsService: service("envoy.service.discovery.v3.AggregatedDiscoveryService"),
+    edsService: service("envoy.service.endpoint.v3.EndpointDiscoveryService"),
+    clusterLoadAssignment: root.lookupType("envoy.config.endpoint.v3.ClusterLoadAssignment"),
+    discoveryRequest: root.lookupType("envoy.service.discovery.v3.DiscoveryRequest"),
+    discoveryResponse: root.lookupType("envoy.service.discovery.v3.DiscoveryResponse"),
+  };
+  return cached;
+}
