@@ -2,7 +2,12 @@ import type { Logger } from "pino";
 import type { BridgeConfig } from "./config.ts";
 import { CatalogSource } from "./consul/catalog-source.ts";
 import { connectConsul, type ConsulConnection } from "./consul/consul-client.ts";
-import type { BridgeMetrics } from "./metrics.ts";
+import { createRegistrar } from "./consul/registration.ts";
+import { startHttpServer, type RunningHttpServer } from "./http/http-server.ts";
+import { lookupHost } from "./http/resolve-host.ts";
+import { createShimHandler } from "./http/shim-server.ts";
+import { createStatusHandler } from "./http/status-handler.ts";
+import { createMetrics, type BridgeMetrics } from "./metrics.ts";
 import { EndpointStore } from "./model/endpoint-store.ts";
 import { startDiscoveryServer, type DiscoveryServer } from "./xds/discovery-server.ts";
 import { loadXdsProtos } from "./xds/protos.ts";
@@ -77,6 +82,49 @@ export async function startDiscovery(
       await xds.close();
       cache.close();
       connection.close();
+    },
+  };
+}
+
+/** The whole bridge: discovery pipeline plus the HTTP shim and status endpoints. */
+export interface Bridge {
+  readonly pipeline: DiscoveryPipeline;
+  readonly http: RunningHttpServer;
+  readonly metrics: BridgeMetrics;
+  stop(): Promise<void>;
+}
+
+/** Starts everything the configuration describes. */
+export async function startBridge(
+  config: BridgeConfig,
+  logger: Logger,
+  metrics = createMetrics(),
+): Promise<Bridge> {
+  const pipeline = await startDiscovery(config, logger, metrics);
+  const registrar = createRegistrar({
+    connection: pipeline.connection,
+    config: config.http,
+    logger: logger.child({ component: "registrar" }),
+  });
+  const shim = createShimHandler({
+    registrar,
+    config: config.http,
+    logger: logger.child({ component: "shim" }),
+    resolveHost: lookupHost,
+  });
+  const status = createStatusHandler({
+    ready: () => pipeline.store.ready,
+    registry: metrics.registry,
+  });
+  const http = await startHttpServer([shim, status], config.http.host, config.http.port, logger);
+  logger.info({ host: http.host, port: http.port }, "HTTP shim listening");
+  return {
+    pipeline,
+    http,
+    metrics,
+    async stop() {
+      await http.close();
+      await pipeline.stop();
     },
   };
 }

@@ -1,8 +1,5 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Registry } from "prom-client";
-
-/** A request handler that returns false when the request is not its own. */
-export type RouteHandler = (request: IncomingMessage, response: ServerResponse) => boolean;
+import type { RequestHandler } from "./http-server.ts";
 
 /** What the status endpoints read. */
 export interface StatusSources {
@@ -14,7 +11,7 @@ export interface StatusSources {
  * `/healthz` (the process is up), `/ready` (the first full read of Consul is done, so the bridge
  * serves real state; load balancers and orchestrators should wait for it) and `/metrics`.
  */
-export function createStatusHandler(sources: StatusSources): RouteHandler {
+export function createStatusHandler(sources: StatusSources): RequestHandler {
   return (request, response) => {
     const path = (request.url ?? "/").split("?")[0];
     if (request.method !== "GET" && request.method !== "HEAD") return false;

@@ -46,6 +46,7 @@ export function startProcess(
     output: () => output,
     async stop(graceMs = 5_000) {
       if (hasExited()) return;
+      child.ref(); // keep the loop alive until it has exited
       child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
       await exited;
@@ -53,6 +54,7 @@ export function startProcess(
     },
     async kill() {
       if (hasExited()) return;
+      child.ref();
       child.kill("SIGKILL");
       await exited;
     },

@@ -1,0 +1,73 @@
+import { join } from "node:path";
+import { startProcess, type ManagedProcess } from "./child-process.ts";
+import { freePorts } from "./free-port.ts";
+import { repoRoot } from "./tools.ts";
+import { waitFor } from "./wait-for.ts";
+
+/** The bridge running as its own process (`src/main.ts`), as users run it. */
+export interface BridgeProcess {
+  readonly xdsPort: number;
+  readonly httpPort: number;
+  /** `http://127.0.0.1:HTTP_PORT`. */
+  readonly url: string;
+  output(): string;
+  /** Stops it (SIGTERM) and starts it again on the same ports; resolves when ready. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startBridgeProcess}. */
+export interface BridgeProcessOptions {
+  consulAddress: string;
+  extraArgs?: string[];
+  env?: Record<string, string>;
+}
+
+/** Starts the bridge on free loopback ports and resolves once `/ready` answers 200. */
+export async function startBridgeProcess(options: BridgeProcessOptions): Promise<BridgeProcess> {
+  const [xdsPort, httpPort] = await freePorts(2);
+  const url = `http://127.0.0.1:${httpPort}`;
+  const args = [
+    "--import",
+    "tsx",
+    join(repoRoot, "src", "main.ts"),
+    `--consul-addr=${options.consulAddress}`,
+    `--xds-port=${xdsPort}`,
+    `--http-port=${httpPort}`,
+    "--xds-host=127.0.0.1",
+    "--http-host=127.0.0.1",
+    ...(options.extraArgs ?? []),
+  ];
+  let current: ManagedProcess | undefined;
+  let previousOutput = "";
+  const launch = async (): Promise<void> => {
+    const child = startProcess(process.execPath, args, {
+      cwd: repoRoot,
+      env: { ...process.env, LOG_LEVEL: "info", ...options.env },
+    });
+    current = child;
+    await waitFor(
+      async () => {
+        if (child.child.exitCode !== null) throw new Error(`bridge exited: ${child.output()}`);
+        const response = await fetch(`${url}/ready`);
+        return response.status === 200;
+      },
+      { timeoutMs: 30_000, description: "bridge ready" },
+    );
+  };
+  await launch();
+  return {
+    xdsPort,
+    httpPort,
+    url,
+    output: () => previousOutput + (current?.output() ?? ""),
+    async restart() {
+      await current?.stop();
+      previousOutput += current?.output() ?? "";
+      await launch();
+    },
+    async stop() {
+      await current?.stop();
+    },
+  };
+}
