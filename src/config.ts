@@ -217,13 +217,27 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
       { type: spec.boolean ? ("boolean" as const) : ("string" as const) },
     ]),
   );
-  let flags: Record<string, string | boolean | undefined> = {};
-  try {
-    flags = parseArgs({ args: argv, options: parseOptions, strict: true, allowPositionals: false })
-      .values as Record<string, string | boolean | undefined>;
-  } catch (error) {
-    problems.push((error as Error).message);
+  // Not strict: an unknown flag must not hide the other flags' problems.
+  const { values, tokens } = parseArgs({
+    args: argv,
+    options: parseOptions,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const known = new Map(Object.values(OPTIONS).map((spec: OptionSpec) => [spec.flag, spec]));
+  for (const token of tokens) {
+    if (token.kind === "positional")
+      problems.push(`unexpected argument ${JSON.stringify(token.value)}`);
+    if (token.kind !== "option") continue;
+    const spec = known.get(token.name);
+    if (!spec) problems.push(`unknown option ${token.rawName}`);
+    else if (!spec.boolean && token.value === undefined)
+      problems.push(`${token.rawName} needs a value`);
+    else if (spec.boolean && token.value !== undefined)
+      problems.push(`${token.rawName} takes no value`);
   }
+  const flags = values as Record<string, string | boolean | undefined>;
   if (flags.help === true) return { help: true };
 
   const raw = (name: OptionName): { value: string; source: string } | undefined => {

@@ -60,7 +60,7 @@ export class SotwSubscription {
       this.names = new Set();
       return kind;
     }
-    for (const name of this.names) {
+    for (const name of [...this.sent.keys(), ...this.pending]) {
       if (!requested.has(name)) {
         this.sent.delete(name);
         this.pending.delete(name);

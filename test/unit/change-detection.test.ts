@@ -1,0 +1,153 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { diffCatalog, diffHealth, fingerprintHealth } from "../../src/consul/change-detection.ts";
+import type { ConsulHealthCheck } from "../../src/consul/consul-types.ts";
+
+/** A service check on `node` for instance `id` of `service`. */
+function serviceCheck(
+  service: string,
+  id: string,
+  status: ConsulHealthCheck["Status"] = "passing",
+  node = "node-1",
+): ConsulHealthCheck {
+  return {
+    Node: node,
+    CheckID: `service:${id}`,
+    Status: status,
+    ServiceID: id,
+    ServiceName: service,
+  };
+}
+
+/** A node-level check (no service). */
+function nodeCheck(
+  node: string,
+  status: ConsulHealthCheck["Status"] = "passing",
+  checkId = "serfHealth",
+): ConsulHealthCheck {
+  return { Node: node, CheckID: checkId, Status: status, ServiceID: "", ServiceName: "" };
+}
+
+const baseline: ConsulHealthCheck[] = [
+  nodeCheck("node-1"),
+  nodeCheck("node-2"),
+  serviceCheck("web", "web-1"),
+  serviceCheck("web", "web-2", "passing", "node-2"),
+  serviceCheck("api", "api-1"),
+];
+
+describe("diffHealth", () => {
+  it("reports every service and node on the first answer", () => {
+    const delta = diffHealth({ services: new Map(), nodes: new Map() }, baseline);
+    assert.deepEqual([...delta.services].sort(), ["api", "web"]);
+    assert.deepEqual([...delta.nodes].sort(), ["node-1", "node-2"]);
+  });
+
+  it("reports nothing when the same answer comes back", () => {
+    const delta = diffHealth(fingerprintHealth(baseline), [...baseline].reverse());
+    assert.equal(delta.services.size, 0);
+    assert.equal(delta.nodes.size, 0);
+  });
+
+  it("reports the service whose check changed status, and only it", () => {
+    const after = baseline.map((check) =>
+      check.ServiceID === "web-2" ? { ...check, Status: "critical" as const } : check,
+    );
+    const delta = diffHealth(fingerprintHealth(baseline), after);
+    assert.deepEqual([...delta.services], ["web"]);
+    assert.equal(delta.nodes.size, 0);
+  });
+
+  it("reports a service that gained an instance", () => {
+    const delta = diffHealth(fingerprintHealth(baseline), [
+      ...baseline,
+      serviceCheck("api", "api-2", "passing", "node-2"),
+    ]);
+    assert.deepEqual([...delta.services], ["api"]);
+  });
+
+  it("reports a service that lost an instance", () => {
+    const after = baseline.filter((check) => check.ServiceID !== "web-1");
+    const delta = diffHealth(fingerprintHealth(baseline), after);
+    assert.deepEqual([...delta.services], ["web"]);
+  });
+
+  it("reports a service whose last instance left", () => {
+    const after = baseline.filter((check) => check.ServiceName !== "api");
+    const delta = diffHealth(fingerprintHealth(baseline), after);
+    assert.deepEqual([...delta.services], ["api"]);
+    assert.equal(delta.fingerprints.services.has("api"), false);
+  });
+
+  it("reports a node check change as a node, not as a service", () => {
+    const after = baseline.map((check) =>
+      check.Node === "node-2" && check.CheckID === "serfHealth"
+        ? { ...check, Status: "critical" as const }
+        : check,
+    );
+    const delta = diffHealth(fingerprintHealth(baseline), after);
+    assert.deepEqual([...delta.nodes], ["node-2"]);
+    assert.equal(delta.services.size, 0);
+  });
+
+  it("reports a node put in maintenance as a node", () => {
+    const delta = diffHealth(fingerprintHealth(baseline), [
+      ...baseline,
+      nodeCheck("node-1", "critical", "_node_maintenance"),
+    ]);
+    assert.deepEqual([...delta.nodes], ["node-1"]);
+    assert.equal(delta.services.size, 0);
+  });
+
+  it("does not count a changed check output or index as a change", () => {
+    const before = baseline.map((check) => ({ ...check, Output: "ok", ModifyIndex: 10 }));
+    const after = baseline.map((check) => ({
+      ...check,
+      Output: "HTTP GET http://10.0.0.1/health: 200 OK, took 3ms",
+      ModifyIndex: 11,
+    }));
+    const delta = diffHealth(fingerprintHealth(before), after);
+    assert.equal(delta.services.size, 0);
+    assert.equal(delta.nodes.size, 0);
+  });
+
+  it("returns fingerprints that make the next identical answer a no-op", () => {
+    const first = diffHealth({ services: new Map(), nodes: new Map() }, baseline);
+    const second = diffHealth(first.fingerprints, baseline);
+    assert.equal(second.services.size + second.nodes.size, 0);
+  });
+});
+
+describe("diffCatalog", () => {
+  it("reports added, removed and retagged services separately", () => {
+    const delta = diffCatalog(
+      { web: ["v1"], api: [], old: ["x"] },
+      { web: ["v2"], api: [], fresh: ["y"] },
+    );
+    assert.deepEqual([...delta.added], ["fresh"]);
+    assert.deepEqual([...delta.removed], ["old"]);
+    assert.deepEqual([...delta.retagged], ["web"]);
+  });
+
+  it("ignores the order of tags", () => {
+    const delta = diffCatalog({ web: ["a", "b", "c"] }, { web: ["c", "a", "b"] });
+    assert.equal(delta.added.size + delta.removed.size + delta.retagged.size, 0);
+  });
+
+  it("reports a tag added to a service as retagged", () => {
+    const delta = diffCatalog({ web: ["a"] }, { web: ["a", "canary"] });
+    assert.deepEqual([...delta.retagged], ["web"]);
+  });
+
+  it("treats null tags like no tags", () => {
+    const before = { web: null } as unknown as Record<string, string[]>;
+    const delta = diffCatalog(before, { web: [] });
+    assert.equal(delta.retagged.size, 0);
+  });
+
+  it("reports nothing for identical catalogs", () => {
+    const catalog = { consul: [], web: ["v1"] };
+    const delta = diffCatalog(catalog, { ...catalog });
+    assert.equal(delta.added.size + delta.removed.size + delta.retagged.size, 0);
+  });
+});

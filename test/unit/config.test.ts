@@ -1,0 +1,226 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+  ConfigError,
+  DEFAULT_HTTP_PORT,
+  DEFAULT_SERVICE,
+  DEFAULT_XDS_PORT,
+  parseConfig,
+  usage,
+  type BridgeConfig,
+} from "../../src/config.ts";
+
+/** Parses and returns the configuration, failing the test on --help. */
+function config(argv: string[] = [], env: NodeJS.ProcessEnv = {}): BridgeConfig {
+  const parsed = parseConfig(argv, env);
+  assert.equal(parsed.help, false);
+  if (parsed.help) throw new Error("unreachable");
+  return parsed.config;
+}
+
+/** Returns the problems of a configuration that must be rejected. */
+function problems(argv: string[] = [], env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseConfig(argv, env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `not a ConfigError: ${error}`);
+    assert.equal(error.name, "ConfigError");
+    for (const problem of error.problems) assert.ok(error.message.includes(problem));
+    return error.problems;
+  }
+  assert.fail("configuration was accepted");
+}
+
+describe("parseConfig defaults", () => {
+  it("serves xDS on 18000, the shim on 5000 and the service myservice", () => {
+    const c = config();
+    assert.equal(c.xds.port, DEFAULT_XDS_PORT);
+    assert.equal(c.xds.port, 18000);
+    assert.equal(c.http.port, DEFAULT_HTTP_PORT);
+    assert.equal(c.http.port, 5000);
+    assert.equal(c.http.defaultService, DEFAULT_SERVICE);
+    assert.equal(c.http.defaultService, "myservice");
+  });
+
+  it("talks plain HTTP to a local Consul with no token", () => {
+    const c = config();
+    assert.deepEqual(
+      { host: c.consul.host, port: c.consul.port, secure: c.consul.secure, token: c.consul.token },
+      { host: "127.0.0.1", port: 8500, secure: false, token: undefined },
+    );
+  });
+
+  it("maps warning to healthy and critical to unhealthy", () => {
+    assert.deepEqual(config().health, { warning: "healthy", critical: "unhealthy" });
+  });
+
+  it("does not read process.env by itself", () => {
+    const saved = process.env.XDS_PORT;
+    process.env.XDS_PORT = "19999";
+    try {
+      assert.equal(config([], {}).xds.port, 18000);
+    } finally {
+      if (saved === undefined) delete process.env.XDS_PORT;
+      else process.env.XDS_PORT = saved;
+    }
+  });
+});
+
+describe("parseConfig Consul environment", () => {
+  it("reads CONSUL_HTTP_ADDR without a scheme as plain HTTP", () => {
+    const c = config([], { CONSUL_HTTP_ADDR: "consul.internal:8600" });
+    assert.deepEqual(
+      [c.consul.host, c.consul.port, c.consul.secure],
+      ["consul.internal", 8600, false],
+    );
+  });
+
+  it("reads CONSUL_HTTP_ADDR with https:// as HTTPS, port 8501 by default", () => {
+    const c = config([], { CONSUL_HTTP_ADDR: "https://consul.internal" });
+    assert.deepEqual(
+      [c.consul.host, c.consul.port, c.consul.secure],
+      ["consul.internal", 8501, true],
+    );
+  });
+
+  it("reads CONSUL_HTTP_ADDR with http:// and an explicit port", () => {
+    const c = config([], { CONSUL_HTTP_ADDR: "http://10.1.2.3:8500" });
+    assert.deepEqual([c.consul.host, c.consul.port, c.consul.secure], ["10.1.2.3", 8500, false]);
+  });
+
+  it("accepts a bracketed IPv6 Consul address", () => {
+    const c = config([], { CONSUL_HTTP_ADDR: "[::1]:8500" });
+    assert.deepEqual([c.consul.host, c.consul.port], ["::1", 8500]);
+  });
+
+  it("switches to HTTPS with CONSUL_HTTP_SSL=true", () => {
+    const c = config([], { CONSUL_HTTP_ADDR: "consul:8501", CONSUL_HTTP_SSL: "true" });
+    assert.equal(c.consul.secure, true);
+  });
+
+  it("stays on HTTP with CONSUL_HTTP_SSL=false", () => {
+    assert.equal(config([], { CONSUL_HTTP_SSL: "false" }).consul.secure, false);
+  });
+
+  it("sends CONSUL_HTTP_TOKEN as the ACL token", () => {
+    assert.equal(config([], { CONSUL_HTTP_TOKEN: "s3cr3t" }).consul.token, "s3cr3t");
+  });
+
+  it("treats an empty environment variable as unset", () => {
+    const c = config([], { CONSUL_HTTP_TOKEN: "", XDS_PORT: "" });
+    assert.equal(c.consul.token, undefined);
+    assert.equal(c.xds.port, 18000);
+  });
+
+  it("rejects a CONSUL_HTTP_ADDR that is not [http[s]://]HOST:PORT", () => {
+    const found = problems([], { CONSUL_HTTP_ADDR: "unix:///var/run/consul.sock" });
+    assert.equal(found.length, 1);
+    assert.match(found.join("\n"), /CONSUL_HTTP_ADDR/);
+  });
+
+  it("rejects a CONSUL_HTTP_SSL that is not a boolean", () => {
+    const found = problems([], { CONSUL_HTTP_SSL: "maybe" });
+    assert.match(found.join("\n"), /CONSUL_HTTP_SSL=maybe/);
+  });
+});
+
+describe("parseConfig flags", () => {
+  it("lets flags win over the environment", () => {
+    const c = config(
+      [
+        "--consul-addr",
+        "flag-consul:9500",
+        "--consul-token",
+        "from-flag",
+        "--xds-port=18001",
+        "--warning-as",
+        "degraded",
+      ],
+      {
+        CONSUL_HTTP_ADDR: "env-consul:8500",
+        CONSUL_HTTP_TOKEN: "from-env",
+        XDS_PORT: "17000",
+        BRIDGE_WARNING_AS: "healthy",
+      },
+    );
+    assert.deepEqual([c.consul.host, c.consul.port], ["flag-consul", 9500]);
+    assert.equal(c.consul.token, "from-flag");
+    assert.equal(c.xds.port, 18001);
+    assert.equal(c.health.warning, "degraded");
+  });
+
+  it("uses the environment for what the flags leave out", () => {
+    const c = config(["--http-port", "5050"], { XDS_PORT: "17000", BRIDGE_CRITICAL_AS: "omit" });
+    assert.equal(c.http.port, 5050);
+    assert.equal(c.xds.port, 17000);
+    assert.equal(c.health.critical, "omit");
+  });
+
+  it("reports --help as a request for help", () => {
+    assert.deepEqual(parseConfig(["--help"], {}), { help: true });
+  });
+
+  it("documents every option with its environment variable in the usage text", () => {
+    const text = usage();
+    for (const expected of ["--consul-addr", "CONSUL_HTTP_ADDR", "--xds-port", "--help"]) {
+      assert.ok(text.includes(expected), `usage lacks ${expected}`);
+    }
+  });
+});
+
+describe("parseConfig validation", () => {
+  it("reports every bad value at once, naming where it came from", () => {
+    const found = problems(["--warning-as", "sometimes"], {
+      XDS_PORT: "70000",
+      BRIDGE_CRITICAL_AS: "ignore",
+      BRIDGE_CONSUL_WAIT: "abc",
+    });
+    assert.equal(found.length, 4, found.join("\n"));
+    const text = found.join("\n");
+    assert.match(text, /XDS_PORT=70000/);
+    assert.match(text, /--warning-as=sometimes/);
+    assert.match(text, /BRIDGE_CRITICAL_AS=ignore/);
+    assert.match(text, /BRIDGE_CONSUL_WAIT=abc/);
+  });
+
+  it("reports an unknown flag together with the bad values from the environment", () => {
+    const found = problems(["--no-such-flag"], { XDS_PORT: "-1", BRIDGE_WARNING_AS: "sometimes" });
+    assert.equal(found.length, 3, found.join("\n"));
+    const text = found.join("\n");
+    assert.match(text, /no-such-flag/);
+    assert.match(text, /XDS_PORT=-1/);
+    assert.match(text, /BRIDGE_WARNING_AS=sometimes/);
+  });
+
+  it("reports an unknown flag together with bad values of the other flags", () => {
+    const found = problems(["--xds-port", "99999", "--warning-as", "sometimes", "--no-such-flag"]);
+    const text = found.join("\n");
+    assert.match(text, /no-such-flag/);
+    assert.match(text, /--xds-port=99999/);
+    assert.match(text, /--warning-as=sometimes/);
+  });
+
+  it("rejects a port that is not an integer", () => {
+    assert.match(problems(["--http-port", "50.5"]).join("\n"), /--http-port=50\.5/);
+  });
+
+  it("rejects the same port for xDS and HTTP", () => {
+    assert.match(problems(["--xds-port", "6000", "--http-port", "6000"]).join(), /both 6000/);
+  });
+
+  it("accepts port 0 for both servers (ephemeral ports in tests)", () => {
+    const c = config(["--xds-port", "0", "--http-port", "0"]);
+    assert.deepEqual([c.xds.port, c.http.port], [0, 0]);
+  });
+
+  it("rejects a default service name with characters Envoy clusters should not carry", () => {
+    assert.match(problems(["--default-service", "my service"]).join(), /default service/);
+  });
+
+  it("rejects a deregister-critical-after below Consul's one minute", () => {
+    assert.match(
+      problems(["--deregister-critical-after", "30"]).join(),
+      /--deregister-critical-after=30/,
+    );
+  });
+});

@@ -1,0 +1,131 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+  BadConsulAnswerError,
+  parseCatalogServices,
+  parseHealthChecks,
+  parseServiceEntries,
+} from "../../src/consul/consul-answers.ts";
+
+/** Asserts `run` throws a BadConsulAnswerError whose message matches every pattern. */
+function assertBadAnswer(run: () => unknown, ...patterns: RegExp[]): void {
+  assert.throws(run, (error: unknown) => {
+    assert.ok(error instanceof BadConsulAnswerError, `not a BadConsulAnswerError: ${error}`);
+    assert.equal(error.name, "BadConsulAnswerError");
+    for (const pattern of patterns) assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+const goodEntry = {
+  Node: { Node: "node-1", Address: "10.0.0.1" },
+  Service: { ID: "web-1", Service: "web", Address: "", Port: 8080 },
+  Checks: [],
+};
+
+describe("parseCatalogServices", () => {
+  it("accepts a map of service to tags, including null tags", () => {
+    const body = { consul: [], web: ["v1", "canary"], legacy: null };
+    assert.equal(parseCatalogServices(body), body);
+  });
+
+  for (const [label, body] of [
+    ["a list", []],
+    ["null", null],
+    ["a string", "web"],
+  ] as const) {
+    it(`rejects ${label} as the body`, () => {
+      assertBadAnswer(() => parseCatalogServices(body), /catalog\/services/, /object/);
+    });
+  }
+
+  it("rejects tags that are not a list, naming the service", () => {
+    assertBadAnswer(() => parseCatalogServices({ web: "v1" }), /catalog\/services/, /web/);
+  });
+});
+
+describe("parseHealthChecks", () => {
+  it("accepts a list of checks", () => {
+    const body = [
+      { Node: "n1", CheckID: "serfHealth", Status: "passing", ServiceID: "", ServiceName: "" },
+    ];
+    assert.equal(parseHealthChecks(body), body);
+  });
+
+  it("accepts an empty list", () => {
+    assert.deepEqual(parseHealthChecks([]), []);
+  });
+
+  it("rejects a body that is not a list", () => {
+    assertBadAnswer(() => parseHealthChecks({ Node: "n1" }), /health\/state/, /list/);
+  });
+
+  it("rejects a check without a Status, naming its position", () => {
+    assertBadAnswer(
+      () =>
+        parseHealthChecks([
+          { Node: "n1", CheckID: "a", Status: "passing" },
+          { Node: "n1", CheckID: "b" },
+        ]),
+      /health\/state/,
+      /check 1/,
+      /Status/,
+    );
+  });
+
+  it("rejects a check that is not an object", () => {
+    assertBadAnswer(() => parseHealthChecks(["serfHealth"]), /check 0/);
+  });
+});
+
+describe("parseServiceEntries", () => {
+  it("accepts well-formed instances", () => {
+    const body = [goodEntry];
+    assert.equal(parseServiceEntries("web", body), body);
+  });
+
+  it("rejects a body that is not a list, naming the service", () => {
+    assertBadAnswer(() => parseServiceEntries("web", {}), /health\/service\/web/, /list/);
+  });
+
+  it("rejects an instance without Checks, naming its position", () => {
+    const withoutChecks: Record<string, unknown> = { ...goodEntry };
+    delete withoutChecks.Checks;
+    assertBadAnswer(
+      () => parseServiceEntries("web", [goodEntry, withoutChecks]),
+      /health\/service\/web/,
+      /instance 1/,
+      /Checks/,
+    );
+  });
+
+  it("rejects an instance whose Node is not an object", () => {
+    assertBadAnswer(
+      () => parseServiceEntries("web", [{ ...goodEntry, Node: "node-1" }]),
+      /instance 0/,
+      /Node/,
+    );
+  });
+
+  it("rejects an instance with a port that is not a number", () => {
+    assertBadAnswer(
+      () =>
+        parseServiceEntries("api", [
+          { ...goodEntry, Service: { ...goodEntry.Service, Port: "8080" } },
+        ]),
+      /health\/service\/api/,
+      /instance 0/,
+      /Port/,
+    );
+  });
+
+  it("rejects an instance without a service ID", () => {
+    const withoutId: Record<string, unknown> = { ...goodEntry.Service };
+    delete withoutId.ID;
+    assertBadAnswer(
+      () => parseServiceEntries("web", [{ ...goodEntry, Service: withoutId }]),
+      /instance 0/,
+      /ID/,
+    );
+  });
+});

@@ -1,0 +1,161 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { EndpointStore } from "../../src/model/endpoint-store.ts";
+import type { Endpoint, ServiceEndpoints } from "../../src/model/endpoint.ts";
+import type { ClusterLoadAssignmentObject } from "../../src/xds/cluster-load-assignment.ts";
+import { loadXdsProtos } from "../../src/xds/protos.ts";
+import { ResourceCache, type EncodedResource } from "../../src/xds/resource-cache.ts";
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "../../src/xds/type-urls.ts";
+
+function endpoint(address: string, overrides: Partial<Endpoint> = {}): Endpoint {
+  return {
+    id: `node/${address}`,
+    address,
+    port: 8080,
+    health: "healthy",
+    weight: 1,
+    locality: { region: "dc1", zone: "" },
+    ...overrides,
+  };
+}
+
+function service(name: string, ...endpoints: Endpoint[]): ServiceEndpoints {
+  return { service: name, endpoints };
+}
+
+/**
+ * A cache over a real store with a zero coalescing window, so every store change reaches the
+ * listener synchronously; `told` records what the listener heard.
+ */
+function cacheWith(...services: ServiceEndpoints[]): {
+  store: EndpointStore;
+  cache: ResourceCache;
+  told: string[][];
+} {
+  const store = new EndpointStore();
+  store.apply(services);
+  const cache = new ResourceCache(store, loadXdsProtos(), 0);
+  const told: string[][] = [];
+  cache.subscribe((names) => told.push([...names].sort()));
+  return { store, cache, told };
+}
+
+function decode(resource: EncodedResource): ClusterLoadAssignmentObject {
+  const type = loadXdsProtos().clusterLoadAssignment;
+  return type.toObject(type.decode(resource.any.value), {
+    enums: String,
+    defaults: true,
+  }) as ClusterLoadAssignmentObject;
+}
+
+describe("ResourceCache", () => {
+  it("gives an empty assignment with exists=false for a name that does not exist", () => {
+    const { cache } = cacheWith(service("web", endpoint("10.0.0.1")));
+    const ghost = cache.get("ghost");
+    assert.equal(ghost.exists, false);
+    assert.equal(ghost.name, "ghost");
+    assert.equal(ghost.any.type_url, CLUSTER_LOAD_ASSIGNMENT_TYPE_URL);
+    const decoded = decode(ghost);
+    assert.equal(decoded.cluster_name, "ghost");
+    assert.deepEqual(decoded.endpoints, []);
+  });
+
+  it("encodes an existing service with its endpoints", () => {
+    const { cache } = cacheWith(service("web", endpoint("10.0.0.1"), endpoint("10.0.0.2")));
+    const web = cache.get("web");
+    assert.equal(web.exists, true);
+    const addresses = decode(web).endpoints.flatMap((group) =>
+      group.lb_endpoints.map((lb) => lb.endpoint.address.socket_address.address),
+    );
+    assert.deepEqual(addresses, ["10.0.0.1", "10.0.0.2"]);
+  });
+
+  it("encodes once per version however many times it is read", () => {
+    const { cache } = cacheWith(service("web", endpoint("10.0.0.1")));
+    const first = cache.get("web");
+    for (let i = 0; i < 100; i += 1) assert.equal(cache.get("web"), first);
+    assert.equal(cache.encodings, 1);
+  });
+
+  it("tells the listener the changed name and gives a new version after a store change", () => {
+    const { store, cache, told } = cacheWith(service("web", endpoint("10.0.0.1")));
+    const before = cache.get("web");
+    store.apply([service("web", endpoint("10.0.0.1"), endpoint("10.0.0.2"))]);
+    assert.deepEqual(told, [["web"]]);
+    const after = cache.get("web");
+    assert.notEqual(after.version, before.version);
+    assert.equal(cache.encodings, 2);
+    assert.equal(cache.get("web"), after);
+    assert.equal(cache.encodings, 2);
+  });
+
+  it("does not notify or re-encode for an unchanged store.apply", () => {
+    const { store, cache, told } = cacheWith(service("web", endpoint("10.0.0.1")));
+    const before = cache.get("web");
+    store.apply([service("web", endpoint("10.0.0.1"))]);
+    assert.deepEqual(told, []);
+    assert.equal(cache.get("web"), before);
+    assert.equal(cache.encodings, 1);
+  });
+
+  it("does not re-encode services other than the changed one", () => {
+    const { store, cache } = cacheWith(
+      service("web", endpoint("10.0.0.1")),
+      service("api", endpoint("10.0.0.9")),
+    );
+    const api = cache.get("api");
+    cache.get("web");
+    store.apply([service("web", endpoint("10.0.0.2"))]);
+    assert.equal(cache.get("api"), api);
+  });
+
+  it("turns a deregistered service into an empty assignment and says so", () => {
+    const { store, cache, told } = cacheWith(service("web", endpoint("10.0.0.1")));
+    const before = cache.get("web");
+    store.apply([], ["web"]);
+    assert.deepEqual(told, [["web"]]);
+    const after = cache.get("web");
+    assert.equal(after.exists, false);
+    assert.notEqual(after.version, before.version);
+    assert.deepEqual(decode(after).endpoints, []);
+  });
+
+  it("replaces the placeholder of a name once the service appears", () => {
+    const { store, cache, told } = cacheWith();
+    const placeholder = cache.get("web");
+    store.apply([service("web", endpoint("10.0.0.1"))]);
+    assert.deepEqual(told, [["web"]]);
+    const real = cache.get("web");
+    assert.equal(real.exists, true);
+    assert.notEqual(real.version, placeholder.version);
+  });
+
+  it("gives equal content the same version in independent caches (replicas, restarts)", () => {
+    const one = cacheWith(service("web", endpoint("10.0.0.1"), endpoint("10.0.0.2")));
+    const two = cacheWith(service("web", endpoint("10.0.0.2"), endpoint("10.0.0.1")));
+    assert.equal(one.cache.get("web").version, two.cache.get("web").version);
+  });
+
+  it("lists the store's names and follows its readiness", async () => {
+    const { store, cache } = cacheWith(service("web"), service("api"));
+    assert.deepEqual(cache.names().sort(), ["api", "web"]);
+    assert.equal(cache.ready, false);
+    const ready = cache.whenReady();
+    store.markReady();
+    await ready;
+    assert.equal(cache.ready, true);
+  });
+
+  it("stops telling listeners after close or unsubscribe", () => {
+    const { store, cache, told } = cacheWith(service("web", endpoint("10.0.0.1")));
+    const heard: string[][] = [];
+    const unsubscribe = cache.subscribe((names) => heard.push([...names]));
+    unsubscribe();
+    store.apply([service("web", endpoint("10.0.0.2"))]);
+    assert.deepEqual(heard, []);
+    assert.equal(told.length, 1);
+    cache.close();
+    store.apply([service("web", endpoint("10.0.0.3"))]);
+    assert.equal(told.length, 1);
+  });
+});
