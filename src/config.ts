@@ -360,6 +360,6 @@ function parseConsulAddress(
     problems.push(`${given?.source ?? "consul address"}=${value}: expected [http[s]://]HOST:PORT`);
     return { host: "127.0.0.1", port: 8500, secure: false };
   }
-  const host = match[2]!.replace(/^\[|\]$/g, "");
+  const host = (match[2] ?? "").replace(/^\[|\]$/g, "");
   return { host, port, secure: match[1] === "https" || sslFlag };
 }

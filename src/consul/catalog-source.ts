@@ -157,12 +157,13 @@ export class CatalogSource {
       const updates: ServiceEndpoints[] = [];
       let failed = 0;
       results.forEach((result, i) => {
+        const name = present[i] ?? "";
         if (result.status === "fulfilled") updates.push(result.value);
         else {
           failed += 1;
-          this.dirty.add(present[i]!);
+          this.dirty.add(name);
           logger.warn(
-            { err: result.reason, service: present[i] },
+            { err: result.reason, service: name },
             "reading a service failed; keeping its last state",
           );
         }

@@ -1,0 +1,113 @@
+/**
+ * The original system's "resource" service: answers `/` with who it is and `/healthz` with 200.
+ *
+ *   node --import tsx src/backend/sample-backend.ts --port 8081 [--service myservice] [--register]
+ *
+ * With `--register` it registers itself in Consul (CONSUL_HTTP_ADDR) with an HTTP check and
+ * deregisters on SIGTERM/SIGINT before exiting.
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import { hostname } from "node:os";
+import { parseArgs } from "node:util";
+import { pino, type Logger } from "pino";
+import { DEFAULT_SERVICE } from "../config.ts";
+import { registerSelf } from "./register-self.ts";
+
+/** Options of the sample backend, as read from its command line. */
+interface SampleBackendOptions {
+  port: number;
+  host: string;
+  service: string;
+  register: boolean;
+  /** Address registered in Consul (default: the agent's node address). */
+  address: string | undefined;
+}
+
+const USAGE =
+  "usage: sample-backend --port PORT [--host 0.0.0.0] [--service NAME] [--register] [--address IP]";
+
+/** Reads the command line; throws with the usage text on a bad one. */
+function parseBackendArgs(argv: string[]): SampleBackendOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: "string" },
+      host: { type: "string", default: "0.0.0.0" },
+      service: { type: "string", default: DEFAULT_SERVICE },
+      register: { type: "boolean", default: false },
+      address: { type: "string" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const port = Number(values.port);
+  if (!/^\d+$/.test(values.port ?? "") || port < 1 || port > 65535) {
+    throw new Error(`--port must be an integer 1-65535\n${USAGE}`);
+  }
+  return {
+    port,
+    host: values.host,
+    service: values.service,
+    register: values.register,
+    address: values.address,
+  };
+}
+
+/** Serves `/` (JSON identity of this process) and `/healthz`. */
+function createSampleServer(options: SampleBackendOptions): Server {
+  const identity = { id: randomUUID(), hostname: hostname(), port: options.port };
+  return createServer((request, response) => {
+    const path = (request.url ?? "/").split("?")[0];
+    if (path === "/healthz") {
+      response.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+    } else if (path === "/") {
+      const body = JSON.stringify({ ...identity, service: options.service });
+      response.writeHead(200, { "content-type": "application/json" }).end(`${body}\n`);
+    } else {
+      response.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+    }
+  });
+}
+
+async function main(argv: string[], env: NodeJS.ProcessEnv, logger: Logger): Promise<void> {
+  const options = parseBackendArgs(argv);
+  const server = createSampleServer(options);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, resolve);
+  });
+  logger.info({ port: options.port, service: options.service }, "sample backend listening");
+  const close = (): Promise<void> =>
+    new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+
+  if (!options.register) {
+    const stop = (): void => void close().then(() => process.exit(0));
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+    return;
+  }
+  try {
+    await registerSelf({
+      service: options.service,
+      port: options.port,
+      address: options.address,
+      env,
+      logger,
+      onSignal: close,
+    });
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+main(process.argv.slice(2), process.env, pino({ name: "sample-backend" })).catch(
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);

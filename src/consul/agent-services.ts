@@ -1,0 +1,184 @@
+import type { Logger } from "pino";
+import type { ConsulConnection } from "./consul-client.ts";
+
+/**
+ * Consul's agent reaps a critical service no sooner than this, whatever is asked
+ * (`check_deregister_interval_min`); the bridge never asks for less (design.md §3).
+ */
+export const MIN_DEREGISTER_CRITICAL_AFTER_SECONDS = 60;
+
+/** Timeout of one agent API call, in milliseconds. */
+export const DEFAULT_AGENT_TIMEOUT_MS = 5_000;
+
+/** One service as the local agent reports it in `GET /v1/agent/services`. */
+export interface AgentServiceEntry {
+  ID: string;
+  Service: string;
+  /** Empty when the service uses its node's address. */
+  Address: string;
+  Port: number;
+  Tags?: string[] | null;
+  Meta?: Record<string, string> | null;
+}
+
+/** The health check registered with a service: a TCP connect or an HTTP GET. */
+export type AgentCheckTarget = { tcp: string } | { http: string };
+
+/** A service registration for `PUT /v1/agent/service/register`. */
+export interface AgentServiceDefinition {
+  id: string;
+  name: string;
+  /** Omitted: Consul uses the node's address. */
+  address?: string;
+  port: number;
+  tags?: string[];
+  meta?: Record<string, string>;
+  check: AgentCheckTarget & {
+    name: string;
+    intervalSeconds: number;
+    timeoutSeconds: number;
+    /** Raised to {@link MIN_DEREGISTER_CRITICAL_AFTER_SECONDS} when lower. */
+    deregisterCriticalAfterSeconds: number;
+  };
+}
+
+/** Which agent call failed. */
+export type AgentOperation = "list" | "register" | "deregister";
+
+/** A failed call to the agent API; `status` is Consul's HTTP status when it answered at all. */
+export class ConsulAgentError extends Error {
+  override readonly name = "ConsulAgentError";
+  constructor(
+    readonly operation: AgentOperation,
+    readonly status: number | undefined,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+
+  /** True when Consul could not be reached or could not serve (no answer, 429 or 5xx). */
+  get unavailable(): boolean {
+    return this.status === undefined || this.status === 429 || this.status >= 500;
+  }
+}
+
+/** The local agent's service API, typed, with a timeout on every call and typed errors. */
+export interface AgentServices {
+  /** Services registered with this agent, by ID. */
+  list(): Promise<Record<string, AgentServiceEntry>>;
+  /** Registers (or replaces) a service and its check in one call. */
+  register(definition: AgentServiceDefinition): Promise<void>;
+  /** Removes a service and its checks; resolves false when Consul did not know the ID. */
+  deregister(id: string): Promise<boolean>;
+  /**
+   * Registers; when the call fails, deregisters the ID again, because a timed-out or cut call
+   * may have been applied, so a failed registration leaves nothing behind.
+   */
+  registerOrRollback(definition: AgentServiceDefinition, logger: Logger): Promise<void>;
+}
+
+/** A deterministic service ID for one instance: `NAME-ADDRESS-PORT`. */
+export function serviceInstanceId(instance: {
+  service: string;
+  address: string;
+  port: number;
+}): string {
+  return `${instance.service}-${instance.address}-${instance.port}`;
+}
+
+/** Binds the agent service API to a connection (node-consul `agent.service.*`). */
+export function agentServices(
+  connection: ConsulConnection,
+  timeoutMs: number = DEFAULT_AGENT_TIMEOUT_MS,
+): AgentServices {
+  const api = connection.consul.agent.service;
+
+  const call = async <T>(operation: AgentOperation, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (error) {
+      throw toAgentError(operation, error);
+    }
+  };
+
+  const services: AgentServices = {
+    list: () =>
+      call("list", async () => {
+        const options: Parameters<typeof api.list>[0] & { timeout: number } = {
+          timeout: timeoutMs,
+        };
+        return (await api.list(options)) as Record<string, AgentServiceEntry>;
+      }),
+
+    register: (definition) =>
+      call("register", async () => {
+        const options = { ...toRegisterOptions(definition), timeout: timeoutMs };
+        await api.register(options);
+      }),
+
+    async deregister(id) {
+      try {
+        const options = { id, timeout: timeoutMs };
+        await api.deregister(options);
+        return true;
+      } catch (error) {
+        const failure = toAgentError("deregister", error);
+        // Consul ≥ 1.11 answers 404 for an unknown ID; older agents answer 200.
+        if (failure.status === 404) return false;
+        throw failure;
+      }
+    },
+
+    async registerOrRollback(definition, logger) {
+      try {
+        await services.register(definition);
+      } catch (error) {
+        try {
+          await services.deregister(definition.id);
+        } catch (rollbackError) {
+          logger.error(
+            { err: rollbackError, serviceId: definition.id },
+            "could not roll back a failed registration; the agent may keep it",
+          );
+        }
+        throw error;
+      }
+    },
+  };
+  return services;
+}
+
+function toRegisterOptions(definition: AgentServiceDefinition) {
+  const { check } = definition;
+  const target = "tcp" in check ? { tcp: check.tcp } : { http: check.http };
+  return {
+    id: definition.id,
+    name: definition.name,
+    ...(definition.address === undefined ? {} : { address: definition.address }),
+    port: definition.port,
+    tags: definition.tags ?? [],
+    meta: definition.meta ?? {},
+    check: {
+      name: check.name,
+      ...target,
+      interval: `${check.intervalSeconds}s`,
+      timeout: `${check.timeoutSeconds}s`,
+      deregistercriticalserviceafter: `${Math.max(
+        check.deregisterCriticalAfterSeconds,
+        MIN_DEREGISTER_CRITICAL_AFTER_SECONDS,
+      )}s`,
+    },
+  };
+}
+
+function toAgentError(operation: AgentOperation, error: unknown): ConsulAgentError {
+  const status = (error as { statusCode?: unknown }).statusCode;
+  const message = error instanceof Error ? error.message : String(error);
+  return new ConsulAgentError(
+    operation,
+    typeof status === "number" ? status : undefined,
+    `consul agent ${operation} failed: ${message}`,
+    { cause: error },
+  );
+}

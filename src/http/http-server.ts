@@ -1,0 +1,66 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+
+/**
+ * Handles a request and returns true, or returns false without touching the response when the
+ * path is not its own, so handlers chain (shim first, then status endpoints).
+ */
+export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => boolean;
+
+/** A listening HTTP server. */
+export interface RunningHttpServer {
+  readonly server: Server;
+  /** The address actually bound (the port is the kernel's choice when 0 was asked). */
+  readonly host: string;
+  readonly port: number;
+  /** `http://HOST:PORT` of the bound address. */
+  readonly url: string;
+  /** Stops accepting, cuts open connections and resolves once closed. */
+  close(): Promise<void>;
+}
+
+/**
+ * Binds `host:port` and serves `handlers` in order; a request no handler takes gets 404, and a
+ * handler that throws gets 500.
+ */
+export async function startHttpServer(
+  handlers: readonly RequestHandler[],
+  host: string,
+  port: number,
+  logger?: Logger,
+): Promise<RunningHttpServer> {
+  const server = createServer((request, response) => {
+    try {
+      if (handlers.some((handler) => handler(request, response))) return;
+      response.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
+      response.end("not found\n");
+    } catch (error) {
+      logger?.error({ err: error, url: request.url }, "request handler failed");
+      if (!response.headersSent) response.writeHead(500, { "content-type": "text/plain" });
+      response.end("internal error\n");
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  logger?.info({ host: address.address, port: address.port }, "HTTP server listening");
+
+  return {
+    server,
+    host: address.address,
+    port: address.port,
+    url: `http://${urlHost}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}

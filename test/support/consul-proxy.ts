@@ -1,0 +1,103 @@
+import { once } from "node:events";
+import { createServer, request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** One request the proxy saw. */
+export interface RecordedRequest {
+  method: string;
+  /** Path and query, e.g. `/v1/agent/service/register`. */
+  url: string;
+  body: string;
+}
+
+/**
+ * An HTTP proxy in front of a real Consul agent that records every request (to assert on what
+ * the wire carried) and can cut a connection after Consul applied a call (to test rollback).
+ */
+export interface ConsulProxy {
+  readonly port: number;
+  readonly requests: RecordedRequest[];
+  /** The next request matching is forwarded to Consul, then its connection is cut unanswered. */
+  cutAfterForwarding(method: string, pathPrefix: string): void;
+  close(): Promise<void>;
+}
+
+/** Starts a recording proxy on a free loopback port forwarding to `target` (`HOST:PORT`). */
+export async function startConsulProxy(target: string): Promise<ConsulProxy> {
+  const [targetHost, targetPort] = target.split(":") as [string, string];
+  const requests: RecordedRequest[] = [];
+  let cut: { method: string; pathPrefix: string } | undefined;
+
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const method = req.method ?? "GET";
+    const url = req.url ?? "/";
+    requests.push({ method, url, body: body.toString() });
+    const cutThis = cut !== undefined && cut.method === method && url.startsWith(cut.pathPrefix);
+    if (cutThis) cut = undefined;
+
+    try {
+      const upstream = await forward(
+        targetHost,
+        Number(targetPort),
+        method,
+        url,
+        req.headers,
+        body,
+      );
+      if (cutThis) {
+        req.socket.destroy();
+        return;
+      }
+      res.writeHead(upstream.status, upstream.headers);
+      res.end(upstream.body);
+    } catch (error) {
+      res.writeHead(502).end(String(error));
+    }
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+
+  return {
+    port: (server.address() as AddressInfo).port,
+    requests,
+    cutAfterForwarding(method, pathPrefix) {
+      cut = { method, pathPrefix };
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function forward(
+  host: string,
+  port: number,
+  method: string,
+  path: string,
+  headers: IncomingHttpHeaders,
+  body: Buffer,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const upstream = httpRequest(
+      { host, port, method, path, headers: { ...headers, host: `${host}:${port}` } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () =>
+          resolve({
+            status: response.statusCode ?? 502,
+            headers: response.headers,
+            body: Buffer.concat(chunks),
+          }),
+        );
+      },
+    );
+    upstream.on("error", reject);
+    upstream.end(body);
+  });
+}

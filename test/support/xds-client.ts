@@ -1,0 +1,112 @@
+import { credentials, makeGenericClientConstructor, type ClientDuplexStream } from "@grpc/grpc-js";
+import { loadXdsProtos } from "../../src/xds/protos.ts";
+
+/** A decoded DiscoveryResponse whose resources are decoded ClusterLoadAssignments. */
+export interface DecodedResponse {
+  version_info: string;
+  nonce: string;
+  type_url: string;
+  assignments: {
+    cluster_name: string;
+    endpoints: {
+      lb_endpoints: {
+        endpoint: { address: { socket_address: { address: string; port_value: number } } };
+        health_status: string;
+      }[];
+    }[];
+  }[];
+}
+
+/** A request a test sends (proto field names). */
+export interface TestRequest {
+  node?: { id: string };
+  type_url?: string;
+  resource_names?: string[];
+  response_nonce?: string;
+  version_info?: string;
+  error_detail?: { code: number; message: string };
+}
+
+/** A raw xDS stream over real gRPC, for protocol tests: send requests, await responses. */
+export interface XdsTestStream {
+  send(request: TestRequest): void;
+  /** The next response, or an error after `timeoutMs`. */
+  next(timeoutMs?: number): Promise<DecodedResponse>;
+  /** Resolves true if no response arrives within `ms`. */
+  quietFor(ms: number): Promise<boolean>;
+  close(): void;
+}
+
+/** Opens an ADS (default) or EDS stream to `127.0.0.1:port`. */
+export function openXdsStream(port: number, service: "ads" | "eds" = "ads"): XdsTestStream {
+  const protos = loadXdsProtos();
+  const definition = service === "ads" ? protos.adsService : protos.edsService;
+  const method = service === "ads" ? "StreamAggregatedResources" : "StreamEndpoints";
+  const Client = makeGenericClientConstructor(definition, service);
+  const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+  const call = (
+    client as unknown as Record<
+      string,
+      () => ClientDuplexStream<TestRequest, Record<string, unknown>>
+    >
+  )[method]!.call(client);
+  const queue: DecodedResponse[] = [];
+  const waiters: ((response: DecodedResponse) => void)[] = [];
+  call.on(
+    "data",
+    (raw: {
+      version_info: string;
+      nonce: string;
+      type_url: string;
+      resources: { value: Buffer }[];
+    }) => {
+      const decoded: DecodedResponse = {
+        version_info: raw.version_info,
+        nonce: raw.nonce,
+        type_url: raw.type_url,
+        assignments: raw.resources.map(
+          (any) =>
+            protos.clusterLoadAssignment.toObject(protos.clusterLoadAssignment.decode(any.value), {
+              enums: String,
+              defaults: true,
+            }) as DecodedResponse["assignments"][number],
+        ),
+      };
+      const waiter = waiters.shift();
+      if (waiter) waiter(decoded);
+      else queue.push(decoded);
+    },
+  );
+  call.on("error", () => undefined);
+  return {
+    send: (request) => call.write(request),
+    next(timeoutMs = 5_000) {
+      const queued = queue.shift();
+      if (queued) return Promise.resolve(queued);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(done), 1);
+          reject(new Error(`no xDS response within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const done = (response: DecodedResponse): void => {
+          clearTimeout(timer);
+          resolve(response);
+        };
+        waiters.push(done);
+      });
+    },
+    async quietFor(ms) {
+      try {
+        const response = await this.next(ms);
+        queue.unshift(response);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    close() {
+      call.cancel();
+      client.close();
+    },
+  };
+}
