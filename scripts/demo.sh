@@ -78,7 +78,7 @@ done
 
 echo "demo: registering 8081-8083 through the shim, as the original README did"
 for i in 8081 8082 8083; do
-  curl "http://localhost:5000/edsservice/register?endpoint=127.0.0.1:$i"
+  curl -s "http://localhost:5000/edsservice/register?endpoint=127.0.0.1:$i"
   echo
   sleep .5
 done

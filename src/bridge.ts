@@ -15,6 +15,8 @@ import { ResourceCache } from "./xds/resource-cache.ts";
 
 /** Connections kept for the two blocking queries; the rest serve targeted reads. */
 const BLOCKING_CONNECTIONS = 2;
+/** Connections of the shim's registrar, apart from the watcher's. */
+const REGISTRAR_CONNECTIONS = 2;
 /** Trailing window in which store changes are merged into one push (design.md §5). */
 export const DEFAULT_COALESCE_WINDOW_MS = 20;
 
@@ -101,8 +103,13 @@ export async function startBridge(
   metrics = createMetrics(),
 ): Promise<Bridge> {
   const pipeline = await startDiscovery(config, logger, metrics);
+  // Its own small pool, so shim calls never queue behind a resync's reads.
+  const registrarConnection = connectConsul({
+    ...config.consul,
+    maxConnections: REGISTRAR_CONNECTIONS,
+  });
   const registrar = createRegistrar({
-    connection: pipeline.connection,
+    connection: registrarConnection,
     config: config.http,
     logger: logger.child({ component: "registrar" }),
   });
@@ -124,6 +131,7 @@ export async function startBridge(
     metrics,
     async stop() {
       await http.close();
+      registrarConnection.close();
       await pipeline.stop();
     },
   };

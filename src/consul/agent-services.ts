@@ -39,6 +39,8 @@ export interface AgentServiceDefinition {
     timeoutSeconds: number;
     /** Raised to {@link MIN_DEREGISTER_CRITICAL_AFTER_SECONDS} when lower. */
     deregisterCriticalAfterSeconds: number;
+    /** Status until the agent first runs the check (Consul's default: critical). */
+    initialStatus?: "passing" | "critical";
   };
 }
 
@@ -162,6 +164,7 @@ function toRegisterOptions(definition: AgentServiceDefinition) {
     check: {
       name: check.name,
       ...target,
+      ...(check.initialStatus === undefined ? {} : { status: check.initialStatus }),
       interval: `${check.intervalSeconds}s`,
       timeout: `${check.timeoutSeconds}s`,
       deregistercriticalserviceafter: `${Math.max(

@@ -18,6 +18,11 @@ export interface BlockingWatchOptions<T> {
   read: (index: number, signal: AbortSignal) => Promise<ConsulRead<unknown>>;
   /** Checks an answer's shape; throws to have it logged, counted and skipped. */
   validate: (body: unknown) => T;
+  /**
+   * Also deliver answers whose content is unchanged but whose index moved (for answers such as
+   * `/v1/catalog/services`, where the index is the only sign that an instance changed).
+   */
+  emitOnIndexChange?: boolean;
   /** Called with each answer whose content changed, or after an index reset. */
   onChange: (body: T, index: number) => void | Promise<void>;
   limiter: TokenBucket;
@@ -69,7 +74,8 @@ export async function watchBlocking<T>(options: BlockingWatchOptions<T>): Promis
         );
       }
       const hash = createHash("sha256").update(JSON.stringify(answer.body)).digest("base64");
-      if (hash !== lastHash || step.reset) {
+      const indexMoved = options.emitOnIndexChange === true && answer.index !== index;
+      if (hash !== lastHash || step.reset || indexMoved) {
         await options.onChange(answer.body, answer.index);
         lastHash = hash;
       }

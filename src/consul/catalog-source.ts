@@ -79,6 +79,7 @@ export class CatalogSource {
       watchBlocking({
         read: (index, s) => connection.read<unknown>("/catalog/services", blocking(index, wait, s)),
         validate: parseCatalogServices,
+        emitOnIndexChange: true,
         onChange: (services) => this.onCatalog(services),
         limiter: bucket(),
         logger: logger.child({ watch: "catalog/services" }),

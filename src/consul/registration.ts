@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { probeTcp } from "./probe-tcp.ts";
 import type { HttpConfig } from "../config.ts";
 import {
   agentServices,
@@ -7,6 +8,9 @@ import {
   type AgentServices,
 } from "./agent-services.ts";
 import type { ConsulConnection } from "./consul-client.ts";
+
+/** How long the shim waits for a new endpoint to accept a TCP connection. */
+const PROBE_TIMEOUT_MS = 500;
 
 /** Meta key and value marking a registration made through the `/edsservice/*` shim. */
 export const SHIM_META_KEY = "registered-by";
@@ -92,6 +96,7 @@ export function createRegistrar(options: RegistrarOptions): Registrar {
           return { id: existing.ID, status: "already-registered" };
         }
         const interval = config.checkIntervalSeconds;
+        const reachable = await probeTcp(endpoint.address, endpoint.port, PROBE_TIMEOUT_MS);
         await agent.registerOrRollback(
           {
             id,
@@ -105,12 +110,13 @@ export function createRegistrar(options: RegistrarOptions): Registrar {
               intervalSeconds: interval,
               timeoutSeconds: Math.min(interval, 10),
               deregisterCriticalAfterSeconds: config.deregisterCriticalAfterSeconds,
+              initialStatus: reachable ? "passing" : "critical",
             },
           },
           logger,
         );
         logger.info(
-          { serviceId: id, service: endpoint.service, address: endpoint.address },
+          { serviceId: id, service: endpoint.service, address: endpoint.address, reachable },
           "shim endpoint registered",
         );
         return { id, status: "registered" };

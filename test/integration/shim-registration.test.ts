@@ -44,6 +44,8 @@ describe("shim registration against a real Consul agent", () => {
       TCP: `127.0.0.1:${port}`,
       Interval: "1s",
       Timeout: "1s",
+      // The backend accepted the shim's probe, so it is routable before Consul's first check.
+      Status: "passing",
       DeregisterCriticalServiceAfter: "60s",
     });
 
@@ -65,6 +67,20 @@ describe("shim registration against a real Consul agent", () => {
       { description: "passing TCP check" },
     );
     assert.equal(check.Type, "tcp");
+  });
+
+  test("an endpoint that refuses connections starts critical, so it takes no traffic", async () => {
+    const port = await freePort();
+    const response = await shim.get(`/edsservice/register?endpoint=127.0.0.1:${port}&service=down`);
+    assert.equal(response.status, 200);
+    const checks = await fixture.consul.api<{ ServiceID: string; Status: string }[]>(
+      "GET",
+      "/v1/health/checks/down",
+    );
+    assert.deepEqual(
+      checks.map((c) => c.Status),
+      ["critical"],
+    );
   });
 
   test("a registered backend is in Consul's DNS answer for myservice.service.consul (A and SRV)", async () => {

@@ -67,6 +67,7 @@ export async function startConsul(options: ConsulAgentOptions = {}): Promise<Con
       const run = startProcess(toolPath("consul"), cliArgs, {
         env: { ...globalThis.process.env, CONSUL_HTTP_ADDR: address },
       });
+      run.child.ref(); // awaited: keep the event loop alive until it exits
       const code = await new Promise<number | null>((resolve) => run.child.on("exit", resolve));
       if (code !== 0) throw new Error(`consul ${cliArgs.join(" ")}: ${run.output()}`);
       return run.output();
