@@ -75,6 +75,10 @@ export async function watchBlocking<T>(options: BlockingWatchOptions<T>): Promis
       }
       const hash = createHash("sha256").update(JSON.stringify(answer.body)).digest("base64");
       const indexMoved = options.emitOnIndexChange === true && answer.index !== index;
+      logger.debug(
+        { index: answer.index, changed: hash !== lastHash, indexMoved },
+        "consul answer",
+      );
       if (hash !== lastHash || step.reset || indexMoved) {
         await options.onChange(answer.body, answer.index);
         lastHash = hash;

@@ -64,7 +64,7 @@ export class CatalogSource {
     const { connection, logger, hooks } = this.options;
     const signal = this.abort.signal;
     const bucket = (): TokenBucket =>
-      new TokenBucket(this.options.loopRatePerSecond ?? 20, this.options.loopBurst ?? 5);
+      new TokenBucket(this.options.loopRatePerSecond ?? 50, this.options.loopBurst ?? 20);
     const wait = connection.config.waitSeconds;
     this.loops = [
       watchBlocking({
@@ -169,6 +169,7 @@ export class CatalogSource {
           );
         }
       });
+      logger.debug({ read: present, removed }, "services read");
       store.apply(updates, removed);
       if (failed > 0) {
         await sleep(500, undefined, { signal: this.abort.signal }).catch(() => undefined);
