@@ -2,9 +2,9 @@
 FROM node:20-slim
 
 WORKDIR /app
-# tsx, which runs the TypeScript, is a devDependency: install everything.
+# tsx, which runs the TypeScript, is a runtime dependency: no build step.
 COPY --chown=node:node package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --chown=node:node tsconfig.json ./
 COPY --chown=node:node src ./src
 

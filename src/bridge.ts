@@ -3,7 +3,11 @@ import type { BridgeConfig } from "./config.ts";
 import { CatalogSource } from "./consul/catalog-source.ts";
 import { connectConsul, type ConsulConnection } from "./consul/consul-client.ts";
 import { createRegistrar } from "./consul/registration.ts";
-import { startHttpServer, type RunningHttpServer } from "./http/http-server.ts";
+import {
+  startHttpServer,
+  type RequestHandler,
+  type RunningHttpServer,
+} from "./http/http-server.ts";
 import { lookupHost } from "./http/resolve-host.ts";
 import { createShimHandler } from "./http/shim-server.ts";
 import { createStatusHandler } from "./http/status-handler.ts";
@@ -123,7 +127,20 @@ export async function startBridge(
     ready: () => pipeline.store.ready,
     registry: metrics.registry,
   });
-  const http = await startHttpServer([shim, status], config.http.host, config.http.port, logger);
+  const countedShim: RequestHandler = (request, response) => {
+    if (!shim(request, response)) return false;
+    const route = (request.url ?? "").split("?")[0] ?? "";
+    response.once("finish", () =>
+      metrics.shimRequests.inc({ route, status: String(response.statusCode) }),
+    );
+    return true;
+  };
+  const http = await startHttpServer(
+    [countedShim, status],
+    config.http.host,
+    config.http.port,
+    logger,
+  );
   logger.info({ host: http.host, port: http.port }, "HTTP shim listening");
   return {
     pipeline,

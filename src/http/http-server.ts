@@ -30,7 +30,9 @@ export async function startHttpServer(
   port: number,
   logger?: Logger,
 ): Promise<RunningHttpServer> {
-  const server = createServer((request, response) => {
+  // Bounded headers and slow clients cut off: the shim is reachable by whoever can reach the port.
+  const limits = { maxHeaderSize: 8 * 1024, headersTimeout: 10_000, requestTimeout: 15_000 };
+  const server = createServer(limits, (request, response) => {
     try {
       if (handlers.some((handler) => handler(request, response))) return;
       response.writeHead(404, { "content-type": "text/plain; charset=utf-8" });

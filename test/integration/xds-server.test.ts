@@ -7,18 +7,13 @@ import { startDiscoveryServer, type DiscoveryServer } from "../../src/xds/discov
 import { loadXdsProtos } from "../../src/xds/protos.ts";
 import { ResourceCache } from "../../src/xds/resource-cache.ts";
 import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as CLA } from "../../src/xds/type-urls.ts";
+import { endpoint as fixtureEndpoint } from "../support/model-fixtures.ts";
 import { memoryLogger } from "../support/memory-logger.ts";
 import { waitFor } from "../support/wait-for.ts";
 import { openXdsStream, type XdsTestStream } from "../support/xds-client.ts";
 
-const endpoint = (port: number): Endpoint => ({
-  id: `node/${port}`,
-  address: "127.0.0.1",
-  port,
-  health: "healthy",
-  weight: 1,
-  locality: { region: "dc1", zone: "" },
-});
+const endpoint = (port: number): Endpoint =>
+  fixtureEndpoint("127.0.0.1", { id: `node/${port}`, port });
 
 const ports = (response: {
   assignments: {

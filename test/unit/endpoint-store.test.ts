@@ -1,23 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { endpoint, service } from "../support/model-fixtures.ts";
 import { EndpointStore } from "../../src/model/endpoint-store.ts";
-import type { Endpoint, ServiceEndpoints } from "../../src/model/endpoint.ts";
-
-function endpoint(address: string, overrides: Partial<Endpoint> = {}): Endpoint {
-  return {
-    id: `node/${address}`,
-    address,
-    port: 8080,
-    health: "healthy",
-    weight: 1,
-    locality: { region: "dc1", zone: "" },
-    ...overrides,
-  };
-}
-
-function service(name: string, ...endpoints: Endpoint[]): ServiceEndpoints {
-  return { service: name, endpoints };
-}
 
 /** A store with a recording listener. */
 function recordingStore(): { store: EndpointStore; calls: string[][] } {

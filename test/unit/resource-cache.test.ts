@@ -1,27 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { endpoint, service } from "../support/model-fixtures.ts";
 import { EndpointStore } from "../../src/model/endpoint-store.ts";
-import type { Endpoint, ServiceEndpoints } from "../../src/model/endpoint.ts";
+import type { ServiceEndpoints } from "../../src/model/endpoint.ts";
 import type { ClusterLoadAssignmentObject } from "../../src/xds/cluster-load-assignment.ts";
 import { loadXdsProtos } from "../../src/xds/protos.ts";
 import { ResourceCache, type EncodedResource } from "../../src/xds/resource-cache.ts";
 import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "../../src/xds/type-urls.ts";
-
-function endpoint(address: string, overrides: Partial<Endpoint> = {}): Endpoint {
-  return {
-    id: `node/${address}`,
-    address,
-    port: 8080,
-    health: "healthy",
-    weight: 1,
-    locality: { region: "dc1", zone: "" },
-    ...overrides,
-  };
-}
-
-function service(name: string, ...endpoints: Endpoint[]): ServiceEndpoints {
-  return { service: name, endpoints };
-}
 
 /**
  * A cache over a real store with a zero coalescing window, so every store change reaches the
