@@ -81,6 +81,11 @@ export async function registerSelf(options: RegisterSelfOptions): Promise<SelfRe
   const checkHost = options.address ?? "127.0.0.1";
   const healthUrl = `http://${checkHost.includes(":") ? `[${checkHost}]` : checkHost}:${options.port}${options.healthPath ?? "/healthz"}`;
   const interval = options.checkIntervalSeconds ?? DEFAULT_CHECK_INTERVAL_SECONDS;
+  // Already answering: start passing rather than wait for Consul's first, staggered check.
+  const healthy = await fetch(healthUrl, { signal: AbortSignal.timeout(1_000) }).then(
+    (response) => response.ok,
+    () => false,
+  );
   try {
     await agent.registerOrRollback(
       {
@@ -97,6 +102,7 @@ export async function registerSelf(options: RegisterSelfOptions): Promise<SelfRe
           timeoutSeconds: Math.min(interval, 10),
           deregisterCriticalAfterSeconds:
             options.deregisterCriticalAfterSeconds ?? MIN_DEREGISTER_CRITICAL_AFTER_SECONDS,
+          initialStatus: healthy ? "passing" : "critical",
         },
       },
       logger,

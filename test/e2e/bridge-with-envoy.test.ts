@@ -81,6 +81,13 @@ describe("bridge with a real Consul and a real Envoy", () => {
       { description: "all five backends answering through Envoy" },
     );
     assert.deepEqual([...seen].sort(), backends.map((b) => b.port).sort());
+    const metrics = await (await fetch(`${bridge.url}/metrics`)).text();
+    assert.match(
+      metrics,
+      /bridge_shim_requests_total\{route="\/edsservice\/register",status="200"\} 4/,
+    );
+    assert.match(metrics, /bridge_xds_streams 1/);
+    assert.doesNotMatch(metrics, /bridge_xds_nacks_total\{/, "Envoy accepted every response");
   });
 
   test("a deregistered backend stops receiving traffic", async () => {
