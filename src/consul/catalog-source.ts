@@ -152,6 +152,7 @@ export class CatalogSource {
       const catalog = this.catalog ?? {};
       const present = batch.filter((name) => name in catalog);
       const removed = batch.filter((name) => !(name in catalog));
+      for (const name of removed) this.forget(name);
       const results = await Promise.allSettled(
         present.map((name) => this.limit(() => this.readService(name))),
       );
@@ -179,6 +180,15 @@ export class CatalogSource {
     }
   }
 
+  /** Drops what is known of a service's nodes and checks. */
+  private forget(name: string): void {
+    for (const [node, services] of this.servicesByNode) {
+      services.delete(name);
+      if (services.size === 0) this.servicesByNode.delete(node);
+    }
+    this.checkless.delete(name);
+  }
+
   private async readService(name: string): Promise<ServiceEndpoints> {
     const { connection, translation, hooks } = this.options;
     const entries = await pRetry(
@@ -191,8 +201,7 @@ export class CatalogSource {
       { retries: 2, minTimeout: 50, maxTimeout: 500, signal: this.abort.signal },
     );
     hooks?.onServiceRead?.(name);
-    for (const services of this.servicesByNode.values()) services.delete(name);
-    this.checkless.delete(name);
+    this.forget(name);
     for (const entry of entries) {
       const onNode = this.servicesByNode.get(entry.Node.Node) ?? new Set<string>();
       onNode.add(name);
