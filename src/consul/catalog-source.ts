@@ -176,8 +176,9 @@ export class CatalogSource {
         await sleep(500, undefined, { signal: this.abort.signal }).catch(() => undefined);
         continue;
       }
-      if (this.dirty.size === 0) store.markReady();
     }
+    // Everything both first answers named has been read (possibly nothing: an empty catalog).
+    if (this.dirty.size === 0 && !this.abort.signal.aborted) store.markReady();
   }
 
   /** Drops what is known of a service's nodes and checks. */

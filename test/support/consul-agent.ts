@@ -7,6 +7,8 @@ import { waitFor } from "./wait-for.ts";
 export interface ConsulAgent {
   readonly httpPort: number;
   readonly dnsPort: number;
+  /** The HTTPS API port (-1 unless `https` was asked for). */
+  readonly httpsPort: number;
   /** `127.0.0.1:PORT`, the value of CONSUL_HTTP_ADDR. */
   readonly address: string;
   readonly nodeName: string;
@@ -22,12 +24,18 @@ export interface ConsulAgent {
 export interface ConsulAgentOptions {
   /** Extra `-config-dir` (service definition files). */
   configDir?: string;
+  /** HCL fragments passed with `-hcl` (TLS files, ACLs, …). */
+  hcl?: string[];
+  /** Also serve the API over HTTPS, on {@link ConsulAgent.httpsPort}. */
+  https?: boolean;
+  /** ACL token the helpers send (for an agent started with ACLs on). */
+  token?: string;
   nodeName?: string;
 }
 
 /** Starts a dev agent and resolves once it has a leader and its own node is in the catalog. */
 export async function startConsul(options: ConsulAgentOptions = {}): Promise<ConsulAgent> {
-  const [http, dns, server, serfLan, serfWan, grpc] = await freePorts(6);
+  const [http, dns, server, serfLan, serfWan, grpc, https] = await freePorts(7);
   const nodeName = options.nodeName ?? `test-node-${http}`;
   const args = [
     "agent",
@@ -44,12 +52,15 @@ export async function startConsul(options: ConsulAgentOptions = {}): Promise<Con
     "-log-level=warn",
   ];
   if (options.configDir) args.push(`-config-dir=${options.configDir}`);
+  if (options.https) args.push(`-https-port=${https}`);
+  for (const fragment of options.hcl ?? []) args.push(`-hcl=${fragment}`);
   const process = startProcess(toolPath("consul"), args);
   const address = `127.0.0.1:${http}`;
 
   const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const response = await fetch(`http://${address}${path}`, {
       method,
+      headers: options.token ? { "x-consul-token": options.token } : {},
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -60,12 +71,17 @@ export async function startConsul(options: ConsulAgentOptions = {}): Promise<Con
   const agent: ConsulAgent = {
     httpPort: http,
     dnsPort: dns,
+    httpsPort: options.https ? https! : -1,
     address,
     nodeName,
     api,
     async cli(...cliArgs) {
       const run = startProcess(toolPath("consul"), cliArgs, {
-        env: { ...globalThis.process.env, CONSUL_HTTP_ADDR: address },
+        env: {
+          ...globalThis.process.env,
+          CONSUL_HTTP_ADDR: address,
+          ...(options.token ? { CONSUL_HTTP_TOKEN: options.token } : {}),
+        },
       });
       run.child.ref(); // awaited: keep the event loop alive until it exits
       const code = await new Promise<number | null>((resolve) => run.child.on("exit", resolve));
