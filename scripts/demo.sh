@@ -20,14 +20,20 @@ LOGS="$PWD/.tools/demo-logs"
 mkdir -p "$LOGS"
 export CONSUL_HTTP_ADDR="${CONSUL_HTTP_ADDR:-127.0.0.1:8500}"
 PIDS=()
+# Children run in sessions of their own so Ctrl-C reaches only this script, which then stops
+# them in order.
+run_bg() { setsid "$@" & }
 
 cleanup() {
   trap - EXIT INT TERM
   echo
   echo "demo: stopping everything"
-  # Backends first (self-registered ones deregister), then Envoy, the bridge and Consul.
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill -TERM "${PIDS[i]}" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  # In reverse order of start: backends (self-registered ones deregister), Envoy, the bridge,
+  # then Consul, each gone before the next is asked.
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${PIDS[i]}" 2>/dev/null || true
+    wait "${PIDS[i]}" 2>/dev/null || true
+  done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -51,25 +57,25 @@ if consul_up; then
   echo "demo: using the Consul agent at $CONSUL_HTTP_ADDR"
 else
   echo "demo: starting a Consul dev agent (logs: $LOGS/consul.log)"
-  consul agent -dev -config-file=consul/agent.hcl >"$LOGS/consul.log" 2>&1 &
+  run_bg consul agent -dev -config-file=consul/agent.hcl >"$LOGS/consul.log" 2>&1
   PIDS+=($!)
   wait_until 30 "Consul" consul_up
 fi
 
 echo "demo: starting the bridge: shim on :5000, xDS on :18000 (logs: $LOGS/bridge.log)"
-node --import tsx src/main.ts >"$LOGS/bridge.log" 2>&1 &
+run_bg node --import tsx src/main.ts >"$LOGS/bridge.log" 2>&1
 PIDS+=($!)
 wait_until 30 "the bridge" curl -sf http://127.0.0.1:5000/ready
 
 echo "demo: starting Envoy: listener :10000, admin :9901 (logs: $LOGS/envoy.log)"
-envoy -c envoy.yaml --log-level warn >"$LOGS/envoy.log" 2>&1 &
+run_bg envoy -c envoy.yaml --log-level warn >"$LOGS/envoy.log" 2>&1
 PIDS+=($!)
 
 echo "demo: starting five backends on 8081-8085 (8084 and 8085 register themselves)"
 for port in 8081 8082 8083 8084 8085; do
   flags=()
   ((port >= 8084)) && flags=(--register)
-  node --import tsx src/backend/sample-backend.ts --port "$port" "${flags[@]}" >"$LOGS/backend-$port.log" 2>&1 &
+  run_bg node --import tsx src/backend/sample-backend.ts --port "$port" "${flags[@]}" >"$LOGS/backend-$port.log" 2>&1
   PIDS+=($!)
 done
 for port in 8081 8082 8083 8084 8085; do
