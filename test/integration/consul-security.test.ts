@@ -3,11 +3,11 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, describe, test, type TestContext } from "node:test";
 import { promisify } from "node:util";
-import { startDiscovery } from "../../src/bridge.ts";
+import { startDiscovery, type DiscoveryPipeline } from "../../src/bridge.ts";
 import { parseConfig } from "../../src/config.ts";
-import { createMetrics } from "../../src/metrics.ts";
+import { createMetrics, type BridgeMetrics } from "../../src/metrics.ts";
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
 import { memoryLogger } from "../support/memory-logger.ts";
 import { toolPath } from "../support/tools.ts";
@@ -47,67 +47,49 @@ describe("Consul over HTTPS with ACLs", () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  test("the bridge watches over HTTPS with CONSUL_CACERT and CONSUL_HTTP_TOKEN", async () => {
+  /** Starts the discovery pipeline with Consul's own environment variables. */
+  async function discover(
+    env: Record<string, string>,
+    t: TestContext,
+  ): Promise<{ pipeline: DiscoveryPipeline; metrics: BridgeMetrics }> {
     const parsed = parseConfig(["--xds-host=127.0.0.1", "--xds-port=0", "--consul-wait=5"], {
       CONSUL_HTTP_ADDR: `https://127.0.0.1:${consul.httpsPort}`,
-      CONSUL_CACERT: join(dir, "consul-agent-ca.pem"),
-      CONSUL_HTTP_TOKEN: MASTER_TOKEN,
+      ...env,
     });
     assert.ok(!parsed.help);
     assert.equal(parsed.config.consul.secure, true);
-    const pipeline = await startDiscovery(
-      parsed.config,
-      memoryLogger().logger,
-      createMetrics(false),
-    );
-    try {
-      await pipeline.store.whenReady();
-      const secure = await waitFor(() => pipeline.store.get("secure"), {
-        description: "service read",
-      });
-      assert.deepEqual(
-        secure.endpoints.map((e) => `${e.address}:${e.port}`),
-        ["127.0.0.9:9443"],
-      );
-    } finally {
-      await pipeline.stop();
-    }
-  });
-
-  test("without the token the ACLs hide the catalog: the bridge is ready and sees no service (an empty catalog is a complete read)", async () => {
-    const parsed = parseConfig(["--xds-host=127.0.0.1", "--xds-port=0", "--consul-wait=5"], {
-      CONSUL_HTTP_ADDR: `https://127.0.0.1:${consul.httpsPort}`,
-      CONSUL_CACERT: join(dir, "consul-agent-ca.pem"),
-    });
-    assert.ok(!parsed.help);
-    const pipeline = await startDiscovery(
-      parsed.config,
-      memoryLogger().logger,
-      createMetrics(false),
-    );
-    try {
-      await pipeline.store.whenReady();
-      assert.equal(pipeline.store.get("secure"), undefined, "an anonymous read sees no service");
-    } finally {
-      await pipeline.stop();
-    }
-  });
-
-  test("an unknown CA is refused: the bridge stays not ready and counts the errors", async () => {
-    const parsed = parseConfig(["--xds-host=127.0.0.1", "--xds-port=0", "--consul-wait=5"], {
-      CONSUL_HTTP_ADDR: `https://127.0.0.1:${consul.httpsPort}`,
-      CONSUL_HTTP_TOKEN: MASTER_TOKEN,
-    });
-    assert.ok(!parsed.help);
     const metrics = createMetrics(false);
     const pipeline = await startDiscovery(parsed.config, memoryLogger().logger, metrics);
-    try {
-      await waitFor(async () => ((await metrics.consulErrors.get()).values[0]?.value ?? 0) >= 2, {
-        description: "TLS failures counted",
-      });
-      assert.equal(pipeline.store.ready, false);
-    } finally {
-      await pipeline.stop();
-    }
+    t.after(() => pipeline.stop());
+    return { pipeline, metrics };
+  }
+
+  test("the bridge watches over HTTPS with CONSUL_CACERT and CONSUL_HTTP_TOKEN", async (t) => {
+    const { pipeline } = await discover(
+      { CONSUL_CACERT: join(dir, "consul-agent-ca.pem"), CONSUL_HTTP_TOKEN: MASTER_TOKEN },
+      t,
+    );
+    await pipeline.store.whenReady();
+    const secure = await waitFor(() => pipeline.store.get("secure"), {
+      description: "service read",
+    });
+    assert.deepEqual(
+      secure.endpoints.map((e) => `${e.address}:${e.port}`),
+      ["127.0.0.9:9443"],
+    );
+  });
+
+  test("without the token the ACLs hide the catalog: the bridge is ready and sees no service (an empty catalog is a complete read)", async (t) => {
+    const { pipeline } = await discover({ CONSUL_CACERT: join(dir, "consul-agent-ca.pem") }, t);
+    await pipeline.store.whenReady();
+    assert.equal(pipeline.store.get("secure"), undefined, "an anonymous read sees no service");
+  });
+
+  test("an unknown CA is refused: the bridge stays not ready and counts the errors", async (t) => {
+    const { pipeline, metrics } = await discover({ CONSUL_HTTP_TOKEN: MASTER_TOKEN }, t);
+    await waitFor(async () => ((await metrics.consulErrors.get()).values[0]?.value ?? 0) >= 2, {
+      description: "TLS failures counted",
+    });
+    assert.equal(pipeline.store.ready, false);
   });
 });
