@@ -176,4 +176,23 @@ describe("bridge with a real Consul and a real Envoy", () => {
     );
     assert.equal(hit.port, late.port);
   });
+
+  test("Consul going away loses no endpoint in Envoy and traffic keeps flowing", async () => {
+    const before = await healthyHosts(envoy, "myservice");
+    assert.ok(before.size >= 3);
+    await consul.stop();
+    await waitFor(
+      async () =>
+        /bridge_consul_errors_total\{[^}]*\} [1-9]/.test(
+          await (await fetch(`${bridge.url}/metrics`)).text(),
+        ),
+      { description: "the bridge noticing Consul is gone" },
+    );
+    assert.deepEqual(await healthyHosts(envoy, "myservice"), before);
+    const hits = await sendRequests(envoy, 20);
+    assert.ok(
+      hits.every((hit) => hit.status === 200),
+      "every request still succeeds",
+    );
+  });
 });
