@@ -64,13 +64,4 @@ export class EndpointStore {
     if (changed.length > 0) for (const listener of this.listeners) listener(changed);
     return changed;
   }
-
-  /** Replaces the whole view (a full resync): services absent from `all` are removed. */
-  replaceAll(all: readonly ServiceEndpoints[]): string[] {
-    const keep = new Set(all.map((s) => s.service));
-    return this.apply(
-      all,
-      this.names().filter((name) => !keep.has(name)),
-    );
-  }
 }

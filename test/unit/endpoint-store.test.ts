@@ -66,26 +66,6 @@ describe("EndpointStore", () => {
     assert.deepEqual(store.names(), ["web"]);
   });
 
-  it("replaceAll removes services missing from the new view and keeps unchanged ones quiet", () => {
-    const { store, calls } = recordingStore();
-    store.apply([service("web", endpoint("10.0.0.1")), service("old", endpoint("10.0.0.5"))]);
-    const changed = store.replaceAll([
-      service("web", endpoint("10.0.0.1")),
-      service("new", endpoint("10.0.0.6")),
-    ]);
-    assert.deepEqual(changed.sort(), ["new", "old"]);
-    assert.deepEqual(store.names().sort(), ["new", "web"]);
-    assert.equal(calls.length, 2);
-  });
-
-  it("replaceAll with the same view notifies nothing", () => {
-    const { store, calls } = recordingStore();
-    const view = [service("web", endpoint("10.0.0.1"))];
-    store.replaceAll(view);
-    store.replaceAll(view);
-    assert.equal(calls.length, 1);
-  });
-
   it("stops notifying after unsubscribe", () => {
     const store = new EndpointStore();
     const calls: string[][] = [];
