@@ -9,6 +9,7 @@ import { diffCatalog, diffHealth, type HealthFingerprints } from "./change-detec
 import { parseCatalogServices, parseHealthChecks, parseServiceEntries } from "./consul-answers.ts";
 import type { ConsulConnection } from "./consul-client.ts";
 import type { ConsulCatalogServices, ConsulHealthCheck } from "./consul-types.ts";
+import { ServicePlacement } from "./service-placement.ts";
 import { TokenBucket } from "./token-bucket.ts";
 import { toServiceEndpoints, type TranslationOptions } from "./to-service-endpoints.ts";
 
@@ -47,7 +48,7 @@ export class CatalogSource {
   private readonly limit: ReturnType<typeof pLimit>;
   private catalog: ConsulCatalogServices | undefined;
   private health: HealthFingerprints | undefined;
-  private readonly servicesByNode = new Map<string, Set<string>>();
+  private readonly placement = new ServicePlacement();
   private readonly checkless = new Set<string>();
   private readonly dirty = new Set<string>();
   private pumping: Promise<void> | undefined;
@@ -102,7 +103,7 @@ export class CatalogSource {
     this.health = delta.fingerprints;
     for (const service of delta.services) this.dirty.add(service);
     for (const node of delta.nodes) {
-      for (const service of this.servicesByNode.get(node) ?? []) this.dirty.add(service);
+      for (const service of this.placement.servicesOn(node)) this.dirty.add(service);
     }
     return this.pump();
   }
@@ -183,10 +184,7 @@ export class CatalogSource {
 
   /** Drops what is known of a service's nodes and checks. */
   private forget(name: string): void {
-    for (const [node, services] of this.servicesByNode) {
-      services.delete(name);
-      if (services.size === 0) this.servicesByNode.delete(node);
-    }
+    this.placement.forget(name);
     this.checkless.delete(name);
   }
 
@@ -202,14 +200,15 @@ export class CatalogSource {
       { retries: 2, minTimeout: 50, maxTimeout: 500, signal: this.abort.signal },
     );
     hooks?.onServiceRead?.(name);
-    this.forget(name);
-    for (const entry of entries) {
-      const onNode = this.servicesByNode.get(entry.Node.Node) ?? new Set<string>();
-      onNode.add(name);
-      this.servicesByNode.set(entry.Node.Node, onNode);
-      if (!entry.Checks.some((check) => check.ServiceID === entry.Service.ID))
-        this.checkless.add(name);
-    }
+    this.placement.record(
+      name,
+      entries.map((entry) => entry.Node.Node),
+    );
+    const checkless = entries.some(
+      (entry) => !entry.Checks.some((check) => check.ServiceID === entry.Service.ID),
+    );
+    if (checkless) this.checkless.add(name);
+    else this.checkless.delete(name);
     const translated = toServiceEndpoints(name, entries, translation);
     for (const { id, reason } of translated.rejected) {
       hooks?.onRejectedInstance?.(name, reason);

@@ -97,6 +97,37 @@ describe("discovery from a real Consul agent", () => {
     await waitFor(() => pipeline.store.get("beta") === undefined, { description: "beta gone" });
   });
 
+  test("node maintenance drains every service on the node; leaving it restores them", async () => {
+    const consul = await startConsul();
+    cleanups.push(() => consul.stop());
+    for (const [name, port] of [
+      ["one", 7301],
+      ["two", 7302],
+    ] as const) {
+      await consul.api("PUT", "/v1/agent/service/register", {
+        Name: name,
+        Address: "127.0.0.1",
+        Port: port,
+      });
+    }
+    const { pipeline } = await discover(configFor(consul.address));
+    await pipeline.store.whenReady();
+    const health = (service: string): string | undefined =>
+      pipeline.store.get(service)?.endpoints[0]?.health;
+    await waitFor(() => health("one") === "healthy" && health("two") === "healthy", {
+      description: "healthy",
+    });
+    // A node-level check: no service's own checks change, the node's services must be re-read.
+    await consul.api("PUT", "/v1/agent/maintenance?enable=true&reason=test");
+    await waitFor(() => health("one") === "draining" && health("two") === "draining", {
+      description: "both services draining",
+    });
+    await consul.api("PUT", "/v1/agent/maintenance?enable=false");
+    await waitFor(() => health("one") === "healthy" && health("two") === "healthy", {
+      description: "healthy again",
+    });
+  });
+
   test("an index that goes backwards (snapshot restore) is taken as a resync", async () => {
     const consul = await startConsul();
     cleanups.push(() => consul.stop());
