@@ -53,8 +53,8 @@ export async function startDiscovery(
     maxConnectionAgeMs: config.xds.maxConnectionAgeMs,
     logger: logger.child({ component: "xds" }),
     hooks: {
-      onStreamOpen: () => metrics.xdsStreams.inc(),
-      onStreamClose: () => metrics.xdsStreams.dec(),
+      onOpen: () => metrics.xdsStreams.inc(),
+      onClose: () => metrics.xdsStreams.dec(),
       onRequest: (kind, typeUrl) => metrics.xdsRequests.inc({ kind, type_url: typeUrl }),
       onResponse: (typeUrl) => metrics.xdsResponses.inc({ type_url: typeUrl }),
       onNack: (_node, typeUrl) => metrics.xdsNacks.inc({ type_url: typeUrl }),

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { SERVICE_NAME_PATTERN } from "./model/names.ts";
 
 /** How a Consul `warning` status reaches Envoy (design.md §3). */
 export type WarningMapping = "healthy" | "degraded";
@@ -289,7 +290,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
   const consulAddress = parseConsulAddress(raw("consulAddr"), consulSsl, problems);
   const caCertFile = optional("consulCaCert");
   const serviceName = text("defaultService", DEFAULT_SERVICE);
-  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/.test(serviceName)) {
+  if (!SERVICE_NAME_PATTERN.test(serviceName)) {
     problems.push(`default service ${JSON.stringify(serviceName)}: letters, digits, _ and - only`);
   }
   const logLevel = choice(

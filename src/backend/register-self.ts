@@ -7,6 +7,7 @@ import {
   serviceInstanceId,
 } from "../consul/agent-services.ts";
 import { connectConsul } from "../consul/consul-client.ts";
+import { formatHostPort } from "../model/names.ts";
 
 /** Options of {@link registerSelf}; only `service` and `port` are required. */
 export interface RegisterSelfOptions {
@@ -78,8 +79,7 @@ export async function registerSelf(options: RegisterSelfOptions): Promise<SelfRe
       address: options.address ?? hostname(),
       port: options.port,
     });
-  const checkHost = options.address ?? "127.0.0.1";
-  const healthUrl = `http://${checkHost.includes(":") ? `[${checkHost}]` : checkHost}:${options.port}${options.healthPath ?? "/healthz"}`;
+  const healthUrl = `http://${formatHostPort(options.address ?? "127.0.0.1", options.port)}${options.healthPath ?? "/healthz"}`;
   const interval = options.checkIntervalSeconds ?? DEFAULT_CHECK_INTERVAL_SECONDS;
   // Already answering: start passing rather than wait for Consul's first, staggered check.
   const healthy = await fetch(healthUrl, { signal: AbortSignal.timeout(1_000) }).then(

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { ConsulConnection } from "./consul-client.ts";
+import type { ConsulService } from "./consul-types.ts";
 
 /**
  * Consul's agent reaps a critical service no sooner than this, whatever is asked
@@ -10,16 +11,8 @@ export const MIN_DEREGISTER_CRITICAL_AFTER_SECONDS = 60;
 /** Timeout of one agent API call, in milliseconds. */
 export const DEFAULT_AGENT_TIMEOUT_MS = 5_000;
 
-/** One service as the local agent reports it in `GET /v1/agent/services`. */
-export interface AgentServiceEntry {
-  ID: string;
-  Service: string;
-  /** Empty when the service uses its node's address. */
-  Address: string;
-  Port: number;
-  Tags?: string[] | null;
-  Meta?: Record<string, string> | null;
-}
+/** One service as the local agent reports it in `GET /v1/agent/services` (same shape as the catalog's). */
+export type AgentServiceEntry = ConsulService;
 
 /** The health check registered with a service: a TCP connect or an HTTP GET. */
 export type AgentCheckTarget = { tcp: string } | { http: string };

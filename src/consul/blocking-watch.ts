@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import pRetry from "p-retry";
 import type { Logger } from "pino";
@@ -19,11 +18,11 @@ export interface BlockingWatchOptions<T> {
   /** Checks an answer's shape; throws to have it logged, counted and skipped. */
   validate: (body: unknown) => T;
   /**
-   * Also deliver answers whose content is unchanged but whose index moved (for answers such as
-   * `/v1/catalog/services`, where the index is the only sign that an instance changed).
+   * Called with each answer whose index moved or was reset. The caller compares content (its
+   * diff of the previous answer) before emitting anything, as design.md §3 asks: a moved index
+   * does not mean a change that matters, and for `/v1/catalog/services` it is the only sign
+   * that an instance changed.
    */
-  emitOnIndexChange?: boolean;
-  /** Called with each answer whose content changed, or after an index reset. */
   onChange: (body: T, index: number) => void | Promise<void>;
   limiter: TokenBucket;
   logger: Logger;
@@ -36,13 +35,12 @@ export interface BlockingWatchOptions<T> {
 /**
  * Runs a blocking-query loop until the signal aborts (design.md §3): index rules from
  * blocking-index.ts, a token bucket on the happy path, jittered exponential back-off on errors
- * that never gives up, and `onChange` only when the content's hash differs from the last one.
+ * that never gives up, and `onChange` only when the index moved.
  * A bad answer is logged and counted and the last good state stays in place.
  */
 export async function watchBlocking<T>(options: BlockingWatchOptions<T>): Promise<void> {
   const { logger, signal, hooks } = options;
   let index = 0;
-  let lastHash: string | undefined;
   while (!signal.aborted) {
     try {
       await options.limiter.take(signal);
@@ -73,15 +71,10 @@ export async function watchBlocking<T>(options: BlockingWatchOptions<T>): Promis
           "consul index went backwards; resyncing",
         );
       }
-      const hash = createHash("sha256").update(JSON.stringify(answer.body)).digest("base64");
-      const indexMoved = options.emitOnIndexChange === true && answer.index !== index;
-      logger.debug(
-        { index: answer.index, changed: hash !== lastHash, indexMoved },
-        "consul answer",
-      );
-      if (hash !== lastHash || step.reset || indexMoved) {
+      // A wait that timed out returns the same index: nothing happened, nothing is delivered.
+      if (answer.index !== index || step.reset) {
+        logger.debug({ index: answer.index }, "consul answer");
         await options.onChange(answer.body, answer.index);
-        lastHash = hash;
       }
       // Advanced only once the answer is handled: a failed onChange is retried with a fresh read.
       index = step.next;

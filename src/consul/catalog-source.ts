@@ -62,33 +62,31 @@ export class CatalogSource {
 
   /** Starts watching; resolves after the first complete read, when the store is ready. */
   async start(): Promise<void> {
-    const { connection, logger, hooks } = this.options;
-    const signal = this.abort.signal;
-    const bucket = (): TokenBucket =>
-      new TokenBucket(this.options.loopRatePerSecond ?? 50, this.options.loopBurst ?? 20);
-    const wait = connection.config.waitSeconds;
     this.loops = [
-      watchBlocking({
-        read: (index, s) => connection.read<unknown>("/health/state/any", blocking(index, wait, s)),
-        validate: parseHealthChecks,
-        onChange: (checks) => this.onHealth(checks),
-        limiter: bucket(),
-        logger: logger.child({ watch: "health/state/any" }),
-        signal,
-        hooks,
-      }),
-      watchBlocking({
-        read: (index, s) => connection.read<unknown>("/catalog/services", blocking(index, wait, s)),
-        validate: parseCatalogServices,
-        emitOnIndexChange: true,
-        onChange: (services) => this.onCatalog(services),
-        limiter: bucket(),
-        logger: logger.child({ watch: "catalog/services" }),
-        signal,
-        hooks,
-      }),
+      this.watch("/health/state/any", parseHealthChecks, (checks) => this.onHealth(checks)),
+      this.watch("/catalog/services", parseCatalogServices, (services) => this.onCatalog(services)),
     ];
     await this.options.store.whenReady();
+  }
+
+  /** One blocking-query loop on `path`, with a token bucket of its own. */
+  private watch<T>(
+    path: string,
+    validate: (body: unknown) => T,
+    onChange: (body: T) => Promise<void>,
+  ): Promise<void> {
+    const { connection, logger, hooks } = this.options;
+    const waitSeconds = connection.config.waitSeconds;
+    return watchBlocking({
+      read: (index, signal) =>
+        connection.read<unknown>(path, index > 0 ? { index, waitSeconds, signal } : { signal }),
+      validate,
+      onChange,
+      limiter: new TokenBucket(this.options.loopRatePerSecond ?? 50, this.options.loopBurst ?? 20),
+      logger: logger.child({ watch: path }),
+      signal: this.abort.signal,
+      hooks,
+    });
   }
 
   /** Stops every loop; the store keeps its last state. */
@@ -119,21 +117,21 @@ export class CatalogSource {
       }
       if (!explained) {
         for (const name of this.checkless) this.dirty.add(name);
-        this.scheduleFullResync(services);
+        this.scheduleFullResync();
       }
     }
     this.catalog = services;
     return this.pump();
   }
 
-  private scheduleFullResync(services: ConsulCatalogServices): void {
+  private scheduleFullResync(): void {
     if (this.fullResyncTimer) return;
     const interval = this.options.fullResyncIntervalMs ?? 10_000;
     const delay = Math.max(0, this.lastFullResync + interval - Date.now());
     this.fullResyncTimer = setTimeout(() => {
       this.fullResyncTimer = undefined;
       this.lastFullResync = Date.now();
-      for (const name of Object.keys(this.catalog ?? services)) this.dirty.add(name);
+      for (const name of Object.keys(this.catalog ?? {})) this.dirty.add(name);
       void this.pump();
     }, delay);
   }
@@ -216,12 +214,4 @@ export class CatalogSource {
     }
     return translated.value;
   }
-}
-
-function blocking(
-  index: number,
-  waitSeconds: number,
-  signal: AbortSignal,
-): { index?: number; waitSeconds?: number; signal: AbortSignal } {
-  return index > 0 ? { index, waitSeconds, signal } : { signal };
 }

@@ -26,6 +26,7 @@ export interface ConsulNode {
 export interface ConsulService {
   ID: string;
   Service: string;
+  /** Empty when the service uses its node's address. */
   Address: string;
   Port: number;
   Tags?: string[] | null;

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
-import { probeTcp } from "./probe-tcp.ts";
 import type { HttpConfig } from "../config.ts";
+import { formatHostPort } from "../model/names.ts";
+import { probeTcp } from "./probe-tcp.ts";
 import {
   agentServices,
   serviceInstanceId,
@@ -57,11 +58,6 @@ export interface RegistrarOptions {
   timeoutMs?: number;
 }
 
-/** The service ID of a shim endpoint, e.g. `myservice-127.0.0.1-8081`. */
-export function shimServiceId(endpoint: ShimEndpoint): string {
-  return serviceInstanceId(endpoint);
-}
-
 /**
  * Creates the registrar. Registrations go through the agent API so the agent's anti-entropy
  * keeps them, each with a TCP check and `DeregisterCriticalServiceAfter` so a dead backend
@@ -88,7 +84,7 @@ export function createRegistrar(options: RegistrarOptions): Registrar {
 
   return {
     register(endpoint) {
-      const id = shimServiceId(endpoint);
+      const id = serviceInstanceId(endpoint);
       return exclusive(id, async () => {
         const existing = findInstance(await agent.list(), id, endpoint);
         if (existing) {
@@ -105,8 +101,8 @@ export function createRegistrar(options: RegistrarOptions): Registrar {
             port: endpoint.port,
             meta: { [SHIM_META_KEY]: SHIM_META_VALUE },
             check: {
-              name: `TCP ${hostPort(endpoint)}`,
-              tcp: hostPort(endpoint),
+              name: `TCP ${formatHostPort(endpoint.address, endpoint.port)}`,
+              tcp: formatHostPort(endpoint.address, endpoint.port),
               intervalSeconds: interval,
               timeoutSeconds: Math.min(interval, 10),
               deregisterCriticalAfterSeconds: config.deregisterCriticalAfterSeconds,
@@ -124,7 +120,7 @@ export function createRegistrar(options: RegistrarOptions): Registrar {
     },
 
     deregister(endpoint) {
-      const id = shimServiceId(endpoint);
+      const id = serviceInstanceId(endpoint);
       return exclusive(id, async () => {
         const existing = findInstance(await agent.list(), id, endpoint);
         if (!existing) return { id, status: "not-registered" };
@@ -157,9 +153,4 @@ function findInstance(
       entry.Address === endpoint.address &&
       entry.Port === endpoint.port,
   );
-}
-
-function hostPort(endpoint: ShimEndpoint): string {
-  const host = endpoint.address.includes(":") ? `[${endpoint.address}]` : endpoint.address;
-  return `${host}:${endpoint.port}`;
 }

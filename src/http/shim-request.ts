@@ -1,4 +1,5 @@
 import { isIP, isIPv4, isIPv6 } from "node:net";
+import { formatHostPort, SERVICE_NAME_PATTERN } from "../model/names.ts";
 import { topLevelKeys } from "./json-keys.ts";
 
 /** Longest query string a shim GET may carry, in characters. */
@@ -7,8 +8,6 @@ export const MAX_QUERY_LENGTH = 1024;
 export const MAX_BODY_BYTES = 4096;
 /** Longest host (a DNS name is at most 253 characters). */
 export const MAX_HOST_LENGTH = 253;
-/** A service name Consul's DNS interface and Envoy cluster names both accept. */
-export const SERVICE_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$/;
 
 /** One thing wrong with a request: where (`endpoint.port`) and what. */
 export interface Problem {
@@ -145,7 +144,7 @@ export async function resolveShimRequest(
   request: ShimRequest,
   resolve: HostResolver,
 ): Promise<Validation<ResolvedShimRequest>> {
-  const endpoint = formatEndpoint(request.host, request.port);
+  const endpoint = formatHostPort(request.host, request.port);
   if (request.hostKind !== "name") {
     return { ok: true, value: { ...request, address: request.host, endpoint } };
   }
@@ -162,11 +161,6 @@ export async function resolveShimRequest(
     return fail([{ path: request.hostPath, message: "does not resolve to an IP address" }]);
   }
   return { ok: true, value: { ...request, address: canonicalIp(address), endpoint } };
-}
-
-/** `HOST:PORT`, with an IPv6 host in brackets. */
-export function formatEndpoint(host: string, port: number): string {
-  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 function parseEndpoint(

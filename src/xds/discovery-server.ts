@@ -24,15 +24,14 @@ export interface DiscoveryServerOptions {
   keepaliveTimeMs: number;
   maxConnectionAgeMs: number;
   logger: Logger;
-  hooks?: StreamHooks & { onStreamOpen?: () => void; onStreamClose?: () => void };
+  /** Stream hooks; `onOpen` once per stream, `onClose` (of StreamHooks) when it ends. */
+  hooks?: StreamHooks & { onOpen?: () => void };
 }
 
 /** A running xDS server. */
 export interface DiscoveryServer {
   /** The bound port (useful with port 0). */
   readonly port: number;
-  /** Number of open streams. */
-  readonly streams: number;
   /** Stops accepting, then ends every stream. */
   close(): Promise<void>;
 }
@@ -48,7 +47,6 @@ export async function startDiscoveryServer(
   const protos = loadXdsProtos();
   const { logger, hooks } = options;
   const epoch = createEpoch();
-  let open = 0;
   const server = new Server({
     "grpc.keepalive_time_ms": options.keepaliveTimeMs,
     "grpc.keepalive_timeout_ms": 10_000,
@@ -63,11 +61,10 @@ export async function startDiscoveryServer(
   const handler =
     (kind: string, onlyType?: ResourceTypeUrl) =>
     (call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void => {
-      open += 1;
-      hooks?.onStreamOpen?.();
+      hooks?.onOpen?.();
       const streamLogger = logger.child({ stream: kind, peer: call.getPeer() });
       streamLogger.debug("stream opened");
-      const stream = new SotwStream({
+      new SotwStream({
         call,
         cache: options.cache,
         epoch,
@@ -75,13 +72,6 @@ export async function startDiscoveryServer(
         onlyType,
         hooks,
       });
-      const closed = (): void => {
-        call.removeListener("close", closed);
-        open -= 1;
-        hooks?.onStreamClose?.();
-        streamLogger.debug({ node: stream.node }, "stream ended");
-      };
-      call.once("close", closed);
     };
 
   server.addService(protos.adsService, {
@@ -102,9 +92,6 @@ export async function startDiscoveryServer(
 
   return {
     port,
-    get streams() {
-      return open;
-    },
     close: () =>
       new Promise<void>((resolve) => {
         const timer = setTimeout(() => server.forceShutdown(), 2_000);

@@ -31,8 +31,6 @@ export interface XdsProtos {
   adsService: ServiceDefinition;
   edsService: ServiceDefinition;
   clusterLoadAssignment: protobuf.Type;
-  discoveryRequest: protobuf.Type;
-  discoveryResponse: protobuf.Type;
 }
 
 function includeDirs(): string[] {
@@ -64,8 +62,6 @@ export function loadXdsProtos(): XdsProtos {
     adsService: service("envoy.service.discovery.v3.AggregatedDiscoveryService"),
     edsService: service("envoy.service.endpoint.v3.EndpointDiscoveryService"),
     clusterLoadAssignment: root.lookupType("envoy.config.endpoint.v3.ClusterLoadAssignment"),
-    discoveryRequest: root.lookupType("envoy.service.discovery.v3.DiscoveryRequest"),
-    discoveryResponse: root.lookupType("envoy.service.discovery.v3.DiscoveryResponse"),
   };
   return cached;
 }

@@ -23,6 +23,8 @@ export interface StreamHooks {
   onRequest?: (kind: string, typeUrl: string) => void;
   onNack?: (nodeId: string, typeUrl: string, message: string) => void;
   onResponse?: (typeUrl: string, resourceCount: number) => void;
+  /** Once per stream, however it ended. */
+  onClose?: () => void;
 }
 
 /** Options of {@link SotwStream}. */
@@ -68,11 +70,6 @@ export class SotwStream {
     call.on("error", () => this.close(false));
     call.on("cancelled", () => this.close(false));
     if (!cache.ready) void cache.whenReady().then(() => this.flush());
-  }
-
-  /** The node id the client announced. */
-  get node(): string {
-    return this.nodeId;
   }
 
   private onRequest(request: DiscoveryRequest): void {
@@ -145,6 +142,7 @@ export class SotwStream {
     this.closed = true;
     this.unsubscribe();
     if (graceful) this.options.call.end();
+    this.options.hooks?.onClose?.();
     this.options.logger.debug({ node: this.nodeId }, "stream closed");
   }
 }

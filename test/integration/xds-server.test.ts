@@ -53,7 +53,11 @@ describe("xDS server over real gRPC", () => {
       keepaliveTimeMs: 30_000,
       maxConnectionAgeMs: 600_000,
       logger: logs.logger,
-      hooks: { onNack: (_node, typeUrl) => metrics.xdsNacks.inc({ type_url: typeUrl }) },
+      hooks: {
+        onNack: (_node, typeUrl) => metrics.xdsNacks.inc({ type_url: typeUrl }),
+        onOpen: () => metrics.xdsStreams.inc(),
+        onClose: () => metrics.xdsStreams.dec(),
+      },
     });
     cleanups.push(
       () => server.close(),
@@ -213,6 +217,19 @@ describe("xDS server over real gRPC", () => {
       "a",
       "b",
     ]);
+  });
+
+  test("streams are counted in while open and out once the client goes away", async () => {
+    const { store, stream, metrics } = await start();
+    store.apply([{ service: "a", endpoints: [endpoint(1)] }]);
+    const streamsOpen = async (): Promise<number> =>
+      (await metrics.xdsStreams.get()).values[0]?.value ?? 0;
+    const ads = stream();
+    ads.send({ node: { id: "envoy-1" }, type_url: CLA, resource_names: ["a"] });
+    await ads.next();
+    assert.equal(await streamsOpen(), 1);
+    ads.close();
+    await waitFor(async () => (await streamsOpen()) === 0, { description: "stream counted out" });
   });
 
   test("versions do not repeat across server restarts", async () => {
