@@ -1,11 +1,20 @@
 import type { IncomingMessage } from "node:http";
 
+/** The client hung up before its request body arrived: nobody is left to answer. */
+export class ClientGoneError extends Error {
+  override readonly name = "ClientGoneError";
+  constructor(cause: unknown) {
+    super("the client went away before its request body arrived", { cause });
+  }
+}
+
 /** A request body, or the fact that it was larger than allowed. */
 export type BodyResult = { tooLarge: false; text: string } | { tooLarge: true };
 
 /**
  * Reads a request body of at most `limitBytes` as UTF-8. A larger body is not buffered: the rest
- * is discarded so the caller can still answer 413 on the same connection.
+ * is discarded so the caller can still answer 413 on the same connection. Rejects with
+ * {@link ClientGoneError} when the client hangs up mid-request.
  */
 export function readBody(request: IncomingMessage, limitBytes: number): Promise<BodyResult> {
   const declared = Number(request.headers["content-length"]);
@@ -31,6 +40,6 @@ export function readBody(request: IncomingMessage, limitBytes: number): Promise<
       resolve({ tooLarge: false, text: Buffer.concat(chunks).toString("utf8") });
     request.on("data", onData);
     request.on("end", onEnd);
-    request.once("error", reject);
+    request.once("error", (error) => reject(new ClientGoneError(error)));
   });
 }

@@ -4,7 +4,7 @@ import type { HttpConfig } from "../config.ts";
 import { ConsulAgentError } from "../consul/agent-services.ts";
 import type { DeregisterOutcome, Registrar, RegisterOutcome } from "../consul/registration.ts";
 import type { RequestHandler } from "./http-server.ts";
-import { readBody } from "./read-body.ts";
+import { ClientGoneError, readBody } from "./read-body.ts";
 import { sendJson, sendText } from "./respond.ts";
 import { isAuthorized } from "./shim-auth.ts";
 import {
@@ -65,6 +65,11 @@ export function createShimHandler(options: ShimHandlerOptions): RequestHandler {
     if (action === undefined) return false;
     const format: Format = request.method === "POST" ? "json" : "text";
     handle(options, action, query, request, response).catch((error: unknown) => {
+      if (error instanceof ClientGoneError) {
+        // An ordinary disconnect, not a fault of the bridge: nothing to answer, nothing to alarm.
+        logger.debug({ err: error.cause, action }, "client went away mid-request");
+        return;
+      }
       logger.error({ err: error, action }, "shim request failed");
       if (!response.headersSent) sendError(response, format, 500, "internal error");
       else response.end();
