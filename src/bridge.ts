@@ -51,6 +51,8 @@ export async function startDiscovery(
     port: config.xds.port,
     keepaliveTimeMs: config.xds.keepaliveTimeMs,
     maxConnectionAgeMs: config.xds.maxConnectionAgeMs,
+    tls: config.xds.tls,
+    token: config.xds.token,
     logger: logger.child({ component: "xds" }),
     hooks: {
       onOpen: () => metrics.xdsStreams.inc(),
@@ -58,6 +60,7 @@ export async function startDiscovery(
       onRequest: (kind, typeUrl) => metrics.xdsRequests.inc({ kind, type_url: typeUrl }),
       onResponse: (typeUrl) => metrics.xdsResponses.inc({ type_url: typeUrl }),
       onNack: (_node, typeUrl) => metrics.xdsNacks.inc({ type_url: typeUrl }),
+      onRefused: (reason) => metrics.xdsRefused.inc({ reason }),
     },
   });
   const source = new CatalogSource({

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { readXdsAuth, XDS_AUTH_OPTIONS, type XdsTlsConfig } from "./config-xds-auth.ts";
 import { SERVICE_NAME_PATTERN } from "./model/names.ts";
 
 /** How a Consul `warning` status reaches Envoy (design.md §3). */
@@ -28,6 +29,10 @@ export interface XdsConfig {
   port: number;
   keepaliveTimeMs: number;
   maxConnectionAgeMs: number;
+  /** TLS (mutual when it has a client CA), read from PEM files at start; plaintext if undefined. */
+  tls: XdsTlsConfig | undefined;
+  /** Bearer token every xDS stream must carry; none if undefined. */
+  token: string | undefined;
 }
 
 /** The HTTP shim (`/edsservice/*`) and status endpoints. */
@@ -184,6 +189,7 @@ const OPTIONS = {
     env: "BRIDGE_XDS_MAX_CONNECTION_AGE_MS",
     description: `gRPC max connection age, lets Envoys rebalance (default ${DEFAULT_MAX_CONNECTION_AGE_MS})`,
   },
+  ...XDS_AUTH_OPTIONS,
   logLevel: {
     flag: "log-level",
     env: "LOG_LEVEL",
@@ -319,6 +325,16 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
         DEFAULT_MAX_CONNECTION_AGE_MS,
         1000,
         86_400_000,
+      ),
+      ...readXdsAuth(
+        {
+          xdsTlsCert: raw("xdsTlsCert"),
+          xdsTlsKey: raw("xdsTlsKey"),
+          xdsClientCa: raw("xdsClientCa"),
+          xdsToken: raw("xdsToken"),
+          xdsTokenFile: raw("xdsTokenFile"),
+        },
+        problems,
       ),
     },
     http: {

@@ -11,6 +11,7 @@ export interface BridgeMetrics {
   xdsRequests: Counter<"kind" | "type_url">;
   xdsResponses: Counter<"type_url">;
   xdsNacks: Counter<"type_url">;
+  xdsRefused: Counter<"reason">;
   shimRequests: Counter<"route" | "status">;
 }
 
@@ -60,6 +61,12 @@ export function createMetrics(withDefaults = true): BridgeMetrics {
       name: "bridge_xds_nacks_total",
       help: "xDS responses rejected by clients",
       labelNames: ["type_url"],
+      registers,
+    }),
+    xdsRefused: new Counter({
+      name: "bridge_xds_refused_total",
+      help: "xDS clients refused: token (missing or wrong bearer token), tls (handshake failed)",
+      labelNames: ["reason"],
       registers,
     }),
     shimRequests: new Counter({

@@ -1,9 +1,4 @@
-import {
-  Server,
-  ServerCredentials,
-  type ServerDuplexStream,
-  type UntypedServiceImplementation,
-} from "@grpc/grpc-js";
+import { Server, type ServerDuplexStream, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { loadXdsProtos } from "./protos.ts";
 import type { ResourceCache } from "./resource-cache.ts";
@@ -13,8 +8,10 @@ import {
   type DiscoveryResponse,
   type StreamHooks,
 } from "./sotw-stream.ts";
+import { authInterceptors } from "./stream-auth.ts";
 import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, type ResourceTypeUrl } from "./type-urls.ts";
 import { createEpoch } from "./version.ts";
+import { openXdsPort, type XdsTlsOptions } from "./xds-port.ts";
 
 /** Options of {@link startDiscoveryServer}. */
 export interface DiscoveryServerOptions {
@@ -24,8 +21,15 @@ export interface DiscoveryServerOptions {
   keepaliveTimeMs: number;
   maxConnectionAgeMs: number;
   logger: Logger;
-  /** Stream hooks; `onOpen` once per stream, `onClose` (of StreamHooks) when it ends. */
-  hooks?: StreamHooks & { onOpen?: () => void };
+  /** TLS, or mutual TLS with `clientCa`, on the xDS port; plaintext when absent. */
+  tls?: XdsTlsOptions | undefined;
+  /** Bearer token every call must carry in its `authorization` metadata; none when absent. */
+  token?: string | undefined;
+  /**
+   * Stream hooks; `onOpen` once per stream, `onClose` (of StreamHooks) when it ends, `onRefused`
+   * once per client refused (a call without the token, a failed TLS handshake).
+   */
+  hooks?: StreamHooks & { onOpen?: () => void; onRefused?: (reason: "token" | "tls") => void };
 }
 
 /** A running xDS server. */
@@ -56,6 +60,11 @@ export async function startDiscoveryServer(
     "grpc.max_connection_age_grace_ms": 60_000,
     "grpc.max_send_message_length": 64 * 1024 * 1024,
     "grpc.max_receive_message_length": 4 * 1024 * 1024,
+    interceptors: authInterceptors({
+      token: options.token,
+      logger,
+      onRefused: () => hooks?.onRefused?.("token"),
+    }),
   });
 
   const handler =
@@ -81,19 +90,23 @@ export async function startDiscoveryServer(
     StreamEndpoints: handler("eds", CLUSTER_LOAD_ASSIGNMENT_TYPE_URL),
   } as UntypedServiceImplementation);
 
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(
-      `${options.host}:${options.port}`,
-      ServerCredentials.createInsecure(),
-      (error, bound) => (error ? reject(error) : resolve(bound)),
-    ),
-  );
-  logger.info({ host: options.host, port, epoch }, "xDS server listening");
+  const listening = await openXdsPort(server, {
+    host: options.host,
+    port: options.port,
+    tls: options.tls,
+    logger,
+    onRefused: () => hooks?.onRefused?.("tls"),
+  });
+  const { port, security } = listening;
+  const token = options.token !== undefined;
+  logger.info({ host: options.host, port, epoch, security, token }, "xDS server listening");
+  if (token && !options.tls) logger.warn("the xDS bearer token travels in plaintext: enable TLS");
 
   return {
     port,
     close: () =>
       new Promise<void>((resolve) => {
+        listening.close();
         const timer = setTimeout(() => server.forceShutdown(), 2_000);
         server.tryShutdown(() => {
           clearTimeout(timer);

@@ -2,6 +2,7 @@ import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { ResourceCache } from "./resource-cache.ts";
 import { SotwSubscription, type SotwRequest } from "./sotw-subscription.ts";
+import { logStreamError, type StreamError } from "./stream-errors.ts";
 import { isServedTypeUrl, type ResourceTypeUrl } from "./type-urls.ts";
 
 /** A DiscoveryRequest as decoded by proto-loader (keepCase, defaults). */
@@ -67,7 +68,10 @@ export class SotwStream {
       this.flush();
     });
     call.on("end", () => this.close(true));
-    call.on("error", () => this.close(false));
+    call.on("error", (error: StreamError) => {
+      logStreamError(this.options.logger, this.nodeId, error);
+      this.close(false);
+    });
     call.on("cancelled", () => this.close(false));
     if (!cache.ready) void cache.whenReady().then(() => this.flush());
   }

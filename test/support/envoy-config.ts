@@ -17,6 +17,17 @@ export interface ExtraService {
   prefix?: string;
 }
 
+/** TLS from Envoy to the bridge's xDS port (PEM file paths). */
+export interface XdsTlsClient {
+  /** CA that signed the bridge's certificate. */
+  caFile: string;
+  /** Envoy's client certificate and key, for mutual TLS. */
+  certFile?: string;
+  keyFile?: string;
+  /** SNI sent to the bridge. */
+  sni?: string;
+}
+
 /** The values tests substitute in envoy.yaml (the lines marked "tests:" there). */
 export interface EnvoyConfigValues {
   nodeId: string;
@@ -24,6 +35,10 @@ export interface EnvoyConfigValues {
   listenerPort: number;
   xdsPort: number;
   extraServices?: ExtraService[];
+  /** Connect to the bridge over TLS (a transport socket on `xds_cluster`). */
+  xdsTls?: XdsTlsClient;
+  /** Bearer token sent on the ADS stream (`initial_metadata` of the gRPC service). */
+  xdsToken?: string;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -44,6 +59,7 @@ export function envoyConfig(
   text = replaceExactly(text, "port_value: 9901", `port_value: ${values.adminPort}`, 1);
   text = replaceExactly(text, "port_value: 10000", `port_value: ${values.listenerPort}`, 1);
   text = replaceExactly(text, "port_value: 18000", `port_value: ${values.xdsPort}`, 1);
+  text = withXdsAuth(text, values);
 
   const extras = values.extraServices ?? [];
   if (extras.length === 0) return text;
@@ -78,6 +94,48 @@ export function envoyConfig(
     { at: route.start, add: routes },
   ].sort((a, b) => b.at - a.at);
   for (const { at, add } of insertions) lines.splice(at, 0, ...add);
+  return lines.join("\n");
+}
+
+/**
+ * Adds, as one-line JSON (valid YAML), the `initial_metadata` carrying the token to the ADS gRPC
+ * service and an UpstreamTlsContext transport socket to `xds_cluster`.
+ */
+function withXdsAuth(text: string, { xdsTls, xdsToken }: EnvoyConfigValues): string {
+  if (!xdsTls && xdsToken === undefined) return text;
+  const lines = text.split("\n");
+  /** Adds `key: value` as the last entry of the list item whose first line matches `head`. */
+  const addEntry = (head: RegExp, what: string, key: string, value: unknown): void => {
+    const block = findBlock(lines, head, what);
+    const indent = " ".repeat(indentOf(lines[block.start] ?? "") + 2);
+    lines.splice(block.end, 0, `${indent}${key}: ${JSON.stringify(value)}`);
+  };
+  if (xdsToken !== undefined)
+    addEntry(/^\s*- envoy_grpc:\s*$/, "the ADS gRPC service", "initial_metadata", [
+      { key: "authorization", value: `Bearer ${xdsToken}` },
+    ]);
+  if (xdsTls) {
+    const file = (filename: string): { filename: string } => ({ filename });
+    const identity =
+      xdsTls.certFile && xdsTls.keyFile
+        ? {
+            tls_certificates: [
+              { certificate_chain: file(xdsTls.certFile), private_key: file(xdsTls.keyFile) },
+            ],
+          }
+        : {};
+    addEntry(/^\s*- name: xds_cluster\s*$/, "the xds_cluster", "transport_socket", {
+      name: "envoy.transport_sockets.tls",
+      typed_config: {
+        "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+        ...(xdsTls.sni ? { sni: xdsTls.sni } : {}),
+        common_tls_context: {
+          validation_context: { trusted_ca: file(xdsTls.caFile) },
+          ...identity,
+        },
+      },
+    });
+  }
   return lines.join("\n");
 }
 

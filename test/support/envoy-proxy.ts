@@ -1,11 +1,11 @@
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { startProcess, type ManagedProcess } from "./child-process.ts";
-import { envoyConfig, type ExtraService } from "./envoy-config.ts";
+import { envoyConfig, type ExtraService, type XdsTlsClient } from "./envoy-config.ts";
 import { freePorts } from "./free-port.ts";
 import { toolPath } from "./tools.ts";
 import { waitFor } from "./wait-for.ts";
 
-export type { ExtraService } from "./envoy-config.ts";
+export type { ExtraService, XdsTlsClient } from "./envoy-config.ts";
 
 /** Options for {@link startEnvoy}. */
 export interface EnvoyOptions {
@@ -15,6 +15,10 @@ export interface EnvoyOptions {
   nodeId?: string;
   /** More EDS clusters, cloned from `myservice` and routed by path prefix (e.g. `/late`). */
   extraServices?: ExtraService[];
+  /** Connect to the bridge over TLS, or mutual TLS when a client certificate is given. */
+  xdsTls?: XdsTlsClient;
+  /** Bearer token Envoy sends on its ADS stream (gRPC `initial_metadata`). */
+  xdsToken?: string;
   /** Envoy's `--log-level` (default `warn`; access logs are printed whatever the level). */
   logLevel?: string;
   /**
@@ -117,6 +121,8 @@ async function startOnce(options: EnvoyOptions): Promise<EnvoyProxy> {
     listenerPort,
     xdsPort: options.xdsPort,
     extraServices: options.extraServices ?? [],
+    ...(options.xdsTls ? { xdsTls: options.xdsTls } : {}),
+    ...(options.xdsToken === undefined ? {} : { xdsToken: options.xdsToken }),
   });
   const process = startProcess(toolPath("envoy"), [
     "--config-yaml",

@@ -1,4 +1,11 @@
-import { credentials, makeGenericClientConstructor, type ClientDuplexStream } from "@grpc/grpc-js";
+import {
+  credentials,
+  makeGenericClientConstructor,
+  Metadata,
+  type ChannelCredentials,
+  type ClientDuplexStream,
+  type StatusObject,
+} from "@grpc/grpc-js";
 import { loadXdsProtos } from "../../src/xds/protos.ts";
 
 /** A decoded DiscoveryResponse whose resources are decoded ClusterLoadAssignments. */
@@ -34,22 +41,44 @@ export interface XdsTestStream {
   next(timeoutMs?: number): Promise<DecodedResponse>;
   /** Resolves true if no response arrives within `ms`. */
   quietFor(ms: number): Promise<boolean>;
+  /** The status the stream ended with (e.g. UNAUTHENTICATED), once it has ended. */
+  readonly ended: Promise<StatusObject>;
   close(): void;
 }
 
+/** How a test stream connects: credentials (default plaintext) and call metadata. */
+export interface XdsConnectOptions {
+  credentials?: ChannelCredentials;
+  /** Sent with the call, e.g. `{ authorization: "Bearer TOKEN" }`. */
+  metadata?: Record<string, string>;
+  /** Name the server certificate is checked against (default the address, 127.0.0.1). */
+  serverName?: string;
+}
+
 /** Opens an ADS (default) or EDS stream to `127.0.0.1:port`. */
-export function openXdsStream(port: number, service: "ads" | "eds" = "ads"): XdsTestStream {
+export function openXdsStream(
+  port: number,
+  service: "ads" | "eds" = "ads",
+  connect: XdsConnectOptions = {},
+): XdsTestStream {
   const protos = loadXdsProtos();
   const definition = service === "ads" ? protos.adsService : protos.edsService;
   const method = service === "ads" ? "StreamAggregatedResources" : "StreamEndpoints";
   const Client = makeGenericClientConstructor(definition, service);
-  const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+  const client = new Client(
+    `127.0.0.1:${port}`,
+    connect.credentials ?? credentials.createInsecure(),
+    connect.serverName ? { "grpc.ssl_target_name_override": connect.serverName } : {},
+  );
+  const metadata = new Metadata();
+  for (const [key, value] of Object.entries(connect.metadata ?? {})) metadata.set(key, value);
   const call = (
     client as unknown as Record<
       string,
-      () => ClientDuplexStream<TestRequest, Record<string, unknown>>
+      (metadata: Metadata) => ClientDuplexStream<TestRequest, Record<string, unknown>>
     >
-  )[method]!.call(client);
+  )[method]!.call(client, metadata);
+  const ended = new Promise<StatusObject>((resolve) => call.on("status", resolve));
   const queue: DecodedResponse[] = [];
   const waiters: ((response: DecodedResponse) => void)[] = [];
   call.on(
@@ -79,6 +108,7 @@ export function openXdsStream(port: number, service: "ads" | "eds" = "ads"): Xds
   );
   call.on("error", () => undefined);
   return {
+    ended,
     send: (request) => call.write(request),
     next(timeoutMs = 5_000) {
       const queued = queue.shift();

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
 import {
   ConfigError,
   DEFAULT_HTTP_PORT,
@@ -9,6 +11,7 @@ import {
   usage,
   type BridgeConfig,
 } from "../../src/config.ts";
+import { makeTestCertificates, type TestCertificates } from "../support/test-certificates.ts";
 
 /** Parses and returns the configuration, failing the test on --help. */
 function config(argv: string[] = [], env: NodeJS.ProcessEnv = {}): BridgeConfig {
@@ -222,5 +225,123 @@ describe("parseConfig validation", () => {
       problems(["--deregister-critical-after", "30"]).join(),
       /--deregister-critical-after=30/,
     );
+  });
+});
+
+describe("parseConfig xDS authentication", () => {
+  let certs: TestCertificates;
+  let tls: string[];
+  before(async () => {
+    certs = await makeTestCertificates();
+    tls = ["--xds-tls-cert", certs.server.cert, "--xds-tls-key", certs.server.key];
+  });
+  after(() => certs?.remove());
+  const file = (name: string, content: string): string => {
+    const path = join(certs.dir, name);
+    writeFileSync(path, content);
+    return path;
+  };
+
+  it("serves plaintext without a token by default", () => {
+    const { xds } = config();
+    assert.equal(xds.tls, undefined);
+    assert.equal(xds.token, undefined);
+  });
+
+  it("reads the certificate and key at start; a client CA turns on mutual TLS", () => {
+    const plain = config(tls).xds.tls;
+    assert.deepEqual(plain?.certificate, readFileSync(certs.server.cert));
+    assert.deepEqual(plain?.privateKey, readFileSync(certs.server.key));
+    assert.equal(plain?.clientCa, undefined);
+    const mutual = config([...tls, `--xds-client-ca=${certs.ca}`]).xds.tls;
+    assert.deepEqual(mutual?.clientCa, readFileSync(certs.ca));
+  });
+
+  it("takes the files from BRIDGE_XDS_TLS_CERT, BRIDGE_XDS_TLS_KEY and BRIDGE_XDS_CLIENT_CA", () => {
+    const { tls: fromEnv } = config([], {
+      BRIDGE_XDS_TLS_CERT: certs.server.cert,
+      BRIDGE_XDS_TLS_KEY: certs.server.key,
+      BRIDGE_XDS_CLIENT_CA: certs.ca,
+    }).xds;
+    assert.deepEqual(fromEnv?.clientCa, readFileSync(certs.ca));
+  });
+
+  it("refuses a certificate without its key, a key alone and a client CA without TLS", () => {
+    assert.deepEqual(problems(["--xds-tls-cert", certs.server.cert]), [
+      "--xds-tls-cert needs --xds-tls-key (BRIDGE_XDS_TLS_KEY)",
+    ]);
+    assert.deepEqual(problems([], { BRIDGE_XDS_TLS_KEY: certs.server.key }), [
+      "BRIDGE_XDS_TLS_KEY needs --xds-tls-cert (BRIDGE_XDS_TLS_CERT)",
+    ]);
+    const [caAlone] = problems(["--xds-client-ca", certs.ca]);
+    assert.match(caAlone!, /^--xds-client-ca \(mutual TLS\) needs TLS: set --xds-tls-cert/);
+  });
+
+  it("names the option of an unreadable file, once", () => {
+    const missing = join(certs.dir, "nope.pem");
+    assert.deepEqual(problems(["--xds-tls-cert", missing, "--xds-tls-key", certs.server.key]), [
+      `--xds-tls-cert=${missing}: cannot read the file (ENOENT)`,
+    ]);
+    assert.deepEqual(problems([...tls, "--xds-client-ca", certs.dir]), [
+      `--xds-client-ca=${certs.dir}: cannot read the file (EISDIR)`,
+    ]);
+  });
+
+  it("refuses a key that does not belong to the certificate, and a client CA that is no PEM", () => {
+    const [mismatch] = problems([
+      "--xds-tls-cert",
+      certs.server.cert,
+      "--xds-tls-key",
+      certs.client.key,
+    ]);
+    assert.match(mismatch!, /^--xds-tls-cert, --xds-tls-key: not a usable PEM certificate and key/);
+    const [garbage] = problems([...tls, "--xds-client-ca", file("garbage.pem", "not a pem\n")]);
+    assert.match(garbage!, /^--xds-client-ca: not a PEM certificate/);
+  });
+
+  it("takes the token inline, from BRIDGE_XDS_TOKEN, or from a file without its newline", () => {
+    assert.equal(config(["--xds-token", "abc.DEF-123"]).xds.token, "abc.DEF-123");
+    assert.equal(config([], { BRIDGE_XDS_TOKEN: "from-env" }).xds.token, "from-env");
+    const tokenFile = file("token", "from-file\n");
+    assert.equal(config(["--xds-token-file", tokenFile]).xds.token, "from-file");
+    assert.equal(config([], { BRIDGE_XDS_TOKEN_FILE: tokenFile }).xds.token, "from-file");
+  });
+
+  it("refuses a token given twice, an empty or spaced token and an unreadable token file", () => {
+    const tokenFile = file("token2", "secret-two\n");
+    const found = problems(["--xds-token", "secret-one", "--xds-token-file", tokenFile]);
+    assert.deepEqual(found, [
+      "--xds-token and --xds-token-file: give the xDS token one way, not both",
+    ]);
+    const empty = file("empty", "\n");
+    assert.deepEqual(problems(["--xds-token-file", empty]), [
+      `--xds-token-file=${empty}: the token must be non-empty visible ASCII without spaces`,
+    ]);
+    const spaced = problems(["--xds-token", "two words"]);
+    assert.deepEqual(spaced, [
+      "--xds-token: the token must be non-empty visible ASCII without spaces",
+    ]);
+    assert.ok(!spaced.join().includes("two words"), "the token is never echoed");
+    assert.match(problems(["--xds-token-file", join(certs.dir, "none")]).join(), /ENOENT/);
+  });
+
+  it("reports every xDS authentication problem at once, and lists the options in --help", () => {
+    const found = problems([
+      "--xds-tls-cert",
+      certs.server.cert,
+      "--xds-token",
+      "a",
+      "--xds-token-file",
+      "b",
+    ]);
+    assert.equal(found.length, 2);
+    for (const flag of [
+      "xds-tls-cert",
+      "xds-tls-key",
+      "xds-client-ca",
+      "xds-token",
+      "xds-token-file",
+    ])
+      assert.match(usage(), new RegExp(`--${flag} `));
   });
 });
