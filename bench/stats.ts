@@ -6,30 +6,16 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[rank]!;
 }
 
-/** One row of the printed table. */
-export interface BenchRow {
-  benchmark: string;
-  samples: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  target: string;
+/** p50, p99 and max of a sample. */
+export function summary(values: readonly number[]): { p50: number; p99: number; max: number } {
+  return {
+    p50: percentile(values, 50),
+    p99: percentile(values, 99),
+    max: values.length === 0 ? Number.NaN : Math.max(...values),
+  };
 }
 
-/** Prints rows as an aligned text table. */
-export function printTable(rows: readonly BenchRow[]): void {
-  const header = ["benchmark", "samples", "p50 ms", "p99 ms", "max ms", "target"];
-  const cells = rows.map((r) => [
-    r.benchmark,
-    String(r.samples),
-    r.p50Ms.toFixed(1),
-    r.p99Ms.toFixed(1),
-    r.maxMs.toFixed(1),
-    r.target,
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (values: string[]): string => values.map((v, i) => v.padEnd(widths[i]!)).join("  ");
-  console.log(line(header));
-  console.log(widths.map((w) => "-".repeat(w)).join("  "));
-  for (const row of cells) console.log(line(row));
+/** Arithmetic mean (NaN when empty). */
+export function mean(values: readonly number[]): number {
+  return values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length;
 }

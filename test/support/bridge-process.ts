@@ -10,10 +10,14 @@ export interface BridgeProcess {
   readonly httpPort: number;
   /** `http://127.0.0.1:HTTP_PORT`. */
   readonly url: string;
+  /** PID of the running bridge (it changes on {@link BridgeProcess.restart}). */
+  readonly pid: number;
   output(): string;
   /** Stops it (SIGTERM) and starts it again on the same ports; resolves when ready. */
   restart(): Promise<void>;
   stop(): Promise<void>;
+  /** SIGKILL (a crash: nothing is cleaned up); {@link BridgeProcess.restart} starts it again. */
+  kill(): Promise<void>;
 }
 
 /** Options of {@link startBridgeProcess}. */
@@ -21,6 +25,10 @@ export interface BridgeProcessOptions {
   consulAddress: string;
   extraArgs?: string[];
   env?: Record<string, string>;
+  /** Node.js options placed before the script (e.g. `--cpu-prof`, not allowed in NODE_OPTIONS). */
+  nodeArgs?: string[];
+  /** Called as soon as the process is spawned, before it is ready (benchmarks time start-up). */
+  onSpawn?: (started: { pid: number; xdsPort: number; httpPort: number }) => void;
 }
 
 /** Starts the bridge on free loopback ports and resolves once `/ready` answers 200. */
@@ -28,6 +36,7 @@ export async function startBridgeProcess(options: BridgeProcessOptions): Promise
   const [xdsPort, httpPort] = await freePorts(2);
   const url = `http://127.0.0.1:${httpPort}`;
   const args = [
+    ...(options.nodeArgs ?? []),
     "--import",
     "tsx",
     join(repoRoot, "src", "main.ts"),
@@ -46,6 +55,7 @@ export async function startBridgeProcess(options: BridgeProcessOptions): Promise
       env: { ...process.env, LOG_LEVEL: "info", ...options.env },
     });
     current = child;
+    options.onSpawn?.({ pid: child.child.pid ?? -1, xdsPort, httpPort });
     await waitFor(
       async () => {
         if (child.child.exitCode !== null) throw new Error(`bridge exited: ${child.output()}`);
@@ -60,6 +70,9 @@ export async function startBridgeProcess(options: BridgeProcessOptions): Promise
     xdsPort,
     httpPort,
     url,
+    get pid() {
+      return current?.child.pid ?? -1;
+    },
     output: () => previousOutput + (current?.output() ?? ""),
     async restart() {
       await current?.stop();
@@ -68,6 +81,9 @@ export async function startBridgeProcess(options: BridgeProcessOptions): Promise
     },
     async stop() {
       await current?.stop();
+    },
+    async kill() {
+      await current?.kill();
     },
   };
 }

@@ -1,0 +1,125 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { FanOutSubject } from "./fan-out-subjects.ts";
+import { instances } from "./instances.ts";
+import { nowMs, startLoadClient, type StreamRecord } from "./load-client.ts";
+import { cpuSeconds, peakRssBytes } from "./proc-stats.ts";
+import { mean } from "./stats.ts";
+
+/** The service every fan-out stream subscribes to. */
+export const SERVICE = "fanout";
+/** Pause before each update, longer than any coalescing window, so updates stay isolated. */
+const UPDATE_GAP_MS = 150;
+const START_TIMEOUT_MS = 180_000;
+const UPDATE_TIMEOUT_MS = 30_000;
+
+/** Sizes of one fan-out measurement. */
+export interface FanOutPlan {
+  streams: number;
+  /** Endpoints the service has before the streams connect. */
+  endpoints: number;
+  updates: number;
+  loadClient: string;
+}
+
+/** What one control plane did with N streams. */
+export interface FanOutResult {
+  /** From launching every stream to the first / last stream holding the full set, ms. */
+  startUpFirstMs: number;
+  startUpAllMs: number;
+  /** Per update: time until the first stream had it, and until every stream had it, ms. */
+  firstMs: number[];
+  allMs: number[];
+  /** Bytes each stream received per update (mean over streams and updates). */
+  bytesPerStreamPerUpdate: number;
+  /** Responses each stream received per update (mean). */
+  responsesPerStreamPerUpdate: number;
+  cpuSecondsPerUpdate: number;
+  peakRssBytes: number;
+  /** Per update, from the bridge's /metrics (undefined for the references). */
+  xdsResponsesPerUpdate: number | undefined;
+  serviceReadsPerUpdate: number | undefined;
+  encodingsPerUpdate: number | undefined;
+}
+
+/**
+ * N load-client streams connect at once to a control plane serving one service; then, one by
+ * one, `updates` endpoints are added, each time waiting until every stream has it.
+ */
+export async function measureFanOut(
+  subject: FanOutSubject,
+  plan: FanOutPlan,
+): Promise<FanOutResult> {
+  const client = await startLoadClient(plan.loadClient, {
+    xdsPort: subject.xdsPort,
+    streams: plan.streams,
+    resources: [SERVICE],
+  });
+  try {
+    const started = await client.waitAll(plan.endpoints, START_TIMEOUT_MS);
+    if (!started.ok)
+      throw new Error(`${subject.name}: ${started.complete}/${plan.streams} streams got the set`);
+    const cpuBefore = await cpuSeconds(subject.pid);
+    const countersBefore = await subject.counters();
+    const updateTimes: number[] = [];
+    const added = instances(plan.updates, plan.endpoints);
+    for (const [u, instance] of added.entries()) {
+      await sleep(UPDATE_GAP_MS);
+      updateTimes.push(nowMs());
+      await subject.addInstance(instance);
+      const done = await client.waitAll(plan.endpoints + u + 1, UPDATE_TIMEOUT_MS);
+      if (!done.ok)
+        throw new Error(`${subject.name}: update ${u + 1} reached ${done.complete} streams`);
+    }
+    const cpuAfter = await cpuSeconds(subject.pid);
+    const countersAfter = await subject.counters();
+    const records = await client.report();
+    const perUpdate = (pick: (c: NonNullable<typeof countersAfter>) => number | undefined) => {
+      const before = countersBefore && pick(countersBefore);
+      const after = countersAfter && pick(countersAfter);
+      return before === undefined || after === undefined
+        ? undefined
+        : (after - before) / plan.updates;
+    };
+    return {
+      ...startUp(records, client.startedAtMs, plan.endpoints),
+      ...updates(records, updateTimes, plan.endpoints),
+      cpuSecondsPerUpdate: (cpuAfter - cpuBefore) / plan.updates,
+      peakRssBytes: await peakRssBytes(subject.pid),
+      xdsResponsesPerUpdate: perUpdate((c) => c.xdsResponses),
+      serviceReadsPerUpdate: perUpdate((c) => c.serviceReads),
+      encodingsPerUpdate: perUpdate((c) => c.encodings),
+    };
+  } finally {
+    await client.stop();
+  }
+}
+
+/** When a stream first held ≥ `endpoints` (at or after `sinceMs`), or NaN. */
+function firstHolding(record: StreamRecord, endpoints: number, sinceMs = -Infinity): number {
+  const arrival = record.arrivals.find((a) => a.minEndpoints >= endpoints && a.atMs >= sinceMs);
+  return arrival?.atMs ?? Number.NaN;
+}
+
+function startUp(records: StreamRecord[], startedAtMs: number, endpoints: number) {
+  const times = records.map((record) => firstHolding(record, endpoints) - startedAtMs);
+  return { startUpFirstMs: Math.min(...times), startUpAllMs: Math.max(...times) };
+}
+
+function updates(records: StreamRecord[], updateTimes: number[], endpoints: number) {
+  const firstMs: number[] = [];
+  const allMs: number[] = [];
+  for (const [u, at] of updateTimes.entries()) {
+    const times = records.map((record) => firstHolding(record, endpoints + u + 1, at) - at);
+    firstMs.push(Math.min(...times));
+    allMs.push(Math.max(...times));
+  }
+  const since = updateTimes[0] ?? Infinity;
+  const after = (record: StreamRecord) => record.arrivals.filter((a) => a.atMs >= since);
+  return {
+    firstMs,
+    allMs,
+    bytesPerStreamPerUpdate:
+      mean(records.map((r) => after(r).reduce((sum, a) => sum + a.bytes, 0))) / updateTimes.length,
+    responsesPerStreamPerUpdate: mean(records.map((r) => after(r).length)) / updateTimes.length,
+  };
+}

@@ -1,0 +1,91 @@
+/** Sizes of one benchmark run: the full run, or `--quick` (a smoke check of seconds). */
+export interface BenchSizes {
+  /** Registrations per latency measurement. */
+  latencyRegistrations: number;
+  /** Stream counts of the fan-out and start-up rows (small, large). */
+  fanOutStreams: [number, number];
+  /** Endpoints of the one fan-out service. */
+  fanOutEndpoints: number;
+  /** Updates (one endpoint registered each) per fan-out measurement. */
+  fanOutUpdates: number;
+  /** TTL check flips measured. */
+  propagationSamples: number;
+  /** Registrations of the burst. */
+  burstRegistrations: number;
+  /** Load-client streams counting pushes during the burst. */
+  burstStreams: number;
+  scaleServices: number;
+  scaleEndpointsPerService: number;
+}
+
+/** The run described in the issue: N = 100 and 1,000 streams, 1,000 endpoints, 5,000 services. */
+export const FULL: BenchSizes = {
+  latencyRegistrations: 50,
+  fanOutStreams: [100, 1_000],
+  fanOutEndpoints: 1_000,
+  fanOutUpdates: 20,
+  propagationSamples: 200,
+  burstRegistrations: 1_000,
+  burstStreams: 100,
+  scaleServices: 5_000,
+  scaleEndpointsPerService: 10,
+};
+
+/** Every row with small numbers: proves the bench runs, measures nothing worth quoting. */
+export const QUICK: BenchSizes = {
+  latencyRegistrations: 3,
+  fanOutStreams: [5, 20],
+  fanOutEndpoints: 50,
+  fanOutUpdates: 3,
+  propagationSamples: 10,
+  burstRegistrations: 50,
+  burstStreams: 5,
+  scaleServices: 100,
+  scaleEndpointsPerService: 3,
+};
+
+/** Parsed command line of `npm run bench`. */
+export interface BenchOptions {
+  sizes: BenchSizes;
+  quick: boolean;
+  /** Also write the rows as JSON to this file. */
+  jsonPath: string | undefined;
+  /** Write a CPU profile of the bridge during the large fan-out into this folder. */
+  profileDir: string | undefined;
+  /** Run only these benchmarks (names of {@link BENCHMARKS}); all when empty. */
+  only: string[];
+}
+
+/** Benchmark names, in the order they run. */
+export const BENCHMARKS = ["latency", "fan-out", "propagation", "burst", "scale"] as const;
+/** One of {@link BENCHMARKS}. */
+export type BenchmarkName = (typeof BENCHMARKS)[number];
+
+/** Reads `--quick`, `--json PATH`, `--profile DIR`, `--only a,b` (throws on anything else). */
+export function parseBenchOptions(argv: readonly string[]): BenchOptions {
+  const options: BenchOptions = {
+    sizes: FULL,
+    quick: false,
+    jsonPath: undefined,
+    profileDir: undefined,
+    only: [],
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = (): string => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${arg} needs a value`);
+      return next;
+    };
+    if (arg === "--quick") Object.assign(options, { quick: true, sizes: QUICK });
+    else if (arg === "--json") options.jsonPath = value();
+    else if (arg === "--profile") options.profileDir = value();
+    else if (arg === "--only") options.only = value().split(",");
+    else
+      throw new Error(`unknown option ${arg} (known: --quick, --json PATH, --profile DIR, --only)`);
+  }
+  const unknown = options.only.filter((name) => !(BENCHMARKS as readonly string[]).includes(name));
+  if (unknown.length > 0)
+    throw new Error(`--only: unknown ${unknown.join(", ")} (known: ${BENCHMARKS.join(", ")})`);
+  return options;
+}

@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import type { RowResult } from "../../bench/table.ts";
+import { repoRoot } from "../support/tools.ts";
+
+/** Every row `npm run bench` prints; the quick run must produce each with a number. */
+const EXPECTED_ROWS = [
+  ...["agent", "shim.listed", "shim.healthy", "shim.back-to-back"].flatMap((kind) =>
+    ["p50", "p99"].map((p) => `latency.${kind}.${p}`),
+  ),
+  ...["small", "large"].flatMap((size) => [
+    `startup.${size}`,
+    `startup.${size}.first`,
+    ...["first", "all"].flatMap((who) =>
+      ["p50", "p99", "max"].map((p) => `fanout.${size}.${who}.${p}`),
+    ),
+    ...["bytes", "pushes", "cpu", "rss", "responses", "reads"].map((f) => `fanout.${size}.${f}`),
+  ]),
+  "propagation.p50",
+  "propagation.p99",
+  "propagation.max",
+  "burst.envoy",
+  "burst.consul",
+  "burst.pushes.max",
+  "burst.pushes.mean",
+  "scale.ready",
+  "scale.client",
+  "scale.baseline",
+  "scale.connections",
+  "scale.rss",
+  "scale.reads",
+];
+
+/** Rows also measured on both go-control-plane reference servers. */
+const WITH_REFERENCES =
+  /^(startup|fanout)\.(small|large)(\.first)?(\.(first|all)\.(p50|p99|max)|\.(bytes|pushes|cpu|rss))?$/;
+
+test(
+  "the quick benchmark builds its Go programs and prints every row with numbers",
+  {
+    // A cold Go module and build cache costs a few minutes once; later runs take about a minute.
+    timeout: 600_000,
+  },
+  async () => {
+    const go = spawnSync("go", ["version"], { encoding: "utf8" });
+    assert.ok(
+      !go.error && go.status === 0,
+      "`go` is not on PATH: the benchmark's reference servers and load client (bench/reference) " +
+        "are Go programs, and Go is expected on every machine of this project. Install Go ≥ 1.26.",
+    );
+    const dir = await mkdtemp(join(tmpdir(), "bench-smoke-"));
+    try {
+      const jsonPath = join(dir, "rows.json");
+      const child = spawn(
+        process.execPath,
+        ["--import", "tsx", join(repoRoot, "bench", "run.ts"), "--quick", "--json", jsonPath],
+        { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let output = "";
+      child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+      assert.equal(code, 0, `npm run bench -- --quick failed:\n${output}`);
+
+      const { results } = JSON.parse(await readFile(jsonPath, "utf8")) as { results: RowResult[] };
+      assert.deepEqual(
+        results.map((row) => row.id),
+        EXPECTED_ROWS,
+      );
+      for (const row of results) {
+        assert.ok(Number.isFinite(row.bridge), `${row.id}: bridge figure ${row.bridge}`);
+        assert.ok(["met", "MISSED", "—"].includes(row.verdict), `${row.id}: verdict`);
+        if (WITH_REFERENCES.test(row.id)) {
+          assert.ok(Number.isFinite(row.references.linear), `${row.id}: LinearCache figure`);
+          assert.ok(Number.isFinite(row.references.snapshot), `${row.id}: SnapshotCache figure`);
+        }
+        if (row.id.startsWith("propagation."))
+          assert.ok(Number.isFinite(row.references.original), `${row.id}: modelled original`);
+      }
+      assert.match(output, /\| figure +\| bridge +\| target +\| verdict/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+);
