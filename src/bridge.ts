@@ -44,7 +44,15 @@ export async function startDiscovery(
 ): Promise<DiscoveryPipeline> {
   const connection = connectConsul(config.consul);
   const store = new EndpointStore();
-  const cache = new ResourceCache(store, loadXdsProtos(), DEFAULT_COALESCE_WINDOW_MS);
+  const cache = new ResourceCache(store, loadXdsProtos(), DEFAULT_COALESCE_WINDOW_MS, {
+    filter: config.routing.services,
+    clusterGraceMs: config.routing.clusterGraceSeconds * 1000,
+    routeConfigName: config.routing.routeConfigName,
+    gateway: config.routing.gateway,
+    logger: logger.child({ component: "xds-cache" }),
+    onInvalidMeta: (service, problem) =>
+      metrics.serviceMetaInvalid.inc({ service, key: problem.key }),
+  });
   const xds = await startDiscoveryServer({
     cache,
     host: config.xds.host,

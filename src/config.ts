@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { readRoutingConfig, ROUTING_OPTIONS, type RoutingConfig } from "./config-routing.ts";
 import { readXdsAuth, XDS_AUTH_OPTIONS, type XdsTlsConfig } from "./config-xds-auth.ts";
 import { SERVICE_NAME_PATTERN } from "./model/names.ts";
 
@@ -61,6 +62,8 @@ export interface BridgeConfig {
   xds: XdsConfig;
   http: HttpConfig;
   health: HealthConfig;
+  /** Which services become clusters and routes; the gateway listener. */
+  routing: RoutingConfig;
   logLevel: string;
 }
 
@@ -190,6 +193,7 @@ const OPTIONS = {
     description: `gRPC max connection age, lets Envoys rebalance (default ${DEFAULT_MAX_CONNECTION_AGE_MS})`,
   },
   ...XDS_AUTH_OPTIONS,
+  ...ROUTING_OPTIONS,
   logLevel: {
     flag: "log-level",
     env: "LOG_LEVEL",
@@ -350,6 +354,16 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
         86_400,
       ),
     },
+    routing: readRoutingConfig(
+      {
+        services: raw("services"),
+        clusterGrace: raw("clusterGrace"),
+        routeConfigName: raw("routeConfigName"),
+        gatewayPort: raw("gatewayPort"),
+        gatewayHost: raw("gatewayHost"),
+      },
+      problems,
+    ),
     health: {
       warning: choice("warningAs", ["healthy", "degraded"] as const, "healthy"),
       critical: choice("criticalAs", ["unhealthy", "omit"] as const, "unhealthy"),

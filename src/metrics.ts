@@ -11,6 +11,7 @@ export interface BridgeMetrics {
   xdsRequests: Counter<"kind" | "type_url">;
   xdsResponses: Counter<"type_url">;
   xdsNacks: Counter<"type_url">;
+  serviceMetaInvalid: Counter<"service" | "key">;
   xdsRefused: Counter<"reason">;
   shimRequests: Counter<"route" | "status">;
 }
@@ -67,6 +68,12 @@ export function createMetrics(withDefaults = true): BridgeMetrics {
       name: "bridge_xds_refused_total",
       help: "xDS clients refused: token (missing or wrong bearer token), tls (handshake failed)",
       labelNames: ["reason"],
+      registers,
+    }),
+    serviceMetaInvalid: new Counter({
+      name: "bridge_service_meta_invalid_total",
+      help: "Service meta values ignored for a default (each service, key and value once)",
+      labelNames: ["service", "key"],
       registers,
     }),
     shimRequests: new Counter({

@@ -104,6 +104,8 @@ export function toServiceEndpoints(
         region: entry.Node.Datacenter || options.datacenter,
         zone: entry.Node.Meta?.[ZONE_META_KEY] ?? "",
       },
+      tags: [...(entry.Service.Tags ?? [])],
+      meta: { ...(entry.Service.Meta ?? {}) },
     });
   }
   return { value: { service, endpoints }, rejected };

@@ -20,6 +20,10 @@ export interface Endpoint {
   /** Relative load-balancing weight, at least 1. */
   weight: number;
   locality: Locality;
+  /** The instance's tags (Consul service tags), in their registered order. */
+  tags: string[];
+  /** The instance's key/value metadata (Consul service meta); service settings are read from it. */
+  meta: Record<string, string>;
 }
 
 /** A service and all of its known instances. */

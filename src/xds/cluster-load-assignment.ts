@@ -1,4 +1,4 @@
-import type { EndpointHealth, Locality, ServiceEndpoints } from "../model/endpoint.ts";
+import type { Endpoint, EndpointHealth, Locality, ServiceEndpoints } from "../model/endpoint.ts";
 
 /** Envoy's HealthStatus enum names (envoy/config/core/v3/health_check.proto). */
 const HEALTH_STATUS: Record<EndpointHealth, string> = {
@@ -26,10 +26,39 @@ export interface ClusterLoadAssignmentObject {
 
 const localityKey = (locality: Locality): string => `${locality.region}\u0000${locality.zone}`;
 
+/** Which of two instances on one address and port is kept: the one most able to take traffic. */
+const HEALTH_PREFERENCE: Record<EndpointHealth, number> = {
+  healthy: 0,
+  unknown: 1,
+  degraded: 2,
+  draining: 3,
+  unhealthy: 4,
+};
+
+/**
+ * One endpoint per address and port: gRPC rejects a whole assignment that lists an address
+ * twice (two registrations of one backend, under two IDs or on two nodes). The one kept is the
+ * healthiest, then the first in canonical order.
+ */
+function uniqueAddresses(endpoints: readonly Endpoint[]): Endpoint[] {
+  const kept = new Map<string, Endpoint>();
+  for (const endpoint of endpoints) {
+    const key = `${endpoint.address}\u0000${endpoint.port}`;
+    const other = kept.get(key);
+    if (!other || HEALTH_PREFERENCE[endpoint.health] < HEALTH_PREFERENCE[other.health]) {
+      kept.set(key, endpoint);
+    }
+  }
+  return endpoints.filter(
+    (endpoint) => kept.get(`${endpoint.address}\u0000${endpoint.port}`) === endpoint,
+  );
+}
+
 /**
  * Translates a service into the ClusterLoadAssignment named after it: one LocalityLbEndpoints per
  * (region, zone), all at priority 0, each with a locality weight (the sum of its endpoints'
- * weights) because strict clients such as gRPC reject unweighted localities. A service with no
+ * weights) because strict clients such as gRPC reject unweighted localities, and each address
+ * and port once (see uniqueAddresses). A service with no
  * endpoints — unknown yet, or deregistered — gives an empty assignment (design.md §4).
  */
 export function toClusterLoadAssignment(
@@ -37,7 +66,7 @@ export function toClusterLoadAssignment(
   name: string,
 ): ClusterLoadAssignmentObject {
   const groups = new Map<string, ClusterLoadAssignmentObject["endpoints"][number]>();
-  for (const endpoint of service?.endpoints ?? []) {
+  for (const endpoint of uniqueAddresses(service?.endpoints ?? [])) {
     const key = localityKey(endpoint.locality);
     let group = groups.get(key);
     if (!group) {

@@ -1,7 +1,6 @@
 import { Server, type ServerDuplexStream, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { loadXdsProtos } from "./protos.ts";
-import type { ResourceCache } from "./resource-cache.ts";
 import {
   SotwStream,
   type DiscoveryRequest,
@@ -9,13 +8,20 @@ import {
   type StreamHooks,
 } from "./sotw-stream.ts";
 import { authInterceptors } from "./stream-auth.ts";
-import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, type ResourceTypeUrl } from "./type-urls.ts";
+import {
+  CLUSTER_LOAD_ASSIGNMENT_TYPE_URL,
+  CLUSTER_TYPE_URL,
+  LISTENER_TYPE_URL,
+  ROUTE_CONFIGURATION_TYPE_URL,
+  type ResourceTypeUrl,
+} from "./type-urls.ts";
 import { createEpoch } from "./version.ts";
+import type { XdsCache } from "./xds-cache.ts";
 import { openXdsPort, type XdsTlsOptions } from "./xds-port.ts";
 
 /** Options of {@link startDiscoveryServer}. */
 export interface DiscoveryServerOptions {
-  cache: ResourceCache;
+  cache: XdsCache;
   host: string;
   port: number;
   keepaliveTimeMs: number;
@@ -41,8 +47,9 @@ export interface DiscoveryServer {
 }
 
 /**
- * Starts the gRPC xDS server: ADS (`StreamAggregatedResources`) and standalone EDS
- * (`StreamEndpoints`), state of the world. Keepalive pings detect dead peers and a maximum
+ * Starts the gRPC xDS server: ADS (`StreamAggregatedResources`) and the standalone CDS, EDS,
+ * LDS and RDS services (`StreamClusters`, `StreamEndpoints`, `StreamListeners`, `StreamRoutes`),
+ * state of the world. Keepalive pings detect dead peers and a maximum
  * connection age makes Envoys reconnect now and then, spreading them over replicas (design.md §4).
  */
 export async function startDiscoveryServer(
@@ -88,6 +95,15 @@ export async function startDiscoveryServer(
   } as UntypedServiceImplementation);
   server.addService(protos.edsService, {
     StreamEndpoints: handler("eds", CLUSTER_LOAD_ASSIGNMENT_TYPE_URL),
+  } as UntypedServiceImplementation);
+  server.addService(protos.cdsService, {
+    StreamClusters: handler("cds", CLUSTER_TYPE_URL),
+  } as UntypedServiceImplementation);
+  server.addService(protos.ldsService, {
+    StreamListeners: handler("lds", LISTENER_TYPE_URL),
+  } as UntypedServiceImplementation);
+  server.addService(protos.rdsService, {
+    StreamRoutes: handler("rds", ROUTE_CONFIGURATION_TYPE_URL),
   } as UntypedServiceImplementation);
 
   const listening = await openXdsPort(server, {

@@ -12,7 +12,17 @@ import protobuf from "protobufjs";
 const PROTO_FILES = [
   "envoy/service/discovery/v3/ads.proto",
   "envoy/service/endpoint/v3/eds.proto",
+  "envoy/service/cluster/v3/cds.proto",
+  "envoy/service/listener/v3/lds.proto",
+  "envoy/service/route/v3/rds.proto",
   "envoy/config/endpoint/v3/endpoint.proto",
+  "envoy/config/cluster/v3/cluster.proto",
+  "envoy/config/listener/v3/listener.proto",
+  "envoy/config/route/v3/route.proto",
+  "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto",
+  "envoy/extensions/filters/http/router/v3/router.proto",
+  "envoy/extensions/access_loggers/stream/v3/stream.proto",
+  "envoy/extensions/upstreams/http/v3/http_protocol_options.proto",
 ];
 
 const INCLUDE_TREES = ["envoy-api", "xds", "googleapis", "protoc-gen-validate"];
@@ -30,7 +40,15 @@ export const PROTO_OPTIONS: protoLoader.Options = {
 export interface XdsProtos {
   adsService: ServiceDefinition;
   edsService: ServiceDefinition;
+  cdsService: ServiceDefinition;
+  ldsService: ServiceDefinition;
+  rdsService: ServiceDefinition;
   clusterLoadAssignment: protobuf.Type;
+  cluster: protobuf.Type;
+  listener: protobuf.Type;
+  routeConfiguration: protobuf.Type;
+  /** Nested Anys (`"@type"` objects) are encoded through this root, so every type is in it. */
+  root: protobuf.Root;
 }
 
 function includeDirs(): string[] {
@@ -61,7 +79,14 @@ export function loadXdsProtos(): XdsProtos {
   cached = {
     adsService: service("envoy.service.discovery.v3.AggregatedDiscoveryService"),
     edsService: service("envoy.service.endpoint.v3.EndpointDiscoveryService"),
+    cdsService: service("envoy.service.cluster.v3.ClusterDiscoveryService"),
+    ldsService: service("envoy.service.listener.v3.ListenerDiscoveryService"),
+    rdsService: service("envoy.service.route.v3.RouteDiscoveryService"),
     clusterLoadAssignment: root.lookupType("envoy.config.endpoint.v3.ClusterLoadAssignment"),
+    cluster: root.lookupType("envoy.config.cluster.v3.Cluster"),
+    listener: root.lookupType("envoy.config.listener.v3.Listener"),
+    routeConfiguration: root.lookupType("envoy.config.route.v3.RouteConfiguration"),
+    root,
   };
   return cached;
 }

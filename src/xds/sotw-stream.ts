@@ -1,9 +1,17 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import type { ResourceCache } from "./resource-cache.ts";
-import { SotwSubscription, type SotwRequest } from "./sotw-subscription.ts";
+import { FullSetSubscription } from "./sotw-full-set-subscription.ts";
+import { SotwSubscription, type SotwRequest, type TypeSubscription } from "./sotw-subscription.ts";
+import {
+  CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS,
+  CLUSTER_TYPE_URL as CDS,
+  LISTENER_TYPE_URL as LDS,
+  SERVED_TYPE_URLS,
+  isServedTypeUrl,
+  type ResourceTypeUrl,
+} from "./type-urls.ts";
 import { logStreamError, type StreamError } from "./stream-errors.ts";
-import { isServedTypeUrl, type ResourceTypeUrl } from "./type-urls.ts";
+import type { CacheChanges, XdsCache } from "./xds-cache.ts";
 
 /** A DiscoveryRequest as decoded by proto-loader (keepCase, defaults). */
 export interface DiscoveryRequest extends SotwRequest {
@@ -31,22 +39,29 @@ export interface StreamHooks {
 /** Options of {@link SotwStream}. */
 export interface SotwStreamOptions {
   call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
-  cache: ResourceCache;
+  cache: XdsCache;
   epoch: string;
   logger: Logger;
-  /** Set for single-type services (EDS): requests of another type are refused. */
+  /** Set for single-type services (CDS, EDS, LDS, RDS): requests of another type are refused. */
   onlyType?: ResourceTypeUrl;
   hooks?: StreamHooks;
 }
 
+/** CDS and LDS answers carry the full set; EDS and RDS answers only what changed. */
+function subscriptionFor(typeUrl: ResourceTypeUrl): TypeSubscription {
+  return typeUrl === CDS || typeUrl === LDS ? new FullSetSubscription() : new SotwSubscription();
+}
+
 /**
  * One state-of-the-world xDS stream (ADS or a single-type service). It answers each subscribed
- * resource type from the shared cache, wakes only for changes to names it subscribes to, sends
+ * resource type from the shared cache, wakes only for changes to what it subscribes to, sends
  * nothing before the cache is ready, and respects write backpressure: while the transport is
- * full it only records what is pending, so queued versions are replaced by the newest.
+ * full it only records what is pending, so queued versions are replaced by the newest. Types
+ * are sent in dependency order, and a cluster sent anew is followed by its assignment again
+ * (docs/architecture.md §4).
  */
 export class SotwStream {
-  private readonly types = new Map<ResourceTypeUrl, SotwSubscription>();
+  private readonly types = new Map<ResourceTypeUrl, TypeSubscription>();
   private nodeId = "unknown";
   private nonce = 0;
   private version = 0;
@@ -56,12 +71,7 @@ export class SotwStream {
 
   constructor(private readonly options: SotwStreamOptions) {
     const { call, cache } = options;
-    this.unsubscribe = cache.subscribe((names) => {
-      for (const subscription of this.types.values()) {
-        subscription.onResourcesChanged(names, (name) => cache.get(name).version);
-      }
-      this.flush();
-    });
+    this.unsubscribe = cache.subscribe((changes) => this.onCacheChanges(changes));
     call.on("data", (request: DiscoveryRequest) => this.onRequest(request));
     call.on("drain", () => {
       this.blocked = false;
@@ -74,6 +84,19 @@ export class SotwStream {
     });
     call.on("cancelled", () => this.close(false));
     if (!cache.ready) void cache.whenReady().then(() => this.flush());
+  }
+
+  private onCacheChanges(changes: CacheChanges): void {
+    for (const [typeUrl, subscription] of this.types) {
+      const changed = changes.get(typeUrl);
+      if (changed)
+        subscription.onResourcesChanged(changed, (name) => this.versionOf(typeUrl, name));
+    }
+    this.flush();
+  }
+
+  private versionOf(typeUrl: ResourceTypeUrl, name: string): string | undefined {
+    return this.options.cache.get(typeUrl, name)?.version;
   }
 
   private onRequest(request: DiscoveryRequest): void {
@@ -90,10 +113,10 @@ export class SotwStream {
     }
     let subscription = this.types.get(typeUrl);
     if (!subscription) {
-      subscription = new SotwSubscription();
+      subscription = subscriptionFor(typeUrl);
       this.types.set(typeUrl, subscription);
     }
-    const kind = subscription.onRequest(request, () => cache.names());
+    const kind = subscription.onRequest(request, () => cache.names(typeUrl));
     hooks?.onRequest?.(kind, typeUrl);
     if (kind === "nack") {
       const message = request.error_detail?.message ?? "";
@@ -117,23 +140,31 @@ export class SotwStream {
     this.flush();
   }
 
-  /** Sends what is pending for every type, unless not ready, blocked or closed. */
+  /** Sends what is pending for every type in dependency order, unless not ready, blocked or closed. */
   private flush(): void {
     const { cache, call, hooks, logger } = this.options;
     if (this.closed || this.blocked || !cache.ready) return;
-    for (const [typeUrl, subscription] of this.types) {
-      if (!subscription.hasPending) continue;
+    for (const typeUrl of SERVED_TYPE_URLS) {
+      const subscription = this.types.get(typeUrl);
+      if (!subscription?.hasPending) continue;
       const nonce = (++this.nonce).toString(36);
-      const names = subscription.takePending((name) => cache.get(name).version, nonce);
-      if (names.length === 0) continue;
+      const taken = subscription.takeResponse(
+        (name) => this.versionOf(typeUrl, name),
+        nonce,
+        () => cache.names(typeUrl),
+      );
+      if (!taken) continue;
+      if (typeUrl === CDS && taken.changed.length > 0) {
+        this.types.get(EDS)?.resend?.(taken.changed);
+      }
       const response: DiscoveryResponse = {
         version_info: `${this.options.epoch}-${(++this.version).toString(36)}`,
-        resources: names.map((name) => cache.get(name).any),
+        resources: taken.names.flatMap((name) => cache.get(typeUrl, name)?.any ?? []),
         type_url: typeUrl,
         nonce,
       };
-      hooks?.onResponse?.(typeUrl, names.length);
-      logger.debug({ node: this.nodeId, typeUrl, nonce, resources: names }, "response sent");
+      hooks?.onResponse?.(typeUrl, taken.names.length);
+      logger.debug({ node: this.nodeId, typeUrl, nonce, resources: taken.names }, "response sent");
       if (!call.write(response)) {
         this.blocked = true;
         return;

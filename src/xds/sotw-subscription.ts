@@ -1,7 +1,7 @@
 /**
  * Protocol state of one resource type on one state-of-the-world stream (Envoy xDS protocol,
- * "ACK/NACK and resource type instance version", "When to send an update"; design.md §4).
- * Pure: it decides what to send; the stream does the sending.
+ * "ACK/NACK and resource type instance version", "When to send an update"; docs/architecture.md
+ * §4). Pure: it decides what to send; the stream does the sending.
  */
 
 /** The fields of a DiscoveryRequest this state needs. */
@@ -15,18 +15,74 @@ export interface SotwRequest {
 /** How a request was classified. */
 export type RequestKind = "initial" | "ack" | "nack" | "stale";
 
-/** Reads the current version of a resource. */
-export type VersionOf = (name: string) => string;
+/** Reads the current version of a resource; undefined when it does not exist. */
+export type VersionOf = (name: string) => string | undefined;
 
-/** Per-type subscription state of a SotW stream. */
-export class SotwSubscription {
+/** What a response carries: its resources, and which of them are new to the client. */
+export interface PendingResponse {
+  names: string[];
+  changed: string[];
+}
+
+/** The protocol state of one type on one stream, whatever its response rules. */
+export interface TypeSubscription {
+  /** Applies a request and says what it was. */
+  onRequest(request: SotwRequest, allNames: () => Iterable<string>): RequestKind;
+  /** Marks what the changed resources make pending. */
+  onResourcesChanged(changed: Iterable<string>, versionOf: VersionOf): void;
+  /** Whether something may be waiting to be sent. */
+  readonly hasPending: boolean;
+  /** Sends these names again even if unchanged (only where the response rules need it). */
+  resend?(names: Iterable<string>): void;
+  /** The response to send now, recorded as sent with `nonce`; undefined when there is none. */
+  takeResponse(
+    versionOf: VersionOf,
+    nonce: string,
+    allNames: () => Iterable<string>,
+  ): PendingResponse | undefined;
+}
+
+/**
+ * The nonce rule shared by every type: a request whose nonce is not the latest one sent is
+ * stale and ignored; one with `error_detail` is a NACK; an empty nonce starts over.
+ */
+export class NonceState {
+  private lastNonce: string | undefined;
+
+  /** Classifies a request against the latest nonce sent. */
+  classify(request: SotwRequest): RequestKind {
+    const isFirst = this.lastNonce === undefined;
+    if (!isFirst && request.response_nonce !== "" && request.response_nonce !== this.lastNonce) {
+      return "stale";
+    }
+    if (isFirst || request.response_nonce === "") return "initial";
+    return request.error_detail ? "nack" : "ack";
+  }
+
+  /** Records the nonce of a response just sent. */
+  sent(nonce: string): void {
+    this.lastNonce = nonce;
+  }
+}
+
+/** Whether a request asks for every resource: no names on the first request, or `*`. */
+export function asksForWildcard(request: SotwRequest, kind: RequestKind, wasWildcard: boolean) {
+  if (request.resource_names.includes("*")) return true;
+  if (request.resource_names.length > 0) return false;
+  return kind === "initial" || wasWildcard;
+}
+
+/**
+ * Per-name responses (EDS, RDS): each response carries only the resources whose version the
+ * client has not seen; a resource that does not exist is not sent.
+ */
+export class SotwSubscription implements TypeSubscription {
   private names = new Set<string>();
   private wildcard = false;
   /** Resource version last sent for each name. */
   private readonly sent = new Map<string, string>();
   private readonly pending = new Set<string>();
-  private lastNonce: string | undefined;
-  private answered = false;
+  private readonly nonces = new NonceState();
 
   /** The names subscribed to (empty with a wildcard subscription). */
   get subscribed(): ReadonlySet<string> {
@@ -39,20 +95,15 @@ export class SotwSubscription {
   }
 
   /**
-   * Applies a request. A request whose nonce is not the latest one sent is stale and ignored;
-   * one with `error_detail` is a NACK: the rejected versions are not resent, only new versions
-   * or newly subscribed names will be. Names (re)subscribed are answered even if unchanged.
+   * Applies a request. A stale request changes nothing; after a NACK the rejected versions are
+   * not resent, only new versions or newly subscribed names will be. Names (re)subscribed are
+   * answered even if unchanged.
    */
   onRequest(request: SotwRequest, allNames: () => Iterable<string>): RequestKind {
-    const isFirst = !this.answered && this.lastNonce === undefined;
-    if (!isFirst && request.response_nonce !== "" && request.response_nonce !== this.lastNonce) {
-      return "stale";
-    }
-    const kind: RequestKind =
-      isFirst || request.response_nonce === "" ? "initial" : request.error_detail ? "nack" : "ack";
-    const requested = new Set(request.resource_names);
-    if (kind === "initial" && requested.size === 0) this.wildcard = true;
-    else if (requested.size > 0) this.wildcard = false;
+    const kind = this.nonces.classify(request);
+    if (kind === "stale") return kind;
+    this.wildcard = asksForWildcard(request, kind, this.wildcard);
+    const requested = new Set(request.resource_names.filter((name) => name !== "*"));
 
     if (kind === "initial") this.sent.clear();
     if (this.wildcard) {
@@ -77,27 +128,50 @@ export class SotwSubscription {
   /** Marks changed resources pending when subscribed and their version differs from the sent one. */
   onResourcesChanged(changed: Iterable<string>, versionOf: VersionOf): void {
     for (const name of changed) {
-      if (!this.wildcard && !this.names.has(name)) continue;
+      if (!this.covers(name)) continue;
       if (this.sent.get(name) !== versionOf(name)) this.pending.add(name);
     }
   }
 
-  /** Whether something waits to be sent. */
+  /**
+   * Sends these subscribed names again even if unchanged: in ADS a changed cluster waits for its
+   * assignment before it finishes warming (docs/architecture.md §4).
+   */
+  resend(names: Iterable<string>): void {
+    for (const name of names) {
+      if (!this.covers(name)) continue;
+      this.sent.delete(name);
+      this.pending.add(name);
+    }
+  }
+
   get hasPending(): boolean {
     return this.pending.size > 0;
   }
 
   /**
-   * Takes the pending names whose current version was not sent yet, and records them as sent
-   * with `nonce`. Returns an empty list when nothing new is to be sent.
+   * Takes the pending names that exist and whose current version was not sent yet, and records
+   * them as sent with `nonce`. Returns an empty list when nothing new is to be sent.
    */
   takePending(versionOf: VersionOf, nonce: string): string[] {
-    const names = [...this.pending].filter((name) => this.sent.get(name) !== versionOf(name));
+    const names: string[] = [];
+    for (const name of this.pending) {
+      const version = versionOf(name);
+      if (version === undefined || this.sent.get(name) === version) continue;
+      this.sent.set(name, version);
+      names.push(name);
+    }
     this.pending.clear();
-    if (names.length === 0) return names;
-    for (const name of names) this.sent.set(name, versionOf(name));
-    this.lastNonce = nonce;
-    this.answered = true;
+    if (names.length > 0) this.nonces.sent(nonce);
     return names;
+  }
+
+  takeResponse(versionOf: VersionOf, nonce: string): PendingResponse | undefined {
+    const names = this.takePending(versionOf, nonce);
+    return names.length === 0 ? undefined : { names, changed: names };
+  }
+
+  private covers(name: string): boolean {
+    return this.wildcard || this.names.has(name);
   }
 }

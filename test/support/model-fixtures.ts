@@ -9,6 +9,8 @@ export function endpoint(address: string, overrides: Partial<Endpoint> = {}): En
     health: "healthy",
     weight: 1,
     locality: { region: "dc1", zone: "" },
+    tags: [],
+    meta: {},
     ...overrides,
   };
 }

@@ -14,7 +14,16 @@ function endpoint(
   weight = 1,
   health: EndpointHealth = "healthy",
 ): Endpoint {
-  return { id: `n/${address}`, address, port: 8080, health, weight, locality: { region, zone } };
+  return {
+    id: `n/${address}`,
+    address,
+    port: 8080,
+    health,
+    weight,
+    locality: { region, zone },
+    tags: [],
+    meta: {},
+  };
 }
 
 const web: ServiceEndpoints = {
@@ -146,5 +155,33 @@ describe("toClusterLoadAssignment", () => {
     const decoded = type.toObject(type.decode(bytes), { defaults: true });
     assert.equal(decoded.cluster_name, "ghost");
     assert.deepEqual(decoded.endpoints, []);
+  });
+});
+
+describe("toClusterLoadAssignment with one address registered twice", () => {
+  const twice = (first: EndpointHealth, second: EndpointHealth) =>
+    toClusterLoadAssignment(
+      {
+        service: "web",
+        endpoints: [
+          { ...endpoint("10.0.0.1", "r", "z", 1, first), id: "node-a/web-1" },
+          { ...endpoint("10.0.0.1", "r", "z", 1, second), id: "node-b/web-2" },
+          endpoint("10.0.0.2", "r", "z"),
+        ],
+      },
+      "web",
+    ).endpoints.flatMap((group) => group.lb_endpoints);
+
+  it("lists each address and port once, as gRPC requires", () => {
+    const hosts = twice("healthy", "healthy");
+    assert.deepEqual(
+      hosts.map((lb) => lb.endpoint.address.socket_address.address),
+      ["10.0.0.1", "10.0.0.2"],
+    );
+  });
+
+  it("keeps the registration most able to take traffic", () => {
+    assert.equal(twice("unhealthy", "healthy")[0]!.health_status, "HEALTHY");
+    assert.equal(twice("healthy", "draining")[0]!.health_status, "HEALTHY");
   });
 });

@@ -6,7 +6,7 @@ import type { ServiceEndpoints } from "../../src/model/endpoint.ts";
 import type { ClusterLoadAssignmentObject } from "../../src/xds/cluster-load-assignment.ts";
 import { loadXdsProtos } from "../../src/xds/protos.ts";
 import { ResourceCache, type EncodedResource } from "../../src/xds/resource-cache.ts";
-import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "../../src/xds/type-urls.ts";
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS } from "../../src/xds/type-urls.ts";
 
 /**
  * A cache over a real store with a zero coalescing window, so every store change reaches the
@@ -14,14 +14,39 @@ import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "../../src/xds/type-urls.ts";
  */
 function cacheWith(...services: ServiceEndpoints[]): {
   store: EndpointStore;
-  cache: ResourceCache;
+  cache: {
+    get(name: string): EncodedResource;
+    names(): string[];
+    readonly encodings: number;
+    readonly ready: boolean;
+    whenReady(): Promise<void>;
+    subscribe: ResourceCache["subscribe"];
+    close(): void;
+  };
   told: string[][];
 } {
   const store = new EndpointStore();
   store.apply(services);
-  const cache = new ResourceCache(store, loadXdsProtos(), 0);
+  const resources = new ResourceCache(store, loadXdsProtos(), 0);
   const told: string[][] = [];
-  cache.subscribe((names) => told.push([...names].sort()));
+  resources.subscribe((changes) => {
+    const names = changes.get(EDS);
+    if (names) told.push([...names].sort());
+  });
+  // The assignment side of the cache: these tests are about EDS.
+  const cache = {
+    get: (name: string) => resources.get(EDS, name)!,
+    names: () => resources.names(EDS),
+    get encodings() {
+      return resources.encodingsByType()[EDS];
+    },
+    get ready() {
+      return resources.ready;
+    },
+    whenReady: () => resources.whenReady(),
+    subscribe: resources.subscribe.bind(resources),
+    close: () => resources.close(),
+  };
   return { store, cache, told };
 }
 
@@ -39,7 +64,7 @@ describe("ResourceCache", () => {
     const ghost = cache.get("ghost");
     assert.equal(ghost.exists, false);
     assert.equal(ghost.name, "ghost");
-    assert.equal(ghost.any.type_url, CLUSTER_LOAD_ASSIGNMENT_TYPE_URL);
+    assert.equal(ghost.any.type_url, EDS);
     const decoded = decode(ghost);
     assert.equal(decoded.cluster_name, "ghost");
     assert.deepEqual(decoded.endpoints, []);
@@ -134,7 +159,7 @@ describe("ResourceCache", () => {
   it("stops telling listeners after close or unsubscribe", () => {
     const { store, cache, told } = cacheWith(service("web", endpoint("10.0.0.1")));
     const heard: string[][] = [];
-    const unsubscribe = cache.subscribe((names) => heard.push([...names]));
+    const unsubscribe = cache.subscribe((changes) => heard.push([...changes.keys()]));
     unsubscribe();
     store.apply([service("web", endpoint("10.0.0.2"))]);
     assert.deepEqual(heard, []);

@@ -217,3 +217,39 @@ describe("SotwSubscription", () => {
     assert.deepEqual(subscription.takePending(versionOf, "n3"), ["api"]);
   });
 });
+
+describe("SotwSubscription for per-name types", () => {
+  beforeEach(() => {
+    versions = new Map([
+      ["web", "w1"],
+      ["api", "a1"],
+    ]);
+  });
+
+  it("does not send a requested name that does not exist (a route configuration)", () => {
+    const subscription = new SotwSubscription();
+    subscription.onRequest(request(["web", "ghost"]), allNames);
+    const exists = (name: string): string | undefined => versions.get(name);
+    assert.deepEqual(subscription.takePending(exists, "n1"), ["web"]);
+    subscription.onRequest(request(["web", "ghost"], "n1"), allNames);
+    versions.set("ghost", "g1");
+    subscription.onResourcesChanged(["ghost"], exists);
+    assert.deepEqual(subscription.takePending(exists, "n2"), ["ghost"]);
+  });
+
+  it("resends an unchanged subscribed name when told to (an assignment after its cluster)", () => {
+    const subscription = acknowledged(["web", "api"]);
+    subscription.resend(["web", "db"]);
+    assert.deepEqual(subscription.takePending(versionOf, "n2"), ["web"]);
+  });
+
+  it("answers takeResponse with what changed, or nothing", () => {
+    const subscription = acknowledged(["web"]);
+    assert.equal(subscription.takeResponse(versionOf, "n2"), undefined);
+    change(subscription, "web", "w2");
+    assert.deepEqual(subscription.takeResponse(versionOf, "n2"), {
+      names: ["web"],
+      changed: ["web"],
+    });
+  });
+});

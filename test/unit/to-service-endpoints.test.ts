@@ -255,6 +255,23 @@ describe("toServiceEndpoints addresses and locality", () => {
     );
   });
 
+  it("carries each instance's tags and service meta, empty when Consul sends none", () => {
+    const tagged = entry();
+    tagged.Service.Tags = ["v2", "canary"];
+    tagged.Service.Meta = { "envoy-lb-policy": "maglev" };
+    const bare = entry({ id: "web-2", address: "10.0.0.2" });
+    bare.Service.Tags = null;
+    bare.Service.Meta = null;
+    const { value } = toServiceEndpoints("web", [tagged, bare], options());
+    assert.deepEqual(
+      value.endpoints.map((e) => [e.tags, e.meta]),
+      [
+        [["v2", "canary"], { "envoy-lb-policy": "maglev" }],
+        [[], {}],
+      ],
+    );
+  });
+
   it("translates an empty answer into a service with no endpoints", () => {
     assert.deepEqual(toServiceEndpoints("web", [], options()), {
       value: { service: "web", endpoints: [] },

@@ -1,0 +1,135 @@
+import type { ServiceEndpoints } from "../model/endpoint.ts";
+import {
+  NO_ATTRIBUTES,
+  serviceAttributes,
+  type ServiceAttributes,
+} from "../model/service-attributes.ts";
+import { isExported, type ServiceFilter } from "../model/service-filter.ts";
+import {
+  readServiceSettings,
+  type MetaProblem,
+  type ServiceSettings,
+} from "../model/service-settings.ts";
+
+/** A service that has a cluster and a virtual host. */
+export interface ExportedService {
+  name: string;
+  settings: ServiceSettings;
+  /** False while it is gone but its (empty) cluster is kept for the grace period. */
+  present: boolean;
+}
+
+/** Options of {@link ExportedServices}. */
+export interface ExportedServicesOptions {
+  filter: ServiceFilter;
+  /** How long a service that left keeps its cluster and virtual host. */
+  graceMs: number;
+  /** Called when a service's grace period ends and it is no longer exported. */
+  onExpired: (name: string) => void;
+  /** Called once per service, key and value that could not be used. */
+  onInvalidMeta?: (service: string, problem: MetaProblem) => void;
+}
+
+interface Entry extends ExportedService {
+  attributes: ServiceAttributes;
+  settingsKey: string;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * Which services are exported and with which settings: the services the filter selects, plus
+ * those that left less than the grace period ago (so configuration pointing at them does not
+ * break at once). A service with no instances keeps the attributes it last had, so losing its
+ * last instance changes neither its export nor its settings.
+ */
+export class ExportedServices {
+  private readonly entries = new Map<string, Entry>();
+  private readonly reported = new Set<string>();
+
+  constructor(private readonly options: ExportedServicesOptions) {}
+
+  /** The exported service of that name (present or in its grace period). */
+  get(name: string): ExportedService | undefined {
+    return this.entries.get(name);
+  }
+
+  /** Every exported service name, sorted. */
+  names(): string[] {
+    return [...this.entries.keys()].sort();
+  }
+
+  /** Every exported service. */
+  all(): IterableIterator<ExportedService> {
+    return this.entries.values();
+  }
+
+  /**
+   * Re-reads the named services from the model. Returns the names whose cluster or virtual host
+   * changed: exported for the first time, settings changed, or removed at once (grace 0).
+   */
+  update(names: Iterable<string>, read: (name: string) => ServiceEndpoints | undefined): string[] {
+    const changed: string[] = [];
+    for (const name of names) {
+      const service = read(name);
+      const previous = this.entries.get(name);
+      const attributes =
+        service && service.endpoints.length > 0
+          ? serviceAttributes(service.endpoints)
+          : (previous?.attributes ?? NO_ATTRIBUTES);
+      if (service && isExported(this.options.filter, name, attributes)) {
+        if (this.export(name, attributes, previous)) changed.push(name);
+      } else if (previous?.present) {
+        if (this.leave(previous)) changed.push(name);
+      }
+    }
+    return changed;
+  }
+
+  /** Cancels every grace timer. */
+  close(): void {
+    for (const entry of this.entries.values()) clearTimeout(entry.timer);
+  }
+
+  private export(name: string, attributes: ServiceAttributes, previous?: Entry): boolean {
+    const { settings, problems } = readServiceSettings(attributes.meta);
+    for (const problem of problems) this.report(name, problem);
+    const settingsKey = JSON.stringify(settings);
+    clearTimeout(previous?.timer);
+    this.entries.set(name, {
+      name,
+      settings,
+      present: true,
+      attributes,
+      settingsKey,
+      timer: undefined,
+    });
+    return previous?.settingsKey !== settingsKey;
+  }
+
+  /** Starts the grace period; true when it is zero and the service is gone at once. */
+  private leave(entry: Entry): boolean {
+    if (this.options.graceMs <= 0) {
+      this.forget(entry.name);
+      return true;
+    }
+    entry.present = false;
+    entry.timer = setTimeout(() => {
+      this.forget(entry.name);
+      this.options.onExpired(entry.name);
+    }, this.options.graceMs);
+    entry.timer.unref();
+    return false;
+  }
+
+  private forget(name: string): void {
+    this.entries.delete(name);
+    for (const key of this.reported) if (key.startsWith(`${name}\u0000`)) this.reported.delete(key);
+  }
+
+  private report(service: string, problem: MetaProblem): void {
+    const key = `${service}\u0000${problem.key}\u0000${problem.value}`;
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    this.options.onInvalidMeta?.(service, problem);
+  }
+}

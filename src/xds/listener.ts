@@ -1,0 +1,130 @@
+import {
+  ADS_CONFIG_SOURCE,
+  stringStruct,
+  type AdsConfigSource,
+  type StringStruct,
+  type Wrapped,
+} from "./proto-values.ts";
+import {
+  toVirtualHost,
+  type RouteConfigurationObject,
+  type RoutedService,
+} from "./route-configuration.ts";
+
+/** Name of the gateway listener (docs/architecture.md §4). */
+export const GATEWAY_LISTENER_NAME = "consul-gateway";
+
+const HCM_TYPE_URL =
+  "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+const ROUTER_TYPE_URL = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
+const STDOUT_ACCESS_LOG_TYPE_URL =
+  "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog";
+
+/** One JSON object per request on Envoy's stdout (Envoy substitution format operators). */
+export const ACCESS_LOG_FORMAT: Readonly<Record<string, string>> = Object.freeze({
+  start_time: "%START_TIME%",
+  request_id: "%REQ(X-REQUEST-ID)%",
+  method: "%REQ(:METHOD)%",
+  path: "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+  authority: "%REQ(:AUTHORITY)%",
+  protocol: "%PROTOCOL%",
+  status: "%RESPONSE_CODE%",
+  response_flags: "%RESPONSE_FLAGS%",
+  bytes_received: "%BYTES_RECEIVED%",
+  bytes_sent: "%BYTES_SENT%",
+  duration_ms: "%DURATION%",
+  upstream_host: "%UPSTREAM_HOST%",
+  cluster: "%UPSTREAM_CLUSTER%",
+});
+
+/** An HttpConnectionManager as a plain `@type` object. */
+export interface HttpConnectionManagerObject {
+  "@type": typeof HCM_TYPE_URL;
+  stat_prefix: string;
+  rds?: { config_source: AdsConfigSource; route_config_name: string };
+  route_config?: RouteConfigurationObject;
+  http_filters: { name: string; typed_config: { "@type": string } }[];
+  generate_request_id?: Wrapped<boolean>;
+  access_log?: {
+    name: string;
+    typed_config: { "@type": string; log_format: { json_format: StringStruct } };
+  }[];
+}
+
+/** An envoy.config.listener.v3.Listener as a plain object. */
+export interface ListenerObject {
+  name: string;
+  address?: { socket_address: { address: string; port_value: number } };
+  filter_chains?: {
+    filters: { name: string; typed_config: HttpConnectionManagerObject }[];
+  }[];
+  api_listener?: { api_listener: HttpConnectionManagerObject };
+}
+
+/** The router, the only and last HTTP filter (gRPC rejects a chain not ending with it). */
+const ROUTER_FILTER = Object.freeze({
+  name: "envoy.filters.http.router",
+  typed_config: Object.freeze({ "@type": ROUTER_TYPE_URL }),
+});
+
+/** Where the gateway listens and which route configuration it uses. */
+export interface GatewayOptions {
+  host: string;
+  port: number;
+  routeConfigName: string;
+}
+
+/**
+ * The gateway listener: HTTP on `host:port`, routes from the route configuration over ADS,
+ * request ids generated, one JSON access-log line per request on stdout.
+ */
+export function toGatewayListener(options: GatewayOptions): ListenerObject {
+  return {
+    name: GATEWAY_LISTENER_NAME,
+    address: { socket_address: { address: options.host, port_value: options.port } },
+    filter_chains: [
+      {
+        filters: [
+          {
+            name: "envoy.filters.network.http_connection_manager",
+            typed_config: {
+              "@type": HCM_TYPE_URL,
+              stat_prefix: "consul_gateway",
+              rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: options.routeConfigName },
+              http_filters: [ROUTER_FILTER],
+              generate_request_id: { value: true },
+              access_log: [
+                {
+                  name: "envoy.access_loggers.stdout",
+                  typed_config: {
+                    "@type": STDOUT_ACCESS_LOG_TYPE_URL,
+                    log_format: { json_format: stringStruct(ACCESS_LOG_FORMAT) },
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/**
+ * The API listener a proxyless gRPC client asks for with target `xds:///NAME` (it requests the
+ * Listener named as the target's path, `NAME` or `NAME:PORT`): an HTTP connection manager with
+ * an inline route configuration whose one virtual host (any authority) routes to cluster NAME.
+ */
+export function toApiListener(listenerName: string, service: RoutedService): ListenerObject {
+  return {
+    name: listenerName,
+    api_listener: {
+      api_listener: {
+        "@type": HCM_TYPE_URL,
+        stat_prefix: listenerName,
+        route_config: { name: listenerName, virtual_hosts: [toVirtualHost(service, ["*"])] },
+        http_filters: [ROUTER_FILTER],
+      },
+    },
+  };
+}

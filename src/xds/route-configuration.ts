@@ -1,0 +1,103 @@
+import type { ServiceSettings } from "../model/service-settings.ts";
+import { duration, type DurationObject, type Wrapped } from "./proto-values.ts";
+
+/** A service as the route builders see it: its name and settings. */
+export interface RoutedService {
+  name: string;
+  settings: ServiceSettings;
+}
+
+/** An envoy.config.route.v3.Route as a plain object. */
+export interface RouteObject {
+  name: string;
+  match: { prefix: string };
+  route: {
+    cluster: string;
+    timeout?: DurationObject;
+    retry_policy?: {
+      retry_on: string;
+      num_retries: Wrapped<number>;
+      per_try_timeout?: DurationObject;
+    };
+  };
+}
+
+/** An envoy.config.route.v3.VirtualHost as a plain object. */
+export interface VirtualHostObject {
+  name: string;
+  domains: string[];
+  routes: RouteObject[];
+}
+
+/** An envoy.config.route.v3.RouteConfiguration as a plain object. */
+export interface RouteConfigurationObject {
+  name: string;
+  virtual_hosts: VirtualHostObject[];
+}
+
+/**
+ * The Host values that reach a service (docs/architecture.md §4): `NAME` and
+ * `NAME.service.consul`, each also with any port (Envoy matches Host with its port).
+ */
+export function serviceDomains(name: string): string[] {
+  const consulName = `${name}.service.consul`;
+  return [name, `${name}:*`, consulName, `${consulName}:*`];
+}
+
+/** The one route of a service: its path prefix to its cluster, timeout and retries from meta. */
+export function toRoute({ name, settings }: RoutedService): RouteObject {
+  const route: RouteObject = {
+    name,
+    match: { prefix: settings.routePrefix },
+    route: { cluster: name },
+  };
+  if (settings.routeTimeoutMs !== undefined)
+    route.route.timeout = duration(settings.routeTimeoutMs);
+  if (settings.retry) {
+    route.route.retry_policy = {
+      retry_on: settings.retry.retryOn,
+      num_retries: { value: settings.retry.numRetries },
+    };
+    if (settings.retry.perTryTimeoutMs !== undefined) {
+      route.route.retry_policy.per_try_timeout = duration(settings.retry.perTryTimeoutMs);
+    }
+  }
+  return route;
+}
+
+/** A service's virtual host, matched by its domains (or the ones given). */
+export function toVirtualHost(
+  service: RoutedService,
+  domains: string[] = serviceDomains(service.name),
+): VirtualHostObject {
+  return { name: service.name, domains, routes: [toRoute(service)] };
+}
+
+/**
+ * The route configuration of every exported service, one virtual host each, sorted by name. No
+ * catch-all host: an unknown Host gets Envoy's 404. Envoy matches domains case-insensitively and
+ * rejects a configuration with a domain twice, so of two services whose names differ only in
+ * case the first by name is routed and the others are returned in `shadowed`.
+ */
+export function toRouteConfiguration(
+  name: string,
+  services: Iterable<RoutedService>,
+): { value: RouteConfigurationObject; shadowed: string[] } {
+  const seen = new Set<string>();
+  const shadowed: string[] = [];
+  const virtualHosts: VirtualHostObject[] = [];
+  for (const service of [...services].sort((a, b) => compare(a.name, b.name))) {
+    const key = service.name.toLowerCase();
+    if (seen.has(key)) {
+      shadowed.push(service.name);
+      continue;
+    }
+    seen.add(key);
+    virtualHosts.push(toVirtualHost(service));
+  }
+  return { value: { name, virtual_hosts: virtualHosts }, shadowed };
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

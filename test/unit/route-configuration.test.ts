@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { readServiceSettings } from "../../src/model/service-settings.ts";
+import {
+  serviceDomains,
+  toRouteConfiguration,
+  type RoutedService,
+} from "../../src/xds/route-configuration.ts";
+import { roundTrip } from "../support/decode-resource.ts";
+
+const routed = (name: string, meta: Record<string, string> = {}): RoutedService => ({
+  name,
+  settings: readServiceSettings(meta).settings,
+});
+
+function routes(...services: RoutedService[]) {
+  const { value, shadowed } = toRouteConfiguration("consul-services", services);
+  const decoded = roundTrip("routeConfiguration", value) as {
+    name: string;
+    virtual_hosts: { name: string; domains: string[]; routes: Record<string, unknown>[] }[];
+  };
+  return { decoded, shadowed };
+}
+
+describe("toRouteConfiguration", () => {
+  it("gives each service a virtual host reached by NAME and NAME.service.consul, any port", () => {
+    const { decoded } = routes(routed("web"));
+    assert.deepEqual(decoded, {
+      name: "consul-services",
+      virtual_hosts: [
+        {
+          name: "web",
+          domains: ["web", "web:*", "web.service.consul", "web.service.consul:*"],
+          routes: [{ name: "web", match: { prefix: "/" }, route: { cluster: "web" } }],
+        },
+      ],
+    });
+    assert.deepEqual(serviceDomains("api"), [
+      "api",
+      "api:*",
+      "api.service.consul",
+      "api.service.consul:*",
+    ]);
+  });
+
+  it("has no catch-all host, so an unknown Host gets Envoy's 404", () => {
+    const { decoded } = routes(routed("web"), routed("api"));
+    assert.ok(decoded.virtual_hosts.every((host) => !host.domains.includes("*")));
+  });
+
+  it("sorts virtual hosts by service name whatever order services come in", () => {
+    const { decoded } = routes(routed("web"), routed("api"), routed("db"));
+    assert.deepEqual(
+      decoded.virtual_hosts.map((host) => host.name),
+      ["api", "db", "web"],
+    );
+  });
+
+  it("takes the path prefix, timeout and retry policy from meta", () => {
+    const { decoded } = routes(
+      routed("web", {
+        "envoy-route-prefix": "/api/",
+        "envoy-route-timeout": "30s",
+        "envoy-retries": "3",
+        "envoy-retry-on": "5xx,connect-failure",
+        "envoy-per-try-timeout": "500ms",
+      }),
+    );
+    assert.deepEqual(decoded.virtual_hosts[0]!.routes[0], {
+      name: "web",
+      match: { prefix: "/api/" },
+      route: {
+        cluster: "web",
+        timeout: { seconds: 30, nanos: 0 },
+        retry_policy: {
+          retry_on: "5xx,connect-failure",
+          num_retries: { value: 3 },
+          per_try_timeout: { seconds: 0, nanos: 500_000_000 },
+        },
+      },
+    });
+  });
+
+  it("disables the route timeout of grpc services (long-lived streams)", () => {
+    const { decoded } = routes(routed("stream", { "envoy-protocol": "grpc" }));
+    assert.deepEqual(decoded.virtual_hosts[0]!.routes[0]!.route, {
+      cluster: "stream",
+      timeout: { seconds: 0, nanos: 0 },
+    });
+  });
+
+  it("routes only the first of two services whose names differ only in case", () => {
+    const { decoded, shadowed } = routes(routed("web"), routed("Web"));
+    assert.deepEqual(
+      decoded.virtual_hosts.map((host) => host.name),
+      ["Web"],
+    );
+    assert.deepEqual(shadowed, ["web"]);
+  });
+
+  it("is an empty configuration when no service is exported", () => {
+    assert.deepEqual(routes().decoded, { name: "consul-services" });
+  });
+});
