@@ -7,6 +7,8 @@ COPY --chown=node:node package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --chown=node:node tsconfig.json ./
 COPY --chown=node:node src ./src
+# The .proto files the bridge loads at start (protos/README.md).
+COPY --chown=node:node protos ./protos
 
 USER node
 ENV CONSUL_HTTP_ADDR=127.0.0.1:8500

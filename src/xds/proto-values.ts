@@ -33,22 +33,18 @@ export const ADS_CONFIG_SOURCE: AdsConfigSource = Object.freeze({
 });
 
 /**
- * google.protobuf.Struct holding only string values. The Value field is `stringValue` in
- * protobufjs's bundled well-known types and `string_value` when struct.proto is parsed with
- * keepCase; fromObject reads only its own spelling, so both are given.
+ * google.protobuf.Struct holding only string values, in the field names of protos/'s own
+ * struct.proto (`string_value`; protobufjs's bundled copy, which is not loaded, says `stringValue`).
  */
 export interface StringStruct {
-  fields: Record<string, { string_value: string; stringValue: string }>;
+  fields: Record<string, { string_value: string }>;
 }
 
 /** A flat string record as a google.protobuf.Struct. */
 export function stringStruct(record: Readonly<Record<string, string>>): StringStruct {
   return {
     fields: Object.fromEntries(
-      Object.entries(record).map(([key, value]) => [
-        key,
-        { string_value: value, stringValue: value },
-      ]),
+      Object.entries(record).map(([key, value]) => [key, { string_value: value }]),
     ),
   };
 }

@@ -1,13 +1,11 @@
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import * as protoLoader from "@grpc/proto-loader";
 import { loadPackageDefinition, type GrpcObject, type ServiceDefinition } from "@grpc/grpc-js";
-import protobuf from "protobufjs";
+import type protobuf from "protobufjs";
+import { loadProtoTree, PROTOS_DIR } from "./proto-tree.ts";
 
 /**
- * Envoy's xDS protos, loaded at run time from the `@grpc/grpc-js-xds` package, which ships the
- * upstream envoy-api, xds, googleapis and protoc-gen-validate trees.
+ * Entry points into the project's own protos/ tree (protos/README.md): Envoy's xDS API as far as
+ * the bridge uses it, at upstream's paths; imports are followed inside protos/ only.
  */
 const PROTO_FILES = [
   "envoy/service/discovery/v3/ads.proto",
@@ -24,8 +22,6 @@ const PROTO_FILES = [
   "envoy/extensions/access_loggers/stream/v3/stream.proto",
   "envoy/extensions/upstreams/http/v3/http_protocol_options.proto",
 ];
-
-const INCLUDE_TREES = ["envoy-api", "xds", "googleapis", "protoc-gen-validate"];
 
 /** Options shared by every decode so request objects have one shape. */
 export const PROTO_OPTIONS: protoLoader.Options = {
@@ -51,23 +47,12 @@ export interface XdsProtos {
   root: protobuf.Root;
 }
 
-function includeDirs(): string[] {
-  const require = createRequire(import.meta.url);
-  const packageRoot = dirname(require.resolve("@grpc/grpc-js-xds/package.json"));
-  return INCLUDE_TREES.map((tree) => join(packageRoot, "deps", tree));
-}
-
 let cached: XdsProtos | undefined;
 
 /** Loads (once per process) the Envoy protos the xDS server needs. */
 export function loadXdsProtos(): XdsProtos {
   if (cached) return cached;
-  const dirs = includeDirs();
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) =>
-    dirs.map((dir) => join(dir, target)).find((path) => existsSync(path)) ?? target;
-  root.loadSync(PROTO_FILES, { keepCase: true });
-  root.resolveAll();
+  const root = loadProtoTree(PROTOS_DIR, PROTO_FILES);
 
   const definition = protoLoader.fromJSON(root.toJSON(), PROTO_OPTIONS);
   const grpcObject = loadPackageDefinition(definition);
