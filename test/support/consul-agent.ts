@@ -12,6 +12,8 @@ export interface ConsulAgent {
   /** `127.0.0.1:PORT`, the value of CONSUL_HTTP_ADDR. */
   readonly address: string;
   readonly nodeName: string;
+  /** PID of the agent process (fault tests signal it: SIGSTOP freezes it, SIGCONT resumes it). */
+  readonly pid: number;
   /** Calls the HTTP API and parses JSON (throws on a non-2xx answer). */
   api<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
   /** Runs the consul CLI against this agent. */
@@ -74,6 +76,7 @@ export async function startConsul(options: ConsulAgentOptions = {}): Promise<Con
     httpsPort: options.https ? https! : -1,
     address,
     nodeName,
+    pid: process.child.pid ?? -1,
     api,
     async cli(...cliArgs) {
       const run = startProcess(toolPath("consul"), cliArgs, {

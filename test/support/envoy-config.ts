@@ -34,6 +34,8 @@ export interface EnvoyConfigValues {
   adminPort: number;
   listenerPort: number;
   xdsPort: number;
+  /** More bridges (replicas) on 127.0.0.1 listed in `xds_cluster`; Envoy's ADS stream uses one. */
+  extraXdsPorts?: number[];
   extraServices?: ExtraService[];
   /** Connect to the bridge over TLS (a transport socket on `xds_cluster`). */
   xdsTls?: XdsTlsClient;
@@ -59,6 +61,7 @@ export function envoyConfig(
   text = replaceExactly(text, "port_value: 9901", `port_value: ${values.adminPort}`, 1);
   text = replaceExactly(text, "port_value: 10000", `port_value: ${values.listenerPort}`, 1);
   text = replaceExactly(text, "port_value: 18000", `port_value: ${values.xdsPort}`, 1);
+  text = withXdsReplicas(text, values.extraXdsPorts ?? []);
   text = withXdsAuth(text, values);
 
   const extras = values.extraServices ?? [];
@@ -136,6 +139,22 @@ function withXdsAuth(text: string, { xdsTls, xdsToken }: EnvoyConfigValues): str
       },
     });
   }
+  return lines.join("\n");
+}
+
+/**
+ * Clones the one endpoint of `xds_cluster` (its only `- endpoint:` item) once per extra port:
+ * Envoy then opens its ADS stream to one of the replicas and, when that one dies, re-opens it
+ * to another (round robin over the listed hosts).
+ */
+function withXdsReplicas(text: string, ports: number[]): string {
+  if (ports.length === 0) return text;
+  const lines = text.split("\n");
+  const endpoint = findBlock(lines, /^\s*- endpoint:\s*$/, "the xds_cluster endpoint");
+  const clones = ports.flatMap((port) =>
+    endpoint.lines.map((line) => line.replace(/port_value: \d+/, `port_value: ${port}`)),
+  );
+  lines.splice(endpoint.end, 0, ...clones);
   return lines.join("\n");
 }
 

@@ -11,6 +11,8 @@ export type { ExtraService, XdsTlsClient } from "./envoy-config.ts";
 export interface EnvoyOptions {
   /** Port of the bridge's xDS server on 127.0.0.1 (nothing needs to listen there). */
   xdsPort: number;
+  /** xDS ports of more bridge replicas, listed next to `xdsPort` in `xds_cluster`. */
+  extraXdsPorts?: number[];
   /** Node id sent to the bridge (default `envoy-test-LISTENERPORT`, unique per Envoy). */
   nodeId?: string;
   /** More EDS clusters, cloned from `myservice` and routed by path prefix (e.g. `/late`). */
@@ -120,6 +122,7 @@ async function startOnce(options: EnvoyOptions): Promise<EnvoyProxy> {
     adminPort,
     listenerPort,
     xdsPort: options.xdsPort,
+    extraXdsPorts: options.extraXdsPorts ?? [],
     extraServices: options.extraServices ?? [],
     ...(options.xdsTls ? { xdsTls: options.xdsTls } : {}),
     ...(options.xdsToken === undefined ? {} : { xdsToken: options.xdsToken }),

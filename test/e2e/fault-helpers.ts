@@ -1,0 +1,73 @@
+import { readFile } from "node:fs/promises";
+import type { TestContext } from "node:test";
+import type { EnvoyProxy } from "../support/envoy-proxy.ts";
+import { waitFor } from "../support/wait-for.ts";
+
+/** `BRIDGE_LONG_TESTS=1` runs the long forms of the fault tests (longer faults, more load). */
+export const LONG_TESTS = process.env.BRIDGE_LONG_TESTS === "1";
+
+/** A shim call's answer. */
+export interface ShimAnswer {
+  status: number;
+  text: string;
+}
+
+/** `GET /edsservice/ACTION?endpoint=…[&service=…]` on a bridge's HTTP port. */
+export async function shimCall(
+  bridgeUrl: string,
+  action: "register" | "deregister",
+  endpoint: string,
+  service?: string,
+): Promise<ShimAnswer> {
+  const query = new URLSearchParams({ endpoint, ...(service ? { service } : {}) });
+  const response = await fetch(`${bridgeUrl}/edsservice/${action}?${query}`, {
+    signal: AbortSignal.timeout(30_000),
+  });
+  return { status: response.status, text: (await response.text()).trim() };
+}
+
+/** Healthy hosts of a cluster as Envoy holds them, as `127.0.0.1:PORT`. */
+export async function healthyEndpoints(envoy: EnvoyProxy, cluster: string): Promise<Set<string>> {
+  const hosts = await envoy.clusterHosts(cluster);
+  return new Set(
+    hosts.filter((h) => h.healthStatus === "HEALTHY").map((h) => `${h.address}:${h.port}`),
+  );
+}
+
+/** Polls Envoy until `endpoint` is a healthy host of `cluster` (or absent, with `present` false). */
+export async function untilInEnvoy(
+  envoy: EnvoyProxy,
+  cluster: string,
+  endpoint: string,
+  { present = true, timeoutMs = 30_000 } = {},
+): Promise<void> {
+  await waitFor(async () => (await healthyEndpoints(envoy, cluster)).has(endpoint) === present, {
+    timeoutMs,
+    intervalMs: 20,
+    description: `${endpoint} ${present ? "healthy in" : "gone from"} Envoy's ${cluster}`,
+  });
+}
+
+/** A sample of the bridge's Prometheus metrics: the sum of the series named `name`. */
+export async function bridgeMetric(bridgeUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${bridgeUrl}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    const match = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (match?.[1] === name) sum += Number(match[3]);
+  }
+  return sum;
+}
+
+/** Resident memory of a process in MiB, from `/proc/PID/status` (VmRSS). */
+export async function residentMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
+  if (kib === undefined) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(kib) / 1024;
+}
+
+/** Reports a measured figure in the test output (the README's failure figures come from these). */
+export function report(t: TestContext, what: string, ms: number): void {
+  t.diagnostic(`${what}: ${Math.round(ms)} ms`);
+}
