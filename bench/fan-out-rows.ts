@@ -1,3 +1,5 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { GoPrograms } from "./go-programs.ts";
 import { bridgeSubject, referenceSubject, type FanOutSubject } from "./fan-out-subjects.ts";
 import { measureFanOut, SERVICE, type FanOutResult } from "./fan-out.ts";
@@ -7,6 +9,8 @@ import { summary } from "./stats.ts";
 import type { BenchRow, Figure, References, Target } from "./table.ts";
 
 const MB = 1024 * 1024;
+/** Written next to the profile: the updates' time window, for bench/profile-summary.ts. */
+export const UPDATE_WINDOW_FILE = "update-window.json";
 /** Peak RSS allowed with 1,000 streams. */
 const RSS_TARGET_MB = 150;
 /** The first stream must have an update this soon after the Consul registration. */
@@ -52,6 +56,11 @@ export async function fanOutRows(
         plan,
       ),
     };
+    if (profile.length > 0)
+      writeFileSync(
+        join(profileDir!, UPDATE_WINDOW_FILE),
+        JSON.stringify(trio.bridge.updateWindowUs),
+      );
     rows.push(...rowsOf(trio, size, streams, sizes));
   }
   return rows;
@@ -181,6 +190,12 @@ function rowsOf(trio: Trio, size: string, streams: number, sizes: BenchSizes): B
       (r) => r.cpuSecondsPerUpdate,
       "s",
       timesLinear(1),
+    ),
+    row(
+      `${p}.client-cpu`,
+      `fan-out ${n}: load client CPU seconds per update`,
+      (r) => r.clientCpuSecondsPerUpdate,
+      "s",
     ),
     row(
       `${p}.rss`,

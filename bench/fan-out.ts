@@ -34,11 +34,20 @@ export interface FanOutResult {
   /** Responses each stream received per update (mean). */
   responsesPerStreamPerUpdate: number;
   cpuSecondsPerUpdate: number;
+  /** CPU the load client itself used per update (it shares the machine's cores). */
+  clientCpuSecondsPerUpdate: number;
   peakRssBytes: number;
   /** Per update, from the bridge's /metrics (undefined for the references). */
   xdsResponsesPerUpdate: number | undefined;
   serviceReadsPerUpdate: number | undefined;
   encodingsPerUpdate: number | undefined;
+  /** When the updates ran, on the machine's monotonic clock in µs (a CPU profile's time base). */
+  updateWindowUs: [number, number];
+}
+
+/** The monotonic clock in µs, the clock V8 stamps CPU profile samples with. */
+function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
 }
 
 /**
@@ -59,8 +68,10 @@ export async function measureFanOut(
     if (!started.ok)
       throw new Error(`${subject.name}: ${started.complete}/${plan.streams} streams got the set`);
     const cpuBefore = await cpuSeconds(subject.pid);
+    const clientCpuBefore = await cpuSeconds(client.pid);
     const countersBefore = await subject.counters();
     const updateTimes: number[] = [];
+    const windowStart = monotonicUs();
     const added = instances(plan.updates, plan.endpoints);
     for (const [u, instance] of added.entries()) {
       await sleep(UPDATE_GAP_MS);
@@ -70,7 +81,9 @@ export async function measureFanOut(
       if (!done.ok)
         throw new Error(`${subject.name}: update ${u + 1} reached ${done.complete} streams`);
     }
+    const windowEnd = monotonicUs();
     const cpuAfter = await cpuSeconds(subject.pid);
+    const clientCpuAfter = await cpuSeconds(client.pid);
     const countersAfter = await subject.counters();
     const records = await client.report();
     const perUpdate = (pick: (c: NonNullable<typeof countersAfter>) => number | undefined) => {
@@ -84,10 +97,12 @@ export async function measureFanOut(
       ...startUp(records, client.startedAtMs, plan.endpoints),
       ...updates(records, updateTimes, plan.endpoints),
       cpuSecondsPerUpdate: (cpuAfter - cpuBefore) / plan.updates,
+      clientCpuSecondsPerUpdate: (clientCpuAfter - clientCpuBefore) / plan.updates,
       peakRssBytes: await peakRssBytes(subject.pid),
       xdsResponsesPerUpdate: perUpdate((c) => c.xdsResponses),
       serviceReadsPerUpdate: perUpdate((c) => c.serviceReads),
       encodingsPerUpdate: perUpdate((c) => c.encodings),
+      updateWindowUs: [windowStart, windowEnd],
     };
   } finally {
     await client.stop();

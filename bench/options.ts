@@ -61,7 +61,11 @@ export const BENCHMARKS = ["latency", "fan-out", "propagation", "burst", "scale"
 /** One of {@link BENCHMARKS}. */
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
-/** Reads `--quick`, `--json PATH`, `--profile DIR`, `--only a,b` (throws on anything else). */
+/**
+ * Reads `--quick`, `--json PATH`, `--profile DIR`, `--only a,b` and `--size NAME=VALUE` (one
+ * size of {@link BenchSizes} changed, e.g. `fanOutUpdates=3` or `fanOutStreams=10,1000`);
+ * throws on anything else.
+ */
 export function parseBenchOptions(argv: readonly string[]): BenchOptions {
   const options: BenchOptions = {
     sizes: FULL,
@@ -81,11 +85,23 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     else if (arg === "--json") options.jsonPath = value();
     else if (arg === "--profile") options.profileDir = value();
     else if (arg === "--only") options.only = value().split(",");
+    else if (arg === "--size") options.sizes = withSize(options.sizes, value());
     else
-      throw new Error(`unknown option ${arg} (known: --quick, --json PATH, --profile DIR, --only)`);
+      throw new Error(`unknown option ${arg} (known: --quick, --json, --profile, --only, --size)`);
   }
   const unknown = options.only.filter((name) => !(BENCHMARKS as readonly string[]).includes(name));
   if (unknown.length > 0)
     throw new Error(`--only: unknown ${unknown.join(", ")} (known: ${BENCHMARKS.join(", ")})`);
   return options;
+}
+
+function withSize(sizes: BenchSizes, assignment: string): BenchSizes {
+  const [name = "", text = ""] = assignment.split("=");
+  if (!(name in sizes))
+    throw new Error(`--size: unknown ${name} (known: ${Object.keys(sizes).join(", ")})`);
+  const numbers = text.split(",").map(Number);
+  const isPair = Array.isArray(sizes[name as keyof BenchSizes]);
+  if (numbers.some((n) => !Number.isInteger(n) || n < 0) || numbers.length !== (isPair ? 2 : 1))
+    throw new Error(`--size ${name}: want ${isPair ? "two integers a,b" : "an integer"}`);
+  return { ...sizes, [name]: isPair ? numbers : numbers[0] };
 }

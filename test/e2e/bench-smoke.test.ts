@@ -18,7 +18,9 @@ const EXPECTED_ROWS = [
     ...["first", "all"].flatMap((who) =>
       ["p50", "p99", "max"].map((p) => `fanout.${size}.${who}.${p}`),
     ),
-    ...["bytes", "pushes", "cpu", "rss", "responses", "reads"].map((f) => `fanout.${size}.${f}`),
+    ...["bytes", "pushes", "cpu", "client-cpu", "rss", "responses", "reads"].map(
+      (f) => `fanout.${size}.${f}`,
+    ),
   ]),
   "propagation.p50",
   "propagation.p99",
@@ -37,7 +39,7 @@ const EXPECTED_ROWS = [
 
 /** Rows also measured on both go-control-plane reference servers. */
 const WITH_REFERENCES =
-  /^(startup|fanout)\.(small|large)(\.first)?(\.(first|all)\.(p50|p99|max)|\.(bytes|pushes|cpu|rss))?$/;
+  /^(startup|fanout)\.(small|large)(\.first)?(\.(first|all)\.(p50|p99|max)|\.(bytes|pushes|cpu|client-cpu|rss))?$/;
 
 test(
   "the quick benchmark builds its Go programs and prints every row with numbers",
