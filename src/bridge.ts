@@ -8,7 +8,9 @@ import {
   type RequestHandler,
   type RunningHttpServer,
 } from "./http/http-server.ts";
-import { lookupHost } from "./http/resolve-host.ts";
+import { machineAddresses } from "./http/address-policy.ts";
+import { boundLookups, DEFAULT_LOOKUP_BOUNDS, lookupHost } from "./http/resolve-host.ts";
+import { createShimRules } from "./http/shim-rules.ts";
 import { createShimHandler } from "./http/shim-server.ts";
 import { createStatusHandler } from "./http/status-handler.ts";
 import { createMetrics, type BridgeMetrics } from "./metrics.ts";
@@ -127,12 +129,17 @@ export async function startBridge(
     connection: registrarConnection,
     config: config.http,
     logger: logger.child({ component: "registrar" }),
+    queueLimit: config.shim.queueLimit,
   });
   const shim = createShimHandler({
     registrar,
     config: config.http,
     logger: logger.child({ component: "shim" }),
-    resolveHost: lookupHost,
+    resolveHost: boundLookups(lookupHost, {
+      ...DEFAULT_LOOKUP_BOUNDS,
+      timeoutMs: config.shim.lookupTimeoutMs,
+    }),
+    rules: createShimRules(config.shim, config.consul, machineAddresses()),
   });
   const status = createStatusHandler({
     ready: () => pipeline.store.ready,

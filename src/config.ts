@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { readRoutingConfig, ROUTING_OPTIONS, type RoutingConfig } from "./config-routing.ts";
+import { readShimConfig, SHIM_OPTIONS, type ShimConfig } from "./config-shim.ts";
 import { readXdsAuth, XDS_AUTH_OPTIONS, type XdsTlsConfig } from "./config-xds-auth.ts";
 import { SERVICE_NAME_PATTERN } from "./model/names.ts";
 
@@ -62,6 +63,8 @@ export interface BridgeConfig {
   xds: XdsConfig;
   http: HttpConfig;
   health: HealthConfig;
+  /** What the shim accepts (reserved names, addresses) and how much it queues. */
+  shim: ShimConfig;
   /** Which services become clusters and routes; the gateway listener. */
   routing: RoutingConfig;
   logLevel: string;
@@ -193,6 +196,7 @@ const OPTIONS = {
     description: `gRPC max connection age, lets Envoys rebalance (default ${DEFAULT_MAX_CONNECTION_AGE_MS})`,
   },
   ...XDS_AUTH_OPTIONS,
+  ...SHIM_OPTIONS,
   ...ROUTING_OPTIONS,
   logLevel: {
     flag: "log-level",
@@ -362,6 +366,17 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
         gatewayPort: raw("gatewayPort"),
         gatewayHost: raw("gatewayHost"),
       },
+      problems,
+    ),
+    shim: readShimConfig(
+      {
+        shimReservedServices: raw("shimReservedServices"),
+        shimAllowNetworks: raw("shimAllowNetworks"),
+        shimMultiAddress: raw("shimMultiAddress"),
+        shimQueueLimit: raw("shimQueueLimit"),
+        shimLookupTimeout: raw("shimLookupTimeout"),
+      },
+      serviceName,
       problems,
     ),
     health: {

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { BoundedQueue } from "../bounded-queue.ts";
 import type { ConsulConnection } from "./consul-client.ts";
 import type { ConsulService } from "./consul-types.ts";
 
@@ -38,7 +39,7 @@ export interface AgentServiceDefinition {
 }
 
 /** Which agent call failed. */
-export type AgentOperation = "list" | "register" | "deregister";
+export type AgentOperation = "list" | "get" | "lookalikes" | "register" | "deregister";
 
 /** A failed call to the agent API; `status` is Consul's HTTP status when it answered at all. */
 export class ConsulAgentError extends Error {
@@ -58,10 +59,31 @@ export class ConsulAgentError extends Error {
   }
 }
 
+/** A catalog entry that may be the same instance or the same service spelled otherwise. */
+export interface Lookalike {
+  id: string;
+  service: string;
+  address: string;
+  port: number;
+}
+
+/** Options of a read: a follow-up (checking what a failed write did) goes ahead of new work. */
+export interface AgentReadOptions {
+  urgent?: boolean;
+}
+
 /** The local agent's service API, typed, with a timeout on every call and typed errors. */
 export interface AgentServices {
   /** Services registered with this agent, by ID. */
   list(): Promise<Record<string, AgentServiceEntry>>;
+  /** One service of this agent by ID (`GET /v1/agent/service/:id`), or undefined when unknown. */
+  get(id: string, options?: AgentReadOptions): Promise<AgentServiceEntry | undefined>;
+  /**
+   * Catalog entries that are another spelling of `instance.service` (Consul looks names up
+   * case-insensitively) or the same service, address and port under another ID. One indexed
+   * read of the service, never a scan of every service.
+   */
+  lookalikes(instance: { service: string; address: string; port: number }): Promise<Lookalike[]>;
   /** Registers (or replaces) a service and its check in one call. */
   register(definition: AgentServiceDefinition): Promise<void>;
   /** Removes a service and its checks; resolves false when Consul did not know the ID. */
@@ -82,16 +104,25 @@ export function serviceInstanceId(instance: {
   return `${instance.service}-${instance.address}-${instance.port}`;
 }
 
-/** Binds the agent service API to a connection (node-consul `agent.service.*`). */
+/**
+ * Binds the agent service API to a connection (node-consul `agent.service.*`). With `gate`, each
+ * call first waits for a slot there, and its timeout starts only once it has one: a gate as
+ * wide as the connection's pool means no call ever times out waiting for a connection.
+ */
 export function agentServices(
   connection: ConsulConnection,
   timeoutMs: number = DEFAULT_AGENT_TIMEOUT_MS,
+  gate?: BoundedQueue,
 ): AgentServices {
   const api = connection.consul.agent.service;
 
-  const call = async <T>(operation: AgentOperation, run: () => Promise<T>): Promise<T> => {
+  const call = async <T>(
+    operation: AgentOperation,
+    run: () => Promise<T>,
+    urgent = false,
+  ): Promise<T> => {
     try {
-      return await run();
+      return await (gate ? gate.run(run, { urgent }) : run());
     } catch (error) {
       throw toAgentError(operation, error);
     }
@@ -106,6 +137,43 @@ export function agentServices(
         return (await api.list(options)) as Record<string, AgentServiceEntry>;
       }),
 
+    get: (id, options = {}) =>
+      call(
+        "get",
+        async () => {
+          const path = `/agent/service/${encodeURIComponent(id)}`;
+          const answer = await connection.call("GET", path, { timeoutMs });
+          if (answer.status === 404) return undefined;
+          if (answer.status !== 200) {
+            throw Object.assign(new Error(`${answer.status} ${String(answer.body)}`), {
+              statusCode: answer.status,
+            });
+          }
+          return answer.body as AgentServiceEntry;
+        },
+        options.urgent,
+      ),
+
+    lookalikes: (instance) =>
+      call("lookalikes", async () => {
+        const name = JSON.stringify(instance.service);
+        const address = JSON.stringify(instance.address);
+        const filter = `ServiceName != ${name} or (ServiceAddress == ${address} and ServicePort == ${instance.port})`;
+        const query = { service: instance.service, filter, timeout: timeoutMs };
+        const found = (await connection.consul.catalog.service.nodes(query)) as {
+          ServiceID: string;
+          ServiceName: string;
+          ServiceAddress: string;
+          ServicePort: number;
+        }[];
+        return found.map((entry) => ({
+          id: entry.ServiceID,
+          service: entry.ServiceName,
+          address: entry.ServiceAddress,
+          port: entry.ServicePort,
+        }));
+      }),
+
     register: (definition) =>
       call("register", async () => {
         const options = { ...toRegisterOptions(definition), timeout: timeoutMs };
@@ -115,13 +183,12 @@ export function agentServices(
     async deregister(id) {
       try {
         const options = { id, timeout: timeoutMs };
-        await api.deregister(options);
+        await call("deregister", () => api.deregister(options));
         return true;
       } catch (error) {
-        const failure = toAgentError("deregister", error);
         // Consul ≥ 1.11 answers 404 for an unknown ID; older agents answer 200.
-        if (failure.status === 404) return false;
-        throw failure;
+        if (error instanceof ConsulAgentError && error.status === 404) return false;
+        throw error;
       }
     },
 

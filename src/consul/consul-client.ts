@@ -4,6 +4,7 @@ import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import Consul from "consul";
 import type { ConsulConfig } from "../config.ts";
+import { consulHttp, type ConsulHttpAnswer, type ConsulHttpOptions } from "./consul-http.ts";
 
 /** Failure to talk to Consul; `status` is the HTTP status when Consul answered at all. */
 export class ConsulRequestError extends Error {
@@ -38,6 +39,8 @@ export interface ConsulConnection {
   readonly config: ConsulConfig;
   /** GETs a path under /v1 (e.g. `/health/state/any`) and returns body and index. */
   read<T>(path: string, options?: ReadOptions): Promise<ConsulRead<T>>;
+  /** One plain call under /v1 over the same pool, for endpoints node-consul has no method for. */
+  call(method: "GET" | "PUT", path: string, options: ConsulHttpOptions): Promise<ConsulHttpAnswer>;
   close(): void;
 }
 
@@ -122,6 +125,13 @@ export function connectConsul(config: ConsulConfig): ConsulConnection {
       }
       return { index, body: response.body as T };
     },
+    call: (method, path, options) =>
+      consulHttp(
+        { host: config.host, port: config.port, secure: config.secure, agent, token: config.token },
+        method,
+        path,
+        options,
+      ),
     close: () => consul.destroy(),
   };
 }

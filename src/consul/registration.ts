@@ -1,17 +1,28 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
+import { BoundedQueue } from "../bounded-queue.ts";
+import { DEFAULT_SHIM_QUEUE_LIMIT } from "../config-shim.ts";
 import type { HttpConfig } from "../config.ts";
 import { formatHostPort } from "../model/names.ts";
-import { probeTcp } from "./probe-tcp.ts";
 import {
   agentServices,
+  ConsulAgentError,
   serviceInstanceId,
-  type AgentServiceEntry,
+  type AgentOperation,
+  type AgentServiceDefinition,
   type AgentServices,
 } from "./agent-services.ts";
 import type { ConsulConnection } from "./consul-client.ts";
+import { probeTcp } from "./probe-tcp.ts";
+import { checkSpelling, ServiceNameCaseError, ServiceSpellings } from "./service-spellings.ts";
+
+export { ServiceNameCaseError };
 
 /** How long the shim waits for a new endpoint to accept a TCP connection. */
 const PROBE_TIMEOUT_MS = 500;
+/** Reads made to learn what a failed write did, and the pause between them. */
+const VERIFY_ATTEMPTS = 3;
+const VERIFY_PAUSE_MS = 200;
 
 /** Meta key and value marking a registration made through the `/edsservice/*` shim. */
 export const SHIM_META_KEY = "registered-by";
@@ -37,10 +48,35 @@ export interface DeregisterOutcome {
   status: "deregistered" | "not-registered";
 }
 
-/** Registers shim endpoints with the local Consul agent; throws `ConsulAgentError` on failure. */
+/**
+ * Registers shim endpoints with the local Consul agent. Throws `ConsulAgentError` when Consul
+ * fails, {@link RegistrarBusyError} when too much is queued, {@link ServiceNameCaseError} for a
+ * name Consul holds in another case and {@link OutcomeUnknownError} when a failed write could
+ * not be checked.
+ */
 export interface Registrar {
   register(endpoint: ShimEndpoint): Promise<RegisterOutcome>;
   deregister(endpoint: ShimEndpoint): Promise<DeregisterOutcome>;
+}
+
+/** Refused at once: `limit` shim operations are already running or waiting for Consul. */
+export class RegistrarBusyError extends Error {
+  override readonly name = "RegistrarBusyError";
+  constructor(readonly limit: number) {
+    super(`${limit} shim operations are already queued for Consul`);
+  }
+}
+
+/** A write to Consul failed and what Consul holds afterwards could not be read either. */
+export class OutcomeUnknownError extends Error {
+  override readonly name = "OutcomeUnknownError";
+  constructor(
+    readonly operation: AgentOperation,
+    readonly serviceId: string,
+    options?: ErrorOptions,
+  ) {
+    super(`consul ${operation} of ${serviceId} failed and its outcome is unknown`, options);
+  }
 }
 
 /** The part of the HTTP configuration that shapes a shim registration's check. */
@@ -51,23 +87,42 @@ export type ShimCheckConfig = Pick<
 
 /** Options of {@link createRegistrar}. */
 export interface RegistrarOptions {
+  /** Its own connection: calls are gated to its pool size, so none waits for a socket. */
   connection: ConsulConnection;
   config: ShimCheckConfig;
   logger: Logger;
-  /** Timeout of each agent call (default `DEFAULT_AGENT_TIMEOUT_MS`). */
+  /** Timeout of each agent call once it has a connection (default `DEFAULT_AGENT_TIMEOUT_MS`). */
   timeoutMs?: number;
+  /** Operations running or waiting at once; more are refused (default `DEFAULT_SHIM_QUEUE_LIMIT`). */
+  queueLimit?: number;
 }
 
 /**
  * Creates the registrar. Registrations go through the agent API so the agent's anti-entropy
  * keeps them, each with a TCP check and `DeregisterCriticalServiceAfter` so a dead backend
- * leaves by itself (design.md §3). Calls for the same ID are serialized, so two concurrent
- * shim calls for one endpoint answer "registered" and "already registered".
+ * leaves by itself (docs/architecture.md §3). An endpoint is looked up by its ID, never by
+ * listing every service. Calls for the same ID are serialized, so two concurrent shim calls for
+ * one endpoint answer "registered" and "already registered". A write that fails without an
+ * answer is checked against what the agent holds, so the outcome reported is the real one.
  */
 export function createRegistrar(options: RegistrarOptions): Registrar {
-  const { config, logger } = options;
-  const agent: AgentServices = agentServices(options.connection, options.timeoutMs);
+  const { config, logger, connection } = options;
+  const queueLimit = options.queueLimit ?? DEFAULT_SHIM_QUEUE_LIMIT;
+  const gate = new BoundedQueue(connection.config.maxConnections, Number.POSITIVE_INFINITY);
+  const agent: AgentServices = agentServices(connection, options.timeoutMs, gate);
+  const spellings = new ServiceSpellings();
   const tails = new Map<string, Promise<void>>();
+  let admitted = 0;
+
+  const admit = async <T>(task: () => Promise<T>): Promise<T> => {
+    if (admitted >= queueLimit) throw new RegistrarBusyError(queueLimit);
+    admitted++;
+    try {
+      return await task();
+    } finally {
+      admitted--;
+    }
+  };
 
   const exclusive = <T>(id: string, task: () => Promise<T>): Promise<T> => {
     const result = (tails.get(id) ?? Promise.resolve()).then(task);
@@ -82,75 +137,126 @@ export function createRegistrar(options: RegistrarOptions): Registrar {
     return result;
   };
 
+  /**
+   * The ID under which this agent already holds the endpoint's service, address and port (a
+   * self-registered or natively registered backend), so the shim never adds a second copy.
+   * Throws {@link ServiceNameCaseError} when Consul holds the service in another spelling.
+   */
+  const sameInstance = async (endpoint: ShimEndpoint): Promise<string | undefined> => {
+    const lookalikes = await agent.lookalikes(endpoint);
+    checkSpelling(endpoint.service, lookalikes);
+    for (const entry of lookalikes) {
+      // The catalog spans every node; only this agent's registrations are the shim's to manage.
+      if (entry.service === endpoint.service && (await agent.get(entry.id))) return entry.id;
+    }
+    return undefined;
+  };
+
+  /** Whether the agent holds `id`, or undefined when it cannot be read (urgent reads, retried). */
+  const holds = async (id: string): Promise<boolean | undefined> => {
+    for (let attempt = 1; attempt <= VERIFY_ATTEMPTS; attempt++) {
+      try {
+        return (await agent.get(id, { urgent: true })) !== undefined;
+      } catch (error) {
+        logger.warn({ err: error, serviceId: id, attempt }, "could not read back a failed write");
+        if (attempt < VERIFY_ATTEMPTS) await sleep(VERIFY_PAUSE_MS);
+      }
+    }
+    return undefined;
+  };
+
+  /** Runs a write; when it fails unanswered or unavailable, reads back whether it took effect. */
+  const writeChecked = async (
+    operation: AgentOperation,
+    id: string,
+    write: () => Promise<unknown>,
+    heldWhenApplied: boolean,
+  ): Promise<void> => {
+    try {
+      await write();
+    } catch (error) {
+      if (!(error instanceof ConsulAgentError) || !error.unavailable) throw error;
+      const held = await holds(id);
+      if (held === undefined) throw new OutcomeUnknownError(operation, id, { cause: error });
+      if (held !== heldWhenApplied) throw error;
+      logger.warn({ err: error, serviceId: id, operation }, "consul applied a write that failed");
+    }
+  };
+
   return {
     register(endpoint) {
       const id = serviceInstanceId(endpoint);
-      return exclusive(id, async () => {
-        const existing = findInstance(await agent.list(), id, endpoint);
-        if (existing) {
-          logger.debug({ serviceId: existing.ID }, "shim endpoint already registered");
-          return { id: existing.ID, status: "already-registered" };
-        }
-        const interval = config.checkIntervalSeconds;
-        const reachable = await probeTcp(endpoint.address, endpoint.port, PROBE_TIMEOUT_MS);
-        await agent.registerOrRollback(
-          {
-            id,
-            name: endpoint.service,
-            address: endpoint.address,
-            port: endpoint.port,
-            meta: { [SHIM_META_KEY]: SHIM_META_VALUE },
-            check: {
-              name: `TCP ${formatHostPort(endpoint.address, endpoint.port)}`,
-              tcp: formatHostPort(endpoint.address, endpoint.port),
-              intervalSeconds: interval,
-              timeoutSeconds: Math.min(interval, 10),
-              deregisterCriticalAfterSeconds: config.deregisterCriticalAfterSeconds,
-              initialStatus: reachable ? "passing" : "critical",
-            },
-          },
-          logger,
-        );
-        logger.info(
-          { serviceId: id, service: endpoint.service, address: endpoint.address, reachable },
-          "shim endpoint registered",
-        );
-        return { id, status: "registered" };
-      });
+      return admit(() =>
+        exclusive(id, () =>
+          spellings.claim(endpoint.service, async () => {
+            if (await agent.get(id)) return { id, status: "already-registered" };
+            const same = await sameInstance(endpoint);
+            if (same !== undefined) {
+              logger.debug({ serviceId: same }, "shim endpoint already registered");
+              return { id: same, status: "already-registered" };
+            }
+            const reachable = await probeTcp(endpoint.address, endpoint.port, PROBE_TIMEOUT_MS);
+            const definition = shimDefinition(id, endpoint, config, reachable);
+            await writeChecked("register", id, () => agent.register(definition), true);
+            logger.info(
+              { serviceId: id, service: endpoint.service, address: endpoint.address, reachable },
+              "shim endpoint registered",
+            );
+            return { id, status: "registered" };
+          }),
+        ),
+      );
     },
 
     deregister(endpoint) {
       const id = serviceInstanceId(endpoint);
-      return exclusive(id, async () => {
-        const existing = findInstance(await agent.list(), id, endpoint);
-        if (!existing) return { id, status: "not-registered" };
-        const removed = await agent.deregister(existing.ID);
-        if (!removed) return { id: existing.ID, status: "not-registered" };
-        logger.info(
-          { serviceId: existing.ID, service: endpoint.service },
-          "shim endpoint deregistered",
-        );
-        return { id: existing.ID, status: "deregistered" };
-      });
+      return admit(() =>
+        exclusive(id, async () => {
+          let existing = (await agent.get(id))?.ID;
+          if (existing === undefined) existing = await sameInstance(endpoint);
+          if (existing === undefined) return { id, status: "not-registered" };
+          const target = existing;
+          let removed = true;
+          await writeChecked(
+            "deregister",
+            target,
+            async () => (removed = await agent.deregister(target)),
+            false,
+          );
+          if (!removed) return { id: target, status: "not-registered" };
+          spellings.release(endpoint.service);
+          logger.info(
+            { serviceId: target, service: endpoint.service },
+            "shim endpoint deregistered",
+          );
+          return { id: target, status: "deregistered" };
+        }),
+      );
     },
   };
 }
 
-/**
- * The agent's registration of this endpoint: the shim's own ID, or any registration of the same
- * service, address and port (a self-registered or natively registered backend), so the shim never
- * adds a second copy of an instance Consul already has.
- */
-function findInstance(
-  services: Record<string, AgentServiceEntry>,
+function shimDefinition(
   id: string,
   endpoint: ShimEndpoint,
-): AgentServiceEntry | undefined {
-  if (Object.hasOwn(services, id)) return services[id];
-  return Object.values(services).find(
-    (entry) =>
-      entry.Service === endpoint.service &&
-      entry.Address === endpoint.address &&
-      entry.Port === endpoint.port,
-  );
+  config: ShimCheckConfig,
+  reachable: boolean,
+): AgentServiceDefinition {
+  const interval = config.checkIntervalSeconds;
+  const target = formatHostPort(endpoint.address, endpoint.port);
+  return {
+    id,
+    name: endpoint.service,
+    address: endpoint.address,
+    port: endpoint.port,
+    meta: { [SHIM_META_KEY]: SHIM_META_VALUE },
+    check: {
+      name: `TCP ${target}`,
+      tcp: target,
+      intervalSeconds: interval,
+      timeoutSeconds: Math.min(interval, 10),
+      deregisterCriticalAfterSeconds: config.deregisterCriticalAfterSeconds,
+      initialStatus: reachable ? "passing" : "critical",
+    },
+  };
 }

@@ -1,5 +1,7 @@
 import { isIP, isIPv4, isIPv6 } from "node:net";
 import { formatHostPort, SERVICE_NAME_PATTERN } from "../model/names.ts";
+import { canonicalAddress } from "../model/network-address.ts";
+import { HostLookupError } from "./resolve-host.ts";
 import { topLevelKeys } from "./json-keys.ts";
 
 /** Longest query string a shim GET may carry, in characters. */
@@ -24,7 +26,10 @@ export type HostKind = "ipv4" | "ipv6" | "name";
 /** A well-formed shim request, before its host is resolved. */
 export interface ShimRequest {
   service: string;
-  /** An IP literal in canonical form (IPv6 without brackets) or a lower-case DNS name. */
+  /**
+   * An IP literal in canonical form (IPv6 without brackets, IPv4-mapped IPv6 as IPv4) or a
+   * lower-case DNS name.
+   */
   host: string;
   hostKind: HostKind;
   port: number;
@@ -32,10 +37,14 @@ export interface ShimRequest {
   hostPath: string;
 }
 
-/** A shim request whose host is an IP literal, ready to register. */
+/** A shim request whose host is resolved to IP literals, ready to register. */
 export interface ResolvedShimRequest extends ShimRequest {
-  /** The IP literal to register: xDS clients such as gRPC reject non-IP addresses. */
-  address: string;
+  /**
+   * The IP literals to register, canonical, without duplicates: xDS clients such as gRPC reject
+   * non-IP addresses. One for an IP literal; a name's IPv4 addresses, or its IPv6 ones if it has
+   * no IPv4 address.
+   */
+  addresses: string[];
   /** `HOST:PORT` as the request named it (IPv6 in brackets), for answers. */
   endpoint: string;
 }
@@ -47,6 +56,8 @@ const QUERY_PARAMETERS = ["endpoint", "service"];
 const BODY_PROPERTIES = ["endpoint", "host", "port", "service"];
 const PORT_MESSAGE = "must be an integer 1-65535";
 const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Resolver codes that mean the name has no address (bad input), not that lookups failed. */
+const NOT_FOUND_CODES = ["ENOTFOUND", "ENODATA", "EAI_NONAME", "EAI_NODATA", "ENONAME"];
 
 /** Reads `endpoint=HOST:PORT[&service=NAME]` (the raw query string, without `?`). */
 export function parseShimQuery(query: string, defaultService: string): Validation<ShimRequest> {
@@ -139,28 +150,40 @@ export function parseShimBody(text: string, defaultService: string): Validation<
   return finish(problems, parsed && serviceName ? { ...parsed, service: serviceName } : undefined);
 }
 
-/** Turns a DNS name into an IP literal with `resolve` (IP literals pass through unchanged). */
+/**
+ * Turns a DNS name into the IP literals to register with `resolve` (IP literals pass through
+ * without a lookup): its IPv4 addresses when it has any, else its IPv6 ones, so a dual-stack
+ * name such as `localhost` is one instance. A resolver failure other than "no such name"
+ * (a timeout, a busy resolver) is thrown, not returned as a problem: it is not bad input.
+ */
 export async function resolveShimRequest(
   request: ShimRequest,
   resolve: HostResolver,
 ): Promise<Validation<ResolvedShimRequest>> {
   const endpoint = formatHostPort(request.host, request.port);
   if (request.hostKind !== "name") {
-    return { ok: true, value: { ...request, address: request.host, endpoint } };
+    return { ok: true, value: { ...request, addresses: [request.host], endpoint } };
   }
-  let addresses: string[];
+  let found: string[];
   try {
-    addresses = await resolve(request.host);
+    found = await resolve(request.host);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
+    if (typeof code === "string" && NOT_FOUND_CODES.includes(code)) {
+      return fail([{ path: request.hostPath, message: `does not resolve (${code})` }]);
+    }
+    if (error instanceof HostLookupError) throw error;
     const reason = typeof code === "string" ? code : (error as Error).message;
-    return fail([{ path: request.hostPath, message: `does not resolve (${reason})` }]);
+    const message = `the lookup of ${request.host} failed (${reason})`;
+    throw new HostLookupError("failed", message, { cause: error });
   }
-  const address = addresses.find((candidate) => isIP(candidate) !== 0);
-  if (address === undefined) {
+  const ips = [...new Set(found.filter((a) => isIP(a) !== 0).map((a) => canonicalAddress(a)))];
+  const ipv4 = ips.filter((address) => isIPv4(address));
+  const addresses = ipv4.length > 0 ? ipv4 : ips;
+  if (addresses.length === 0) {
     return fail([{ path: request.hostPath, message: "does not resolve to an IP address" }]);
   }
-  return { ok: true, value: { ...request, address: canonicalIp(address), endpoint } };
+  return { ok: true, value: { ...request, addresses, endpoint } };
 }
 
 function parseEndpoint(
@@ -209,9 +232,10 @@ function checkHost(
     if (host.includes("%") || !isIPv6(host)) {
       return problem(path, "not an IPv6 address (zone IDs are not accepted)", problems);
     }
-    return { host: canonicalIp(host), hostKind: "ipv6" };
+    const canonical = canonicalAddress(host);
+    return { host: canonical, hostKind: isIPv4(canonical) ? "ipv4" : "ipv6" };
   }
-  if (isIPv4(host)) return { host: canonicalIp(host), hostKind: "ipv4" };
+  if (isIPv4(host)) return { host: canonicalAddress(host), hostKind: "ipv4" };
   if (/^[\d.]+$/.test(host)) return problem(path, "not a valid IPv4 address", problems);
   const name = host.toLowerCase().replace(/\.$/, "");
   const labels = name.split(".");
@@ -240,11 +264,6 @@ function checkService(name: string, path: string, problems: Problem[]): string |
         "must be 1-63 letters, digits, _ or -, starting with a letter or digit",
         problems,
       );
-}
-
-function canonicalIp(address: string): string {
-  const host = new URL(`http://${address.includes(":") ? `[${address}]` : address}/`).hostname;
-  return host.replace(/^\[|\]$/g, "");
 }
 
 /** The `host` property: an IP literal (IPv6 with or without brackets) or a DNS name. */

@@ -1,19 +1,18 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { HttpConfig } from "../config.ts";
-import { ConsulAgentError } from "../consul/agent-services.ts";
 import type { DeregisterOutcome, Registrar, RegisterOutcome } from "../consul/registration.ts";
 import type { RequestHandler } from "./http-server.ts";
 import { ClientGoneError, readBody } from "./read-body.ts";
-import { sendJson, sendText } from "./respond.ts";
+import { HostLookupError } from "./resolve-host.ts";
+import { sendError, sendFailure, sendOutcomes, sendProblems, type Format } from "./shim-answers.ts";
 import { isAuthorized } from "./shim-auth.ts";
+import { applyShimRules, defaultShimRules, type ShimRules } from "./shim-rules.ts";
 import {
   MAX_BODY_BYTES,
   parseShimBody,
   parseShimQuery,
-  resolveShimRequest,
   type HostResolver,
-  type Problem,
   type ResolvedShimRequest,
   type ShimRequest,
   type Validation,
@@ -33,28 +32,24 @@ export interface ShimHandlerOptions {
   registrar: Registrar;
   config: HttpConfig;
   logger: Logger;
+  /** Name lookups; bound them with `boundLookups` (IP literals never reach it). */
   resolveHost: HostResolver;
+  /** Reserved names, address policy, names of several addresses (default {@link defaultShimRules}). */
+  rules?: ShimRules;
   /** Largest accepted POST body (default {@link MAX_BODY_BYTES}). */
   maxBodyBytes?: number;
 }
 
-/** The JSON answer of a successful (or 404) POST. */
-export interface ShimJsonAnswer {
-  endpoint: string;
-  service: string;
-  address: string;
-  id: string;
-  status: "registered" | "already-registered" | "deregistered" | "not-registered";
-}
-
-type Format = "text" | "json";
+/** The handler's options with every default filled in. */
+type Context = ShimHandlerOptions & { rules: ShimRules };
 
 /**
  * The `/edsservice/register` and `/edsservice/deregister` handler. GET with
  * `?endpoint=HOST:PORT[&service=NAME]` answers plain text exactly like the original
  * (`127.0.0.1:8081 ok`); POST with a JSON body answers JSON. Any other path returns false.
  */
-export function createShimHandler(options: ShimHandlerOptions): RequestHandler {
+export function createShimHandler(given: ShimHandlerOptions): RequestHandler {
+  const options: Context = { ...given, rules: given.rules ?? defaultShimRules() };
   const { logger } = options;
   return (request, response) => {
     const url = request.url ?? "/";
@@ -79,7 +74,7 @@ export function createShimHandler(options: ShimHandlerOptions): RequestHandler {
 }
 
 async function handle(
-  options: ShimHandlerOptions,
+  options: Context,
   action: ShimAction,
   query: string,
   request: IncomingMessage,
@@ -100,19 +95,22 @@ async function handle(
     );
     return;
   }
-  let parsed: Validation<ResolvedShimRequest>;
+  let parsed: Validation<ResolvedShimRequest> | undefined;
   if (request.method === "GET") {
     request.resume();
-    parsed = await resolved(parseShimQuery(query, config.defaultService), options);
+    const read = parseShimQuery(query, config.defaultService);
+    parsed = await resolved(read, options, action, format, response);
   } else if (request.method === "POST") {
     const body = await readJsonBody(options, query, request, response);
     if (body === undefined) return;
-    parsed = await resolved(parseShimBody(body, config.defaultService), options);
+    const read = parseShimBody(body, config.defaultService);
+    parsed = await resolved(read, options, action, format, response);
   } else {
     request.resume();
     sendError(response, "text", 405, "method not allowed: use GET or POST", { allow: "GET, POST" });
     return;
   }
+  if (parsed === undefined) return;
   if (!parsed.ok) {
     options.logger.debug({ action, problems: parsed.problems }, "invalid shim request");
     sendProblems(response, format, parsed.problems);
@@ -123,7 +121,7 @@ async function handle(
 
 /** The body of a POST, or undefined once it has answered 400, 413 or 415. */
 async function readJsonBody(
-  options: ShimHandlerOptions,
+  options: Context,
   query: string,
   request: IncomingMessage,
   response: ServerResponse,
@@ -153,75 +151,45 @@ async function readJsonBody(
 }
 
 async function act(
-  options: ShimHandlerOptions,
+  options: Context,
   action: ShimAction,
   target: ResolvedShimRequest,
   format: Format,
   response: ServerResponse,
 ): Promise<void> {
-  const endpoint = { service: target.service, address: target.address, port: target.port };
-  let outcome: RegisterOutcome | DeregisterOutcome;
+  const outcomes: (RegisterOutcome | DeregisterOutcome)[] = [];
   try {
-    outcome =
-      action === "register"
-        ? await options.registrar.register(endpoint)
-        : await options.registrar.deregister(endpoint);
+    // One by one: each address is its own admitted operation, and a retry is idempotent.
+    for (const address of target.addresses) {
+      const endpoint = { service: target.service, address, port: target.port };
+      outcomes.push(
+        action === "register"
+          ? await options.registrar.register(endpoint)
+          : await options.registrar.deregister(endpoint),
+      );
+    }
   } catch (error) {
-    if (!(error instanceof ConsulAgentError)) throw error;
-    options.logger.warn({ err: error, action, endpoint: target.endpoint }, "consul call failed");
-    // Unreachable or failing Consul → 503 (retry later); Consul refusing the call → 502.
-    const status = error.unavailable ? 503 : 502;
-    sendError(response, format, status, status === 503 ? "consul unavailable" : error.message);
+    sendFailure(options.logger, { action, endpoint: target.endpoint }, format, response, error);
     return;
   }
-  const httpStatus = outcome.status === "not-registered" ? 404 : 200;
-  if (format === "text") {
-    const words: Record<typeof outcome.status, string> = {
-      registered: "ok",
-      "already-registered": "already registered",
-      deregistered: "ok",
-      "not-registered": "not registered",
-    };
-    sendText(response, httpStatus, `${target.endpoint} ${words[outcome.status]}`);
-    return;
-  }
-  const answer: ShimJsonAnswer = {
-    endpoint: target.endpoint,
-    service: target.service,
-    address: target.address,
-    id: outcome.id,
-    status: outcome.status,
-  };
-  sendJson(
-    response,
-    httpStatus,
-    httpStatus === 404 ? { error: "not registered", ...answer } : answer,
-  );
+  sendOutcomes(response, format, target, outcomes);
 }
 
+/** The request after the shim's rules, or undefined once a lookup failure has been answered. */
 async function resolved(
   parsed: Validation<ShimRequest>,
-  options: ShimHandlerOptions,
-): Promise<Validation<ResolvedShimRequest>> {
-  return parsed.ok ? resolveShimRequest(parsed.value, options.resolveHost) : parsed;
-}
-
-function sendProblems(response: ServerResponse, format: Format, problems: Problem[]): void {
-  if (format === "json") {
-    sendJson(response, 400, { error: "invalid request", problems });
-    return;
-  }
-  const lines = problems.map((p) => `${p.path}: ${p.message}`);
-  sendText(response, 400, `invalid request:\n${lines.join("\n")}\n`);
-}
-
-function sendError(
-  response: ServerResponse,
+  options: Context,
+  action: ShimAction,
   format: Format,
-  status: number,
-  message: string,
-  headers: Record<string, string> = {},
-): void {
-  if (format === "json") sendJson(response, status, { error: message }, headers);
-  else sendText(response, status, `${message}\n`, headers);
+  response: ServerResponse,
+): Promise<Validation<ResolvedShimRequest> | undefined> {
+  if (!parsed.ok) return parsed;
+  try {
+    return await applyShimRules(parsed.value, options.resolveHost, options.rules);
+  } catch (error) {
+    if (!(error instanceof HostLookupError)) throw error;
+    options.logger.warn({ err: error, action, host: parsed.value.host }, "name lookup failed");
+    sendFailure(options.logger, { action, host: parsed.value.host }, format, response, error);
+    return undefined;
+  }
 }

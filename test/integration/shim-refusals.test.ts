@@ -82,17 +82,46 @@ describe("shim refusals: bad input, authentication, Consul failures", () => {
     assert.equal(await response.text(), "status");
   });
 
-  test("a registration cut off after Consul applied it is rolled back, leaving nothing", async () => {
+  test("a registration cut off after Consul applied it is answered ok: the answer is what Consul holds", async () => {
     const { port } = await fixture.backend();
+    const id = `cut-127.0.0.1-${port}`;
     fixture.proxy.cutAfterForwarding("PUT", "/v1/agent/service/register");
     const response = await shim.get(`/edsservice/register?endpoint=127.0.0.1:${port}&service=cut`);
-    assert.equal(response.status, 503);
-    assert.equal(await response.text(), "consul unavailable\n");
-    const deregistered = fixture.proxy.requests.some((r) =>
-      r.url.startsWith(`/v1/agent/service/deregister/cut-127.0.0.1-${port}`),
+    assert.equal(response.status, 200);
+    assert.equal(await response.text(), `127.0.0.1:${port} ok`);
+    assert.ok(
+      fixture.proxy.requests.some((r) => r.url === `/v1/agent/service/${id}`),
+      "the shim read the registration back",
     );
-    assert.ok(deregistered, "the rollback deregistered the ID");
+    assert.equal((await fixture.agentServices())[id]?.Port, port);
+  });
+
+  test("a registration cut off before reaching Consul is answered 503 and left undone", async () => {
+    const { port } = await fixture.backend();
+    fixture.proxy.cutBeforeForwarding("PUT", "/v1/agent/service/register");
+    const response = await shim.get(`/edsservice/register?endpoint=127.0.0.1:${port}&service=cut`);
+    assert.equal(response.status, 503);
+    assert.equal(response.headers.get("retry-after"), "1");
+    assert.equal(await response.text(), "consul unavailable\n");
     assert.equal((await fixture.agentServices())[`cut-127.0.0.1-${port}`], undefined);
+  });
+
+  test("a deregistration cut off is answered by what Consul holds: 200 if applied, 503 if not", async () => {
+    const { port } = await fixture.backend();
+    const id = `cutdown-127.0.0.1-${port}`;
+    const path = `?endpoint=127.0.0.1:${port}&service=cutdown`;
+    assert.equal((await shim.get(`/edsservice/register${path}`)).status, 200);
+
+    fixture.proxy.cutBeforeForwarding("PUT", "/v1/agent/service/deregister");
+    const notApplied = await shim.get(`/edsservice/deregister${path}`);
+    assert.equal(notApplied.status, 503);
+    assert.equal((await fixture.agentServices())[id]?.Port, port, "still registered");
+
+    fixture.proxy.cutAfterForwarding("PUT", "/v1/agent/service/deregister");
+    const applied = await shim.get(`/edsservice/deregister${path}`);
+    assert.equal(applied.status, 200);
+    assert.equal(await applied.text(), `127.0.0.1:${port} ok`);
+    assert.equal((await fixture.agentServices())[id], undefined);
   });
 
   test("a token is required when configured (401 otherwise)", async () => {

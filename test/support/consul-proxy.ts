@@ -19,6 +19,10 @@ export interface ConsulProxy {
   readonly requests: RecordedRequest[];
   /** The next request matching is forwarded to Consul, then its connection is cut unanswered. */
   cutAfterForwarding(method: string, pathPrefix: string): void;
+  /** The next request matching is cut unanswered without reaching Consul. */
+  cutBeforeForwarding(method: string, pathPrefix: string): void;
+  /** Holds every request (recorded, not forwarded) until the returned function is called. */
+  pause(): () => void;
   close(): Promise<void>;
 }
 
@@ -26,7 +30,8 @@ export interface ConsulProxy {
 export async function startConsulProxy(target: string): Promise<ConsulProxy> {
   const [targetHost, targetPort] = target.split(":") as [string, string];
   const requests: RecordedRequest[] = [];
-  let cut: { method: string; pathPrefix: string } | undefined;
+  let cut: { method: string; pathPrefix: string; before: boolean } | undefined;
+  let paused: Promise<void> | undefined;
 
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -35,8 +40,14 @@ export async function startConsulProxy(target: string): Promise<ConsulProxy> {
     const method = req.method ?? "GET";
     const url = req.url ?? "/";
     requests.push({ method, url, body: body.toString() });
+    await paused;
     const cutThis = cut !== undefined && cut.method === method && url.startsWith(cut.pathPrefix);
+    const cutBefore = cutThis && cut?.before === true;
     if (cutThis) cut = undefined;
+    if (cutBefore) {
+      req.socket.destroy();
+      return;
+    }
 
     try {
       const upstream = await forward(
@@ -64,7 +75,18 @@ export async function startConsulProxy(target: string): Promise<ConsulProxy> {
     port: (server.address() as AddressInfo).port,
     requests,
     cutAfterForwarding(method, pathPrefix) {
-      cut = { method, pathPrefix };
+      cut = { method, pathPrefix, before: false };
+    },
+    cutBeforeForwarding(method, pathPrefix) {
+      cut = { method, pathPrefix, before: true };
+    },
+    pause() {
+      let resume = (): void => undefined;
+      paused = new Promise((resolve) => (resume = resolve));
+      return () => {
+        paused = undefined;
+        resume();
+      };
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,11 +1,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:net";
+import { readShimConfig, SHIM_OPTIONS, type ShimGiven } from "../../src/config-shim.ts";
 import type { ConsulConfig, HttpConfig } from "../../src/config.ts";
 import type { AgentServiceEntry } from "../../src/consul/agent-services.ts";
 import { connectConsul, type ConsulConnection } from "../../src/consul/consul-client.ts";
 import { createRegistrar } from "../../src/consul/registration.ts";
 import { startHttpServer, type RunningHttpServer } from "../../src/http/http-server.ts";
+import { boundLookups, DEFAULT_LOOKUP_BOUNDS } from "../../src/http/resolve-host.ts";
 import type { HostResolver } from "../../src/http/shim-request.ts";
+import { createShimRules } from "../../src/http/shim-rules.ts";
 import { createShimHandler } from "../../src/http/shim-server.ts";
 import { startConsul, type ConsulAgent } from "./consul-agent.ts";
 import { startConsulProxy, type ConsulProxy } from "./consul-proxy.ts";
@@ -25,9 +28,31 @@ export function testConsulConfig(port: number): ConsulConfig {
   };
 }
 
-/** Resolves the made-up name `backend.test` to loopback, anything else to nothing. */
-export const fakeResolver: HostResolver = async (name) =>
-  name === "backend.test" ? ["127.0.0.1"] : [];
+/** Made-up names and their addresses, for {@link fakeResolver}. */
+export const FAKE_NAMES: Readonly<Record<string, readonly string[]>> = {
+  "backend.test": ["127.0.0.1"],
+  "dual.test": ["127.0.0.1", "::1"],
+  "multi.test": ["127.0.0.11", "127.0.0.12", "127.0.0.13"],
+  "metadata.test": ["169.254.169.254"],
+  "public.test": ["8.8.8.8"],
+};
+
+/** Resolves the made-up names of {@link FAKE_NAMES}; `hang.test` never answers; anything else has no address. */
+export const fakeResolver: HostResolver = (name) =>
+  name === "hang.test"
+    ? new Promise(() => undefined)
+    : Promise.resolve([...(FAKE_NAMES[name] ?? [])]);
+
+/** Options of {@link startShim}. */
+export interface ShimOptions {
+  /** Shim options as on the command line, by option name (e.g. `shimMultiAddress: "all"`). */
+  shim?: Partial<Record<keyof typeof SHIM_OPTIONS, string>>;
+  /** Consul's HTTP port as the address rules see it (default: the port the shim talks to). */
+  consulPortForRules?: number;
+  /** Consul connections of the registrar (default 4) and its call timeout (default 2 s). */
+  maxConnections?: number;
+  timeoutMs?: number;
+}
 
 /** A shim HTTP server (with a catch-all `/status` handler after it) talking to one Consul. */
 export interface Shim {
@@ -39,10 +64,21 @@ export interface Shim {
   close(): Promise<void>;
 }
 
-/** Starts the shim against Consul's HTTP API on `consulPort`, requiring `token` when given. */
-export async function startShim(consulPort: number, token?: string): Promise<Shim> {
+/**
+ * Starts the shim against Consul's HTTP API on `consulPort`, requiring `token` when given, with
+ * the bridge's default rules unless `options.shim` says otherwise; name lookups are bounded as in
+ * the bridge and answered by {@link fakeResolver}.
+ */
+export async function startShim(
+  consulPort: number,
+  token?: string,
+  options: ShimOptions = {},
+): Promise<Shim> {
   const log = memoryLogger();
-  const connection = connectConsul(testConsulConfig(consulPort));
+  const connection = connectConsul({
+    ...testConsulConfig(consulPort),
+    maxConnections: options.maxConnections ?? 4,
+  });
   const config: HttpConfig = {
     host: "127.0.0.1",
     port: 0,
@@ -51,12 +87,32 @@ export async function startShim(consulPort: number, token?: string): Promise<Shi
     checkIntervalSeconds: 1,
     deregisterCriticalAfterSeconds: 60,
   };
-  const registrar = createRegistrar({ connection, config, logger: log.logger, timeoutMs: 2_000 });
+  const problems: string[] = [];
+  const given = Object.fromEntries(
+    Object.keys(SHIM_OPTIONS).map((name) => {
+      const value = options.shim?.[name as keyof typeof SHIM_OPTIONS];
+      return [name, value === undefined ? undefined : { value, source: name }];
+    }),
+  ) as ShimGiven;
+  const shimConfig = readShimConfig(given, config.defaultService, problems);
+  if (problems.length > 0) throw new Error(`bad shim options: ${problems.join("; ")}`);
+  const registrar = createRegistrar({
+    connection,
+    config,
+    logger: log.logger,
+    timeoutMs: options.timeoutMs ?? 2_000,
+    queueLimit: shimConfig.queueLimit,
+  });
+  const consulForRules = { host: "127.0.0.1", port: options.consulPortForRules ?? consulPort };
   const shim = createShimHandler({
     registrar,
     config,
     logger: log.logger,
-    resolveHost: fakeResolver,
+    resolveHost: boundLookups(fakeResolver, {
+      ...DEFAULT_LOOKUP_BOUNDS,
+      timeoutMs: shimConfig.lookupTimeoutMs,
+    }),
+    rules: createShimRules(shimConfig, consulForRules, []),
   });
   const status = (_request: IncomingMessage, response: ServerResponse): boolean => {
     response.writeHead(200).end("status");
@@ -93,8 +149,8 @@ export interface ShimFixture {
   stop(): Promise<void>;
 }
 
-/** Starts a {@link ShimFixture}. */
-export async function startShimFixture(): Promise<ShimFixture> {
+/** Starts a {@link ShimFixture}; the address rules see the real agent's HTTP port as Consul's. */
+export async function startShimFixture(options: ShimOptions = {}): Promise<ShimFixture> {
   const closers: (() => Promise<void>)[] = [];
   const stop = async (): Promise<void> => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
@@ -105,7 +161,10 @@ export async function startShimFixture(): Promise<ShimFixture> {
     closers.push(() => consul.stop());
     const proxy = await startConsulProxy(consul.address);
     closers.push(() => proxy.close());
-    const shim = await startShim(proxy.port);
+    const shim = await startShim(proxy.port, undefined, {
+      consulPortForRules: consul.httpPort,
+      ...options,
+    });
     closers.push(() => shim.close());
     return {
       consul,

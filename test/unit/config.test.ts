@@ -11,6 +11,7 @@ import {
   usage,
   type BridgeConfig,
 } from "../../src/config.ts";
+import { DEFAULT_SHIM_QUEUE_LIMIT } from "../../src/config-shim.ts";
 import { makeTestCertificates, type TestCertificates } from "../support/test-certificates.ts";
 
 /** Parses and returns the configuration, failing the test on --help. */
@@ -408,5 +409,86 @@ describe("parseConfig routing", () => {
 
   it("rejects a gateway host without a gateway port", () => {
     assert.match(problems(["--gateway-host", "127.0.0.1"]).join(), /needs a gateway port/);
+  });
+});
+
+describe("parseConfig shim rules", () => {
+  it("reserves consul, allows loopback and private networks, refuses several addresses by default", () => {
+    const { shim } = config();
+    assert.deepEqual(shim.reservedServices, ["consul"]);
+    assert.deepEqual(
+      shim.allowNetworks.map((n) => `${n.address}/${n.prefix}`),
+      ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+    );
+    assert.equal(shim.multiAddress, "refuse");
+    assert.equal(shim.queueLimit, DEFAULT_SHIM_QUEUE_LIMIT);
+    assert.equal(shim.lookupTimeoutMs, 2000);
+  });
+
+  it("reads the shim options from flags and the environment", () => {
+    const { shim } = config(
+      ["--shim-reserved-services", "vault, Nomad,consul", "--shim-multi-address=all"],
+      {
+        BRIDGE_SHIM_ALLOW_NETWORKS: "10.1.0.0/16, 2001:db8::/32,192.0.2.7",
+        BRIDGE_SHIM_QUEUE_LIMIT: "50",
+        BRIDGE_SHIM_LOOKUP_TIMEOUT_MS: "500",
+      },
+    );
+    assert.deepEqual(shim.reservedServices, ["consul", "vault", "Nomad"]);
+    assert.deepEqual(shim.allowNetworks, [
+      { address: "10.1.0.0", prefix: 16, family: "ipv4" },
+      { address: "2001:db8::", prefix: 32, family: "ipv6" },
+      { address: "192.0.2.7", prefix: 32, family: "ipv4" },
+    ]);
+    assert.equal(shim.multiAddress, "all");
+    assert.equal(shim.queueLimit, 50);
+    assert.equal(shim.lookupTimeoutMs, 500);
+    assert.deepEqual(config([], { BRIDGE_SHIM_RESERVED_SERVICES: "vault" }).shim.reservedServices, [
+      "consul",
+      "vault",
+    ]);
+  });
+
+  it("reports every bad shim value at once", () => {
+    assert.deepEqual(
+      problems([
+        "--shim-reserved-services=ok,bad.name",
+        "--shim-allow-networks=10.0.0.0/33,nonsense,fd00::/8",
+        "--shim-multi-address=first",
+        "--shim-queue-limit=0",
+        "--shim-lookup-timeout-ms=50",
+      ]),
+      [
+        '--shim-reserved-services: "bad.name" is not a service name',
+        '--shim-allow-networks: "10.0.0.0/33": the prefix must be an integer 0-32',
+        '--shim-allow-networks: "nonsense" is not ADDRESS/PREFIX',
+        "--shim-multi-address=first: expected refuse or all",
+        "--shim-queue-limit=0: expected an integer from 1 to 100000",
+        "--shim-lookup-timeout-ms=50: expected an integer from 100 to 30000",
+      ],
+    );
+    assert.deepEqual(problems(["--shim-allow-networks", " , "]), [
+      "--shim-allow-networks: no network given",
+    ]);
+  });
+
+  it("refuses a default service the shim would refuse as reserved", () => {
+    assert.deepEqual(problems(["--default-service", "Consul"]), [
+      'default service "Consul" is reserved for the shim',
+    ]);
+    assert.deepEqual(problems(["--default-service=billing", "--shim-reserved-services=BILLING"]), [
+      'default service "billing" is reserved for the shim',
+    ]);
+  });
+
+  it("lists the shim options in --help", () => {
+    for (const flag of [
+      "shim-reserved-services",
+      "shim-allow-networks",
+      "shim-multi-address",
+      "shim-queue-limit",
+      "shim-lookup-timeout-ms",
+    ])
+      assert.match(usage(), new RegExp(`--${flag} `));
   });
 });

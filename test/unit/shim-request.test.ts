@@ -61,6 +61,16 @@ describe("shim query (GET)", () => {
     ]);
   });
 
+  test("an IPv4-mapped IPv6 address is the IPv4 address it maps", () => {
+    for (const written of ["[::ffff:127.0.0.1]", "[::FFFF:7f00:1]", "[0:0:0:0:0:ffff:127.0.0.1]"]) {
+      const request = value(parseShimQuery(`endpoint=${written}:8080`, DEFAULT));
+      assert.equal(request.host, "127.0.0.1", written);
+      assert.equal(request.hostKind, "ipv4", written);
+    }
+    const body = value(parseShimBody('{"host":"::ffff:10.1.2.3","port":80}', DEFAULT));
+    assert.deepEqual([body.host, body.hostKind], ["10.1.2.3", "ipv4"]);
+  });
+
   test("IPv6 zone IDs and non-IPv6 text in brackets are rejected", () => {
     assert.deepEqual(paths(parseShimQuery("endpoint=[fe80::1%25eth0]:80", DEFAULT)), [
       "endpoint.host",
@@ -269,7 +279,7 @@ describe("host resolution", () => {
 
   test("IP literals are registered as they are, without a lookup", async () => {
     const resolved = value(await resolveShimRequest(request("::1", "ipv6"), never));
-    assert.equal(resolved.address, "::1");
+    assert.deepEqual(resolved.addresses, ["::1"]);
     assert.equal(resolved.endpoint, "[::1]:8081");
   });
 
@@ -277,8 +287,32 @@ describe("host resolution", () => {
     const resolver: HostResolver = async (name) =>
       name === "backend.test" ? ["not-an-ip", "10.1.2.3"] : [];
     const resolved = value(await resolveShimRequest(request("backend.test", "name"), resolver));
-    assert.equal(resolved.address, "10.1.2.3");
+    assert.deepEqual(resolved.addresses, ["10.1.2.3"]);
     assert.equal(resolved.endpoint, "backend.test:8081");
+  });
+
+  test("a name's IPv4 addresses are used when it has any, else its IPv6 ones, without duplicates", async () => {
+    const answers: Record<string, string[]> = {
+      "dual.test": ["127.0.0.1", "::1"],
+      "many.test": ["10.0.0.2", "10.0.0.1", "10.0.0.2", "::ffff:10.0.0.1", "fd00::1"],
+      "six.test": ["fd00::2", "FD00:0::2", "fd00::1"],
+    };
+    const resolver: HostResolver = async (name) => answers[name] ?? [];
+    const addresses = async (name: string) =>
+      value(await resolveShimRequest(request(name, "name"), resolver)).addresses;
+    assert.deepEqual(await addresses("dual.test"), ["127.0.0.1"]);
+    assert.deepEqual(await addresses("many.test"), ["10.0.0.2", "10.0.0.1"]);
+    assert.deepEqual(await addresses("six.test"), ["fd00::2", "fd00::1"]);
+  });
+
+  test("a resolver failure that is not 'no such name' is thrown as a lookup error, not a problem", async () => {
+    const failing: HostResolver = () =>
+      Promise.reject(Object.assign(new Error("getaddrinfo EAI_AGAIN"), { code: "EAI_AGAIN" }));
+    await assert.rejects(resolveShimRequest(request("flaky.test", "name"), failing), {
+      name: "HostLookupError",
+      reason: "failed",
+      message: "the lookup of flaky.test failed (EAI_AGAIN)",
+    });
   });
 
   test("a name that does not resolve is a problem at the host's path", async () => {
