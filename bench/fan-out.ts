@@ -42,7 +42,14 @@ export interface FanOutResult {
   serviceReadsPerUpdate: number | undefined;
   encodingsPerUpdate: number | undefined;
   /** When the updates ran, on the machine's monotonic clock in µs (a CPU profile's time base). */
-  updateWindowUs: [number, number];
+  updateWindowUs: UpdateWindow;
+}
+
+/** The updates' span and each update's start, in µs of the monotonic clock. */
+export interface UpdateWindow {
+  start: number;
+  end: number;
+  updates: number[];
 }
 
 /** The monotonic clock in µs, the clock V8 stamps CPU profile samples with. */
@@ -72,10 +79,12 @@ export async function measureFanOut(
     const countersBefore = await subject.counters();
     const updateTimes: number[] = [];
     const windowStart = monotonicUs();
+    const updateStarts: number[] = [];
     const added = instances(plan.updates, plan.endpoints);
     for (const [u, instance] of added.entries()) {
       await sleep(UPDATE_GAP_MS);
       updateTimes.push(nowMs());
+      updateStarts.push(monotonicUs());
       await subject.addInstance(instance);
       const done = await client.waitAll(plan.endpoints + u + 1, UPDATE_TIMEOUT_MS);
       if (!done.ok)
@@ -102,7 +111,7 @@ export async function measureFanOut(
       xdsResponsesPerUpdate: perUpdate((c) => c.xdsResponses),
       serviceReadsPerUpdate: perUpdate((c) => c.serviceReads),
       encodingsPerUpdate: perUpdate((c) => c.encodings),
-      updateWindowUs: [windowStart, windowEnd],
+      updateWindowUs: { start: windowStart, end: windowEnd, updates: updateStarts },
     };
   } finally {
     await client.stop();

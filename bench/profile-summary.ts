@@ -1,16 +1,25 @@
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { UPDATE_WINDOW_FILE } from "./fan-out-rows.ts";
+import type { UpdateWindow } from "./fan-out.ts";
+import { percentile } from "./stats.ts";
 
 /**
  * `npx tsx bench/profile-summary.ts DIR`: where the bridge's CPU went in the `--cpu-prof` profile
  * `npm run bench -- --profile DIR` wrote, counting only the fan-out updates' time window: self
- * time by area (bridge files, protobufjs, grpc-js, Node internals, GC) and the top functions.
+ * time by area (bridge files, protobufjs, grpc-js, Node internals, GC), the top functions, the
+ * bridge's functions inclusive, and when within an update each of them runs (median over
+ * updates, ms after the registration was sent).
  */
 
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: CallFrame;
   children?: number[];
 }
 interface CpuProfile {
@@ -21,9 +30,10 @@ interface CpuProfile {
 }
 
 const TOP = 25;
+const TIMELINE = 30;
 
-/** The area a frame belongs to, for the summary by area. */
-function area(frame: ProfileNode["callFrame"]): string {
+/** The area a frame belongs to: a package, a bridge file, Node internals, or V8's own. */
+function area(frame: CallFrame): string {
   const { url, functionName } = frame;
   if (url === "") return functionName === "" ? "(anonymous native)" : functionName;
   const module = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
@@ -35,24 +45,29 @@ function area(frame: ProfileNode["callFrame"]): string {
 }
 
 /** `function area[:line]` (tsx-compiled bridge files report no useful line). */
-function name(frame: ProfileNode["callFrame"]): string {
+function name(frame: CallFrame): string {
   const line = frame.lineNumber > 0 ? `:${frame.lineNumber + 1}` : "";
   return `${frame.functionName || "(anonymous)"} ${area(frame)}${line}`;
 }
 
-function main(dir: string): void {
+function readProfile(dir: string): { file: string; profile: CpuProfile; window: UpdateWindow } {
   // The main thread's profile is the largest (tsx's loader thread writes a small one too).
   const file = readdirSync(dir)
-    .filter((name) => name.endsWith(".cpuprofile"))
+    .filter((entry) => entry.endsWith(".cpuprofile"))
     .sort((a, b) => statSync(join(dir, b)).size - statSync(join(dir, a)).size)[0];
   if (!file) throw new Error(`no .cpuprofile in ${dir}`);
   const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as CpuProfile;
-  let window: [number, number] = [-Infinity, Infinity];
+  let window: UpdateWindow = { start: -Infinity, end: Infinity, updates: [] };
   try {
-    window = JSON.parse(readFileSync(join(dir, UPDATE_WINDOW_FILE), "utf8")) as [number, number];
+    window = JSON.parse(readFileSync(join(dir, UPDATE_WINDOW_FILE), "utf8")) as UpdateWindow;
   } catch {
     console.log("no update window: summarizing the whole profile");
   }
+  return { file, profile, window };
+}
+
+function main(dir: string): void {
+  const { file, profile, window } = readProfile(dir);
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes)
@@ -61,34 +76,41 @@ function main(dir: string): void {
   const selfByArea = new Map<string, number>();
   const selfByFunction = new Map<string, number>();
   const inclusiveBridge = new Map<string, number>();
+  /** Per bridge function: per update, the first and last sample offset (µs). */
+  const spans = new Map<string, Map<number, { first: number; last: number }>>();
   let total = 0;
   let idle = 0;
   let at = profile.startTime;
+  const add = (map: Map<string, number>, key: string, delta: number) =>
+    map.set(key, (map.get(key) ?? 0) + delta);
   for (const [i, id] of profile.samples.entries()) {
     const delta = profile.timeDeltas[i] ?? 0;
     at += delta;
-    if (at < window[0] || at > window[1]) continue;
-    const node = byId.get(id)!;
-    const frame = node.callFrame;
+    if (at < window.start || at > window.end) continue;
+    const frame = byId.get(id)!.callFrame;
     if (frame.functionName === "(idle)") {
       idle += delta;
       continue;
     }
     total += delta;
-    const add = (map: Map<string, number>, key: string) =>
-      map.set(key, (map.get(key) ?? 0) + delta);
-    add(selfByArea, area(frame));
-    add(selfByFunction, name(frame));
-    // Inclusive time of bridge functions: each counted once per sample.
+    add(selfByArea, area(frame), delta);
+    add(selfByFunction, name(frame), delta);
+    const update = window.updates.findLastIndex((start) => start <= at);
     const seen = new Set<string>();
     for (let up: number | undefined = id; up !== undefined; up = parent.get(up)) {
       const f = byId.get(up)!.callFrame;
-      if (!area(f).startsWith("src/")) continue;
-      const key = name(f);
-      if (!seen.has(key)) add(inclusiveBridge, key);
-      seen.add(key);
+      if (!area(f).startsWith("src/") || seen.has(name(f))) continue;
+      seen.add(name(f));
+      add(inclusiveBridge, name(f), delta);
+      if (update < 0) continue;
+      const offset = at - window.updates[update]!;
+      const perUpdate = spans.get(name(f)) ?? new Map();
+      spans.set(name(f), perUpdate);
+      const span = perUpdate.get(update) ?? { first: offset, last: offset };
+      perUpdate.set(update, { first: Math.min(span.first, offset), last: offset });
     }
   }
+
   const print = (title: string, map: Map<string, number>) => {
     console.log(`\n${title}`);
     const sorted = [...map.entries()].sort((a, b) => b[1] - a[1]).slice(0, TOP);
@@ -99,11 +121,35 @@ function main(dir: string): void {
   };
   console.log(
     `profile ${file}: ${(total / 1000).toFixed(0)} ms busy, ${(idle / 1000).toFixed(0)} ms idle ` +
-      "in the window (percentages are of busy time)",
+      `in the window of ${window.updates.length} updates (percentages are of busy time)`,
   );
   print("self time by area", selfByArea);
   print("self time by function", selfByFunction);
   print("inclusive time of bridge functions", inclusiveBridge);
+
+  if (window.updates.length === 0) return;
+  console.log("\nwithin an update: first and last sample of each bridge function, median ms");
+  const top = [...inclusiveBridge.entries()].sort((a, b) => b[1] - a[1]).slice(0, TIMELINE);
+  const rows = top.map(([key]) => {
+    const perUpdate = [...(spans.get(key)?.values() ?? [])];
+    return {
+      key,
+      first: percentile(
+        perUpdate.map((s) => s.first / 1000),
+        50,
+      ),
+      last: percentile(
+        perUpdate.map((s) => s.last / 1000),
+        50,
+      ),
+      updates: perUpdate.length,
+    };
+  });
+  for (const row of rows.sort((a, b) => a.first - b.first))
+    console.log(
+      `${row.first.toFixed(0).padStart(6)} → ${row.last.toFixed(0).padStart(4)} ms` +
+        `  (${row.updates} updates)  ${row.key}`,
+    );
 }
 
 // Piped into `head`: stop quietly when the reader goes away.
