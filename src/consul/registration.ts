@@ -187,14 +187,14 @@ export function createRegistrar(options: RegistrarOptions): Registrar {
     register(endpoint) {
       const id = serviceInstanceId(endpoint);
       return admit(() =>
-        exclusive(id, () =>
-          spellings.claim(endpoint.service, async () => {
-            if (await agent.get(id)) return { id, status: "already-registered" };
-            const same = await sameInstance(endpoint);
-            if (same !== undefined) {
-              logger.debug({ serviceId: same }, "shim endpoint already registered");
-              return { id: same, status: "already-registered" };
-            }
+        exclusive(id, async () => {
+          if (await agent.get(id)) return { id, status: "already-registered" };
+          const same = await sameInstance(endpoint);
+          if (same !== undefined) {
+            logger.debug({ serviceId: same }, "shim endpoint already registered");
+            return { id: same, status: "already-registered" };
+          }
+          return spellings.claim(endpoint.service, async () => {
             const reachable = await probeTcp(endpoint.address, endpoint.port, PROBE_TIMEOUT_MS);
             const definition = shimDefinition(id, endpoint, config, reachable);
             await writeChecked("register", id, () => agent.register(definition), true);
@@ -202,9 +202,9 @@ export function createRegistrar(options: RegistrarOptions): Registrar {
               { serviceId: id, service: endpoint.service, address: endpoint.address, reachable },
               "shim endpoint registered",
             );
-            return { id, status: "registered" };
-          }),
-        ),
+            return { id, status: "registered" } as const;
+          });
+        }),
       );
     },
 

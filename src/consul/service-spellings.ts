@@ -9,11 +9,17 @@ export class ServiceNameCaseError extends Error {
   constructor(
     readonly requested: string,
     readonly existing: readonly string[],
+    /** Where the other spelling was seen: Consul's catalog, or this shim a moment ago. */
+    readonly seenIn: "consul" | "shim" = "consul",
   ) {
     const known = existing.map((name) => JSON.stringify(name)).join(", ");
+    const held =
+      seenIn === "consul"
+        ? "Consul already holds this service as"
+        : "this shim just registered it as";
     super(
-      `Consul already holds this service as ${known}: names that differ only by case are one ` +
-        `service in Consul; use ${JSON.stringify(existing[0])}`,
+      `${held} ${known}: names that differ only by case are one service in Consul; use ` +
+        JSON.stringify(existing[0]),
     );
   }
 }
@@ -26,7 +32,8 @@ const SWEEP_AT = 10_000;
 /**
  * The case rule of service names: one spelling per name, checked against what the catalog holds
  * and against spellings this process used in flight or in the last seconds, which the catalog may
- * not show yet (the agent syncs to it asynchronously).
+ * not show yet (the agent syncs to it asynchronously). Claim only after the catalog check passed,
+ * so a refused spelling never holds up the right one.
  */
 export class ServiceSpellings {
   readonly #claims = new Map<string, { spelling: string; count: number; until: number }>();
@@ -41,7 +48,9 @@ export class ServiceSpellings {
     const key = name.toLowerCase();
     let entry = this.#claims.get(key);
     if (entry && entry.count === 0 && entry.until <= this.now()) entry = undefined;
-    if (entry && entry.spelling !== name) throw new ServiceNameCaseError(name, [entry.spelling]);
+    if (entry && entry.spelling !== name) {
+      throw new ServiceNameCaseError(name, [entry.spelling], "shim");
+    }
     if (!entry) {
       if (this.#claims.size >= SWEEP_AT) this.#sweep();
       entry = { spelling: name, count: 0, until: 0 };

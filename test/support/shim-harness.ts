@@ -49,6 +49,8 @@ export interface ShimOptions {
   shim?: Partial<Record<keyof typeof SHIM_OPTIONS, string>>;
   /** Consul's HTTP port as the address rules see it (default: the port the shim talks to). */
   consulPortForRules?: number;
+  /** Answer 200 "status" to every other path, standing in for the status handler (default true). */
+  catchAll?: boolean;
   /** Consul connections of the registrar (default 4) and its call timeout (default 2 s). */
   maxConnections?: number;
   timeoutMs?: number;
@@ -118,7 +120,8 @@ export async function startShim(
     response.writeHead(200).end("status");
     return true;
   };
-  const server = await startHttpServer([shim, status], "127.0.0.1", 0);
+  const handlers = options.catchAll === false ? [shim] : [shim, status];
+  const server = await startHttpServer(handlers, "127.0.0.1", 0);
   return {
     server,
     connection,
