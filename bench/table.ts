@@ -78,7 +78,9 @@ function formatValue(value: number | undefined, unit: Figure["unit"]): string {
 
 function formatRatio(ratio: number | undefined): string {
   if (ratio === undefined) return "—";
-  return Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : "n/a";
+  if (!Number.isFinite(ratio)) return "n/a";
+  // Two significant digits for ratios far below 1 (e.g. against the modelled original).
+  return `${ratio < 0.01 ? ratio.toPrecision(2) : ratio.toFixed(2)}×`;
 }
 
 /** Prints the rows as one aligned table (Markdown-compatible), then the notes. */
