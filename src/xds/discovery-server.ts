@@ -123,7 +123,12 @@ export async function startDiscoveryServer(
     close: () =>
       new Promise<void>((resolve) => {
         listening.close();
-        const timer = setTimeout(() => server.forceShutdown(), 2_000);
+        // Streams still open after the grace (a client that never hangs up) are cut; grpc-js
+        // then never calls tryShutdown's callback, so resolve here.
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 2_000);
         server.tryShutdown(() => {
           clearTimeout(timer);
           resolve();

@@ -7,12 +7,18 @@ import {
   type StatusObject,
 } from "@grpc/grpc-js";
 import { loadXdsProtos } from "../../src/xds/protos.ts";
+import { decodeResource, type ResourceKind } from "./decode-resource.ts";
 
-/** A decoded DiscoveryResponse whose resources are decoded ClusterLoadAssignments. */
+/** A decoded DiscoveryResponse: its resources decoded, and its assignments typed. */
 export interface DecodedResponse {
   version_info: string;
   nonce: string;
   type_url: string;
+  /** Names of the resources, in response order (`name`, or `cluster_name` of assignments). */
+  names: string[];
+  /** Every resource, decoded (nested Anys as `"@type"` objects). */
+  resources: Record<string, unknown>[];
+  /** The ClusterLoadAssignments among the resources. */
   assignments: {
     cluster_name: string;
     endpoints: {
@@ -55,15 +61,33 @@ export interface XdsConnectOptions {
   serverName?: string;
 }
 
-/** Opens an ADS (default) or EDS stream to `127.0.0.1:port`. */
+/** The discovery services a test stream can open. */
+export type XdsServiceKind = "ads" | "eds" | "cds" | "lds" | "rds";
+
+const METHODS = {
+  ads: ["adsService", "StreamAggregatedResources"],
+  eds: ["edsService", "StreamEndpoints"],
+  cds: ["cdsService", "StreamClusters"],
+  lds: ["ldsService", "StreamListeners"],
+  rds: ["rdsService", "StreamRoutes"],
+} as const;
+
+const KIND_OF_TYPE: Record<string, ResourceKind> = {
+  "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment": "clusterLoadAssignment",
+  "type.googleapis.com/envoy.config.cluster.v3.Cluster": "cluster",
+  "type.googleapis.com/envoy.config.listener.v3.Listener": "listener",
+  "type.googleapis.com/envoy.config.route.v3.RouteConfiguration": "routeConfiguration",
+};
+
+/** Opens an ADS (default), EDS, CDS, LDS or RDS stream to `127.0.0.1:port`. */
 export function openXdsStream(
   port: number,
-  service: "ads" | "eds" = "ads",
+  service: XdsServiceKind = "ads",
   connect: XdsConnectOptions = {},
 ): XdsTestStream {
   const protos = loadXdsProtos();
-  const definition = service === "ads" ? protos.adsService : protos.edsService;
-  const method = service === "ads" ? "StreamAggregatedResources" : "StreamEndpoints";
+  const [definitionName, method] = METHODS[service];
+  const definition = protos[definitionName];
   const Client = makeGenericClientConstructor(definition, service);
   const client = new Client(
     `127.0.0.1:${port}`,
@@ -87,19 +111,30 @@ export function openXdsStream(
       version_info: string;
       nonce: string;
       type_url: string;
-      resources: { value: Buffer }[];
+      resources: { type_url: string; value: Buffer }[];
     }) => {
+      const resources = raw.resources.map((any) => {
+        const kind = KIND_OF_TYPE[any.type_url];
+        return kind ? decodeResource(kind, any.value) : { "@type": any.type_url };
+      });
       const decoded: DecodedResponse = {
         version_info: raw.version_info,
         nonce: raw.nonce,
         type_url: raw.type_url,
-        assignments: raw.resources.map(
-          (any) =>
-            protos.clusterLoadAssignment.toObject(protos.clusterLoadAssignment.decode(any.value), {
-              enums: String,
-              defaults: true,
-            }) as DecodedResponse["assignments"][number],
-        ),
+        names: resources.map((r) => String(r.name ?? r.cluster_name ?? "")),
+        resources,
+        assignments: raw.resources
+          .filter((any) => KIND_OF_TYPE[any.type_url] === "clusterLoadAssignment")
+          .map(
+            (any) =>
+              protos.clusterLoadAssignment.toObject(
+                protos.clusterLoadAssignment.decode(any.value),
+                {
+                  enums: String,
+                  defaults: true,
+                },
+              ) as DecodedResponse["assignments"][number],
+          ),
       };
       const waiter = waiters.shift();
       if (waiter) waiter(decoded);
