@@ -159,7 +159,9 @@ export function agentServices(
         const name = JSON.stringify(instance.service);
         const address = JSON.stringify(instance.address);
         const filter = `ServiceName != ${name} or (ServiceAddress == ${address} and ServicePort == ${instance.port})`;
-        const query = { service: instance.service, filter, timeout: timeoutMs };
+        // Any server may answer (?stale): registrations of this process in flight are tracked
+        // apart, and a catalog a moment behind only delays a refusal.
+        const query = { service: instance.service, filter, stale: true, timeout: timeoutMs };
         const found = (await connection.consul.catalog.service.nodes(query)) as {
           ServiceID: string;
           ServiceName: string;
