@@ -32,6 +32,13 @@ export interface EnvoyOptions {
   waitUntil?: "admin" | "live";
   /** Deadline of that wait (default 30 s). */
   startTimeoutMs?: number;
+  /**
+   * Runs this configuration instead of envoy.yaml (e.g. a bootstrap naming only the bridge); it
+   * gets the node id and admin port chosen here and must bind the admin interface on 127.0.0.1.
+   */
+  bootstrap?: (values: { nodeId: string; adminPort: number; xdsPort: number }) => string;
+  /** The port `request()` goes to when `bootstrap` listens elsewhere than a free port. */
+  listenerPort?: number;
 }
 
 /** One host of a cluster as Envoy's admin `/clusters?format=json` shows it. */
@@ -115,18 +122,22 @@ class PortTakenError extends Error {
 }
 
 async function startOnce(options: EnvoyOptions): Promise<EnvoyProxy> {
-  const [adminPort, listenerPort] = (await freePorts(2)) as [number, number];
+  const [adminPort, freeListenerPort] = (await freePorts(2)) as [number, number];
+  const listenerPort = options.listenerPort ?? freeListenerPort;
   const nodeId = options.nodeId ?? `envoy-test-${listenerPort}`;
-  const config = envoyConfig({
-    nodeId,
-    adminPort,
-    listenerPort,
-    xdsPort: options.xdsPort,
-    extraXdsPorts: options.extraXdsPorts ?? [],
-    extraServices: options.extraServices ?? [],
-    ...(options.xdsTls ? { xdsTls: options.xdsTls } : {}),
-    ...(options.xdsToken === undefined ? {} : { xdsToken: options.xdsToken }),
-  });
+  const { bootstrap, xdsPort } = options;
+  const config = bootstrap
+    ? bootstrap({ nodeId, adminPort, xdsPort })
+    : envoyConfig({
+        nodeId,
+        adminPort,
+        listenerPort,
+        xdsPort: options.xdsPort,
+        extraXdsPorts: options.extraXdsPorts ?? [],
+        extraServices: options.extraServices ?? [],
+        ...(options.xdsTls ? { xdsTls: options.xdsTls } : {}),
+        ...(options.xdsToken === undefined ? {} : { xdsToken: options.xdsToken }),
+      });
   const process = startProcess(toolPath("envoy"), [
     "--config-yaml",
     config,

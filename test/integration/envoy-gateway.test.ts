@@ -1,0 +1,156 @@
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import { after, before, describe, test } from "node:test";
+import type { ServiceEndpoints } from "../../src/model/endpoint.ts";
+import { EndpointStore } from "../../src/model/endpoint-store.ts";
+import { startDiscoveryServer, type DiscoveryServer } from "../../src/xds/discovery-server.ts";
+import { loadXdsProtos } from "../../src/xds/protos.ts";
+import { ResourceCache } from "../../src/xds/resource-cache.ts";
+import { startEnvoy, type EnvoyProxy } from "../support/envoy-proxy.ts";
+import { freePort } from "../support/free-port.ts";
+import { memoryLogger } from "../support/memory-logger.ts";
+import { endpoint } from "../support/model-fixtures.ts";
+import { waitFor } from "../support/wait-for.ts";
+
+/**
+ * An Envoy bootstrap that names only the bridge: clusters and listeners come from ADS, so every
+ * service (and the gateway listener) is configured by the bridge alone.
+ */
+function adsOnlyBootstrap(values: { nodeId: string; adminPort: number; xdsPort: number }) {
+  const ads = { ads: {}, resource_api_version: "V3" };
+  return JSON.stringify({
+    node: { id: values.nodeId, cluster: "edge" },
+    admin: { address: { socket_address: { address: "127.0.0.1", port_value: values.adminPort } } },
+    dynamic_resources: {
+      ads_config: {
+        api_type: "GRPC",
+        transport_api_version: "V3",
+        grpc_services: [{ envoy_grpc: { cluster_name: "xds_cluster" } }],
+      },
+      cds_config: ads,
+      lds_config: ads,
+    },
+    static_resources: {
+      clusters: [
+        {
+          name: "xds_cluster",
+          type: "STATIC",
+          connect_timeout: "1s",
+          typed_extension_protocol_options: {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+              "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+              explicit_http_config: { http2_protocol_options: {} },
+            },
+          },
+          load_assignment: {
+            cluster_name: "xds_cluster",
+            endpoints: [
+              {
+                lb_endpoints: [
+                  {
+                    endpoint: {
+                      address: {
+                        socket_address: { address: "127.0.0.1", port_value: values.xdsPort },
+                      },
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      ],
+    },
+  });
+}
+
+/** An HTTP backend that answers every request with its name. */
+async function backend(name: string): Promise<{ server: Server; port: number }> {
+  const server = createServer((_request, response) => response.end(name));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  return { server, port: typeof address === "object" && address ? address.port : 0 };
+}
+
+describe("Envoy with a bootstrap that names only the bridge", () => {
+  const store = new EndpointStore();
+  let cache: ResourceCache;
+  let xds: DiscoveryServer;
+  let envoy: EnvoyProxy;
+  const backends: Server[] = [];
+  const service = async (name: string): Promise<ServiceEndpoints> => {
+    const { server, port } = await backend(name);
+    backends.push(server);
+    return { service: name, endpoints: [endpoint("127.0.0.1", { id: `node/${name}`, port })] };
+  };
+
+  before(async () => {
+    store.apply([await service("web")]);
+    store.markReady();
+    const gatewayPort = await freePort();
+    cache = new ResourceCache(store, loadXdsProtos(), 20, {
+      clusterGraceMs: 500,
+      gateway: { host: "127.0.0.1", port: gatewayPort },
+    });
+    xds = await startDiscoveryServer({
+      cache,
+      host: "127.0.0.1",
+      port: 0,
+      keepaliveTimeMs: 30_000,
+      maxConnectionAgeMs: 600_000,
+      logger: memoryLogger("warn").logger,
+    });
+    envoy = await startEnvoy({
+      xdsPort: xds.port,
+      bootstrap: adsOnlyBootstrap,
+      listenerPort: gatewayPort,
+    });
+  });
+
+  after(async () => {
+    await envoy?.stop();
+    await xds?.close();
+    cache?.close();
+    for (const server of backends) server.close();
+  });
+
+  const through = (host: string) => envoy.request("/", { host });
+
+  test("routes by Host to a service, on NAME and NAME.service.consul with any port", async () => {
+    for (const host of ["web", "web:10000", "web.service.consul", "web.service.consul:80"]) {
+      const response = await through(host);
+      assert.deepEqual([response.status, response.body], [200, "web"], host);
+    }
+    assert.equal((await through("nobody")).status, 404, "unknown Host gets Envoy's 404");
+  });
+
+  test("a service registered after Envoy started gets traffic, then 404 after its grace", async () => {
+    store.apply([await service("late")]);
+    await waitFor(async () => (await through("late")).body === "late", {
+      description: "late reachable through the gateway",
+    });
+    store.apply([], ["late"]);
+    await waitFor(async () => (await through("late")).status === 404, {
+      description: "late's host gone after the grace period",
+    });
+  });
+
+  test("writes a JSON access-log line per request and rejects no update", async () => {
+    await through("web");
+    const line = await waitFor(
+      () =>
+        envoy
+          .output()
+          .split("\n")
+          .find((text) => text.includes('"authority":"web"')),
+      { description: "access-log line" },
+    );
+    const entry = JSON.parse(line) as Record<string, unknown>;
+    assert.equal(entry.cluster, "web");
+    assert.equal(entry.method, "GET");
+    assert.ok(entry.request_id, "a request id was generated");
+    const rejected = await envoy.stats("update_rejected$");
+    assert.ok(Object.keys(rejected).length >= 3, JSON.stringify(rejected));
+    for (const [name, value] of Object.entries(rejected)) assert.equal(value, 0, name);
+  });
+});
