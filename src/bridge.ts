@@ -79,9 +79,11 @@ export async function startDiscovery(
     translation: { health: config.health, datacenter: "dc1" },
     logger: logger.child({ component: "consul" }),
     readConcurrency: Math.max(1, config.consul.maxConnections - BLOCKING_CONNECTIONS),
+    checkGraceMs: config.watch.checkGraceSeconds * 1000,
     hooks: {
       onError: () => metrics.consulErrors.inc({ watch: "consul" }),
-      onReset: () => metrics.consulIndexResets.inc(),
+      onReset: (reason) => metrics.consulIndexResets.inc({ reason }),
+      onCheckHeld: () => metrics.consulChecksHeld.inc(),
       onServiceRead: () => metrics.consulServiceReads.inc(),
       onRejectedInstance: (service) => metrics.consulRejectedInstances.inc({ service }),
     },

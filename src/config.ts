@@ -57,12 +57,22 @@ export interface HealthConfig {
   critical: CriticalMapping;
 }
 
+/** How the Consul watch treats what it reads. */
+export interface WatchConfig {
+  /**
+   * Longest time a previously healthy check may stay in its agent start-up default (critical,
+   * not yet run) before it counts, when Consul does not report its interval; 0: no hold.
+   */
+  checkGraceSeconds: number;
+}
+
 /** Everything the bridge reads at start, once. */
 export interface BridgeConfig {
   consul: ConsulConfig;
   xds: XdsConfig;
   http: HttpConfig;
   health: HealthConfig;
+  watch: WatchConfig;
   /** What the shim accepts (reserved names, addresses) and how much it queues. */
   shim: ShimConfig;
   /** Which services become clusters and routes; the gateway listener. */
@@ -82,6 +92,7 @@ export const DEFAULT_DEREGISTER_CRITICAL_AFTER_SECONDS = 60;
 export const DEFAULT_KEEPALIVE_TIME_MS = 30_000;
 export const DEFAULT_MAX_CONNECTION_AGE_MS = 30 * 60_000;
 export const DEFAULT_LOG_LEVEL = "info";
+export const DEFAULT_CHECK_GRACE_SECONDS = 30;
 
 /** Raised when the configuration is invalid; lists every problem found. */
 export class ConfigError extends Error {
@@ -184,6 +195,11 @@ const OPTIONS = {
     flag: "critical-as",
     env: "BRIDGE_CRITICAL_AS",
     description: "Envoy status for Consul critical: unhealthy|omit (default unhealthy)",
+  },
+  checkGrace: {
+    flag: "check-grace",
+    env: "BRIDGE_CHECK_GRACE",
+    description: `seconds a previously healthy check may stay in its agent start-up default (critical, never run) before it counts, when Consul does not report the check's interval; 0 = no hold (default ${DEFAULT_CHECK_GRACE_SECONDS})`,
   },
   keepalive: {
     flag: "xds-keepalive-ms",
@@ -382,6 +398,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
     health: {
       warning: choice("warningAs", ["healthy", "degraded"] as const, "healthy"),
       critical: choice("criticalAs", ["unhealthy", "omit"] as const, "unhealthy"),
+    },
+    watch: {
+      checkGraceSeconds: integer("checkGrace", DEFAULT_CHECK_GRACE_SECONDS, 0, 3600),
     },
     logLevel,
   };

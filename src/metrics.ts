@@ -4,7 +4,8 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 export interface BridgeMetrics {
   registry: Registry;
   consulErrors: Counter<"watch">;
-  consulIndexResets: Counter;
+  consulIndexResets: Counter<"reason">;
+  consulChecksHeld: Counter;
   consulServiceReads: Counter;
   consulRejectedInstances: Counter<"service">;
   xdsStreams: Gauge;
@@ -31,7 +32,13 @@ export function createMetrics(withDefaults = true): BridgeMetrics {
     }),
     consulIndexResets: new Counter({
       name: "bridge_consul_index_resets_total",
-      help: "Blocking-query indexes that went backwards",
+      help: "Blocking-query resets: index went backwards, or content changed at the same index",
+      labelNames: ["reason"],
+      registers,
+    }),
+    consulChecksHeld: new Counter({
+      name: "bridge_consul_checks_held_total",
+      help: "Previously healthy checks held while in an agent's start-up default (not run yet)",
       registers,
     }),
     consulServiceReads: new Counter({

@@ -1,15 +1,31 @@
+import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import pRetry from "p-retry";
 import type { Logger } from "pino";
-import { nextIndex } from "./blocking-index.ts";
+import { stepAnswer, type AnswerKind, type SeenAnswer } from "./blocking-index.ts";
 import type { ConsulRead } from "./consul-client.ts";
 import type { TokenBucket } from "./token-bucket.ts";
+
+/** Why a watch threw away what it knew: the index went backwards or the body changed under it. */
+export type ResetReason = Extract<AnswerKind, "index-backwards" | "content-changed">;
 
 /** Counters a watch reports through (metrics are wired by the composition root). */
 export interface WatchHooks {
   onError?: (error: Error) => void;
-  onReset?: () => void;
+  onReset?: (reason: ResetReason) => void;
 }
+
+/** How an answer handed to the consumer relates to the previous one. */
+export interface WatchAnswer {
+  index: number;
+  kind: AnswerKind;
+  /** Re-read everything derived from this view now: earlier answers may have missed changes. */
+  resync: boolean;
+}
+
+/** Retry back-off after a failed read: the first retry well under a second, then capped. */
+export const DEFAULT_MIN_BACKOFF_MS = 100;
+/** See {@link DEFAULT_MIN_BACKOFF_MS}. */
+export const DEFAULT_MAX_BACKOFF_MS = 2_000;
 
 /** Options of {@link watchBlocking}. */
 export interface BlockingWatchOptions<T> {
@@ -18,12 +34,11 @@ export interface BlockingWatchOptions<T> {
   /** Checks an answer's shape; throws to have it logged, counted and skipped. */
   validate: (body: unknown) => T;
   /**
-   * Called with each answer whose index moved or was reset. The caller compares content (its
-   * diff of the previous answer) before emitting anything, as design.md §3 asks: a moved index
-   * does not mean a change that matters, and for `/v1/catalog/services` it is the only sign
-   * that an instance changed.
+   * Called with every answer whose index moved or whose content changed (and with the first).
+   * The consumer still diffs content: a moved index need not mean a change that matters, and
+   * for `/v1/catalog/services` it is the only sign that an instance changed.
    */
-  onChange: (body: T, index: number) => void | Promise<void>;
+  onChange: (body: T, answer: WatchAnswer) => void | Promise<void>;
   limiter: TokenBucket;
   logger: Logger;
   signal: AbortSignal;
@@ -32,57 +47,124 @@ export interface BlockingWatchOptions<T> {
   maxBackoffMs?: number;
 }
 
+/** A cheap fingerprint of an answer's body, to see a change the index does not show. */
+export function hashBody(body: unknown): string {
+  return createHash("sha1")
+    .update(JSON.stringify(body) ?? "")
+    .digest("base64");
+}
+
 /**
- * Runs a blocking-query loop until the signal aborts (design.md §3): index rules from
- * blocking-index.ts, a token bucket on the happy path, jittered exponential back-off on errors
- * that never gives up, and `onChange` only when the index moved.
- * A bad answer is logged and counted and the last good state stays in place.
+ * Runs a blocking-query loop until the signal aborts (docs/architecture.md §3): every answer is
+ * compared by index and content (blocking-index.ts), a token bucket paces the happy path, and
+ * failed reads back off with jitter (first retry within 0.1 s, then doubling up to 2 s), never
+ * giving up. After failed reads the next read does not block (index 0) and its answer is handed
+ * on as a resync, so what changed during an outage is seen as soon as Consul answers again. A
+ * bad answer is logged and counted and the last good state stays in place.
  */
 export async function watchBlocking<T>(options: BlockingWatchOptions<T>): Promise<void> {
   const { logger, signal, hooks } = options;
+  const minBackoff = options.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS;
   let index = 0;
+  let seen: SeenAnswer | undefined;
+  let recovering = false;
+  const failed = (error: Error): void => {
+    // Consul may come back with less than it had (a lost data dir): do not block at our index.
+    index = 0;
+    recovering = true;
+    hooks?.onError?.(error);
+  };
   while (!signal.aborted) {
     try {
       await options.limiter.take(signal);
-      const answer = await pRetry(
-        async () => {
-          const read = await options.read(index, signal);
-          return { index: read.index, body: options.validate(read.body) };
-        },
-        {
-          retries: Number.POSITIVE_INFINITY,
-          randomize: true,
-          factor: 2,
-          minTimeout: options.minBackoffMs ?? 100,
-          maxTimeout: options.maxBackoffMs ?? 10_000,
-          signal,
-          onFailedAttempt: ({ error, attemptNumber }) => {
-            if (signal.aborted) return;
-            hooks?.onError?.(error);
-            logger.warn({ err: error, attempt: attemptNumber }, "consul read failed; backing off");
-          },
-        },
-      );
-      const step = nextIndex(index, answer.index);
-      if (step.reset) {
-        hooks?.onReset?.();
-        logger.warn(
-          { previous: index, returned: answer.index },
-          "consul index went backwards; resyncing",
-        );
-      }
-      // A wait that timed out returns the same index: nothing happened, nothing is delivered.
-      if (answer.index !== index || step.reset) {
-        logger.debug({ index: answer.index }, "consul answer");
-        await options.onChange(answer.body, answer.index);
+      const answer = await readAnswer(options, () => index, failed);
+      const step = stepAnswer(seen, answer, { sent: answer.sent, recovering });
+      report(logger, hooks, step.kind, seen?.index ?? 0, answer.index);
+      if (step.deliver) {
+        await options.onChange(answer.body, {
+          index: answer.index,
+          kind: step.kind,
+          resync: step.resync,
+        });
       }
       // Advanced only once the answer is handled: a failed onChange is retried with a fresh read.
       index = step.next;
+      seen = step.seen;
+      recovering = false;
     } catch (error) {
       if (signal.aborted) return;
-      hooks?.onError?.(error as Error);
+      failed(error as Error);
       logger.error({ err: error }, "handling a consul answer failed; reading again");
-      await sleep(options.minBackoffMs ?? 100, undefined, { signal }).catch(() => undefined);
+      await sleep(minBackoff, undefined, { signal }).catch(() => undefined);
     }
+  }
+}
+
+/** Reads until an answer passes validation, backing off between failed attempts. */
+async function readAnswer<T>(
+  options: BlockingWatchOptions<T>,
+  index: () => number,
+  failed: (error: Error) => void,
+): Promise<{ index: number; body: T; hash: string; sent: number }> {
+  const { signal, logger } = options;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const sent = index();
+      const read = await options.read(sent, signal);
+      const body = options.validate(read.body);
+      return { index: read.index, body, hash: hashBody(read.body), sent };
+    } catch (error) {
+      if (signal.aborted) throw error;
+      failed(error as Error);
+      const delayMs = backoffDelay(
+        attempt,
+        options.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS,
+        options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
+      );
+      logger.warn({ err: error, attempt, delayMs }, "consul read failed; backing off");
+      await sleep(delayMs, undefined, { signal });
+    }
+  }
+}
+
+/**
+ * The wait before retry number `attempt` (1-based): exponential from `minMs`, capped at `maxMs`,
+ * each wait drawn from the upper half of its step so that bridges restarted together spread out.
+ */
+export function backoffDelay(
+  attempt: number,
+  minMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
+  const step = Math.min(maxMs, minMs * 2 ** Math.min(attempt - 1, 30));
+  return Math.round(step / 2 + (random() * step) / 2);
+}
+
+function report(
+  logger: Logger,
+  hooks: WatchHooks | undefined,
+  kind: AnswerKind,
+  previous: number,
+  returned: number,
+): void {
+  switch (kind) {
+    case "index-backwards":
+    case "content-changed":
+      hooks?.onReset?.(kind);
+      logger.warn(
+        { previous, returned, reason: kind },
+        kind === "index-backwards"
+          ? "consul index went backwards; resyncing"
+          : "consul content changed at same index; resyncing",
+      );
+      return;
+    case "reconnected":
+      logger.info({ index: returned }, "consul answered again after failed reads; resyncing");
+      return;
+    case "unchanged":
+      return;
+    default:
+      logger.debug({ index: returned, kind }, "consul answer");
   }
 }

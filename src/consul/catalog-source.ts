@@ -4,12 +4,17 @@ import pRetry from "p-retry";
 import type { Logger } from "pino";
 import type { EndpointStore } from "../model/endpoint-store.ts";
 import type { ServiceEndpoints } from "../model/endpoint.ts";
-import { watchBlocking, type WatchHooks } from "./blocking-watch.ts";
+import { watchBlocking, type WatchAnswer, type WatchHooks } from "./blocking-watch.ts";
 import { diffCatalog, diffHealth, type HealthFingerprints } from "./change-detection.ts";
 import { parseCatalogServices, parseHealthChecks, parseServiceEntries } from "./consul-answers.ts";
 import type { ConsulConnection } from "./consul-client.ts";
-import type { ConsulCatalogServices, ConsulHealthCheck } from "./consul-types.ts";
+import type {
+  ConsulCatalogServices,
+  ConsulHealthCheck,
+  ConsulServiceEntry,
+} from "./consul-types.ts";
 import { ServicePlacement } from "./service-placement.ts";
+import { StartUpHold } from "./start-up-hold.ts";
 import { TokenBucket } from "./token-bucket.ts";
 import { toServiceEndpoints, type TranslationOptions } from "./to-service-endpoints.ts";
 
@@ -17,6 +22,8 @@ import { toServiceEndpoints, type TranslationOptions } from "./to-service-endpoi
 export interface CatalogSourceHooks extends WatchHooks {
   onServiceRead?: (service: string) => void;
   onRejectedInstance?: (service: string, reason: string) => void;
+  /** A check in its agent start-up default is shown with its previous status. */
+  onCheckHeld?: (service: string) => void;
 }
 
 /** Options of {@link CatalogSource}. */
@@ -33,6 +40,11 @@ export interface CatalogSourceOptions {
   loopBurst?: number;
   /** Shortest time between two full re-reads triggered by unexplained catalog changes. */
   fullResyncIntervalMs?: number;
+  /**
+   * How long a previously healthy check may sit in its agent start-up default when Consul does
+   * not report its interval (start-up-hold.ts); 0 passes the default on at once.
+   */
+  checkGraceMs: number;
 }
 
 /**
@@ -41,7 +53,9 @@ export interface CatalogSourceOptions {
  * (names and tags), and bounded targeted reads of `/v1/health/service/:name` for the services
  * those two show changed. Catalog changes neither explains (an instance without checks, an
  * address changed in place) re-read the services without checks at once and everything else at
- * most once per `fullResyncIntervalMs`.
+ * most once per `fullResyncIntervalMs`. An answer the watch flags as a resync (index backwards,
+ * content changed at the same index, first answer after an outage) re-reads everything at once.
+ * Checks a restarted agent reports in their start-up default are held (start-up-hold.ts).
  */
 export class CatalogSource {
   private readonly abort = new AbortController();
@@ -55,16 +69,23 @@ export class CatalogSource {
   private lastFullResync = 0;
   private fullResyncTimer: NodeJS.Timeout | undefined;
   private loops: Promise<void>[] = [];
+  private readonly hold: StartUpHold;
+  private readonly recheckTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly options: CatalogSourceOptions) {
     this.limit = pLimit(options.readConcurrency);
+    this.hold = new StartUpHold({ graceMs: options.checkGraceMs });
   }
 
   /** Starts watching; resolves after the first complete read, when the store is ready. */
   async start(): Promise<void> {
     this.loops = [
-      this.watch("/health/state/any", parseHealthChecks, (checks) => this.onHealth(checks)),
-      this.watch("/catalog/services", parseCatalogServices, (services) => this.onCatalog(services)),
+      this.watch("/health/state/any", parseHealthChecks, (checks, answer) =>
+        this.onHealth(checks, answer),
+      ),
+      this.watch("/catalog/services", parseCatalogServices, (services, answer) =>
+        this.onCatalog(services, answer),
+      ),
     ];
     await this.options.store.whenReady();
   }
@@ -73,7 +94,7 @@ export class CatalogSource {
   private watch<T>(
     path: string,
     validate: (body: unknown) => T,
-    onChange: (body: T) => Promise<void>,
+    onChange: (body: T, answer: WatchAnswer) => Promise<void>,
   ): Promise<void> {
     const { connection, logger, hooks } = this.options;
     const waitSeconds = connection.config.waitSeconds;
@@ -93,21 +114,28 @@ export class CatalogSource {
   async stop(): Promise<void> {
     this.abort.abort();
     clearTimeout(this.fullResyncTimer);
+    for (const timer of this.recheckTimers.values()) clearTimeout(timer);
+    this.recheckTimers.clear();
     await Promise.allSettled([...this.loops, this.pumping]);
   }
 
-  private onHealth(checks: ConsulHealthCheck[]): Promise<void> {
+  private onHealth(checks: ConsulHealthCheck[], answer: WatchAnswer): Promise<void> {
     const delta = diffHealth(this.health ?? { services: new Map(), nodes: new Map() }, checks);
     this.health = delta.fingerprints;
     for (const service of delta.services) this.dirty.add(service);
     for (const node of delta.nodes) {
       for (const service of this.placement.servicesOn(node)) this.dirty.add(service);
     }
+    if (answer.resync) this.resyncAll();
     return this.pump();
   }
 
-  private onCatalog(services: ConsulCatalogServices): Promise<void> {
-    if (this.catalog === undefined) {
+  private onCatalog(services: ConsulCatalogServices, answer: WatchAnswer): Promise<void> {
+    if (answer.resync) {
+      // The services that left are in the old answer and the store, the new ones in this one.
+      this.resyncAll();
+      for (const name of Object.keys(services)) this.dirty.add(name);
+    } else if (this.catalog === undefined) {
       for (const name of Object.keys(services)) this.dirty.add(name);
     } else {
       const delta = diffCatalog(this.catalog, services);
@@ -122,6 +150,18 @@ export class CatalogSource {
     }
     this.catalog = services;
     return this.pump();
+  }
+
+  /**
+   * Marks every known service for a re-read now: after a reset or an outage, diffs against the
+   * earlier answers may hide changes (docs/architecture.md §3).
+   */
+  private resyncAll(): void {
+    for (const name of Object.keys(this.catalog ?? {})) this.dirty.add(name);
+    for (const name of this.options.store.names()) this.dirty.add(name);
+    clearTimeout(this.fullResyncTimer);
+    this.fullResyncTimer = undefined;
+    this.lastFullResync = Date.now();
   }
 
   private scheduleFullResync(): void {
@@ -184,6 +224,9 @@ export class CatalogSource {
   private forget(name: string): void {
     this.placement.forget(name);
     this.checkless.delete(name);
+    this.hold.forget(name);
+    clearTimeout(this.recheckTimers.get(name));
+    this.recheckTimers.delete(name);
   }
 
   private async readService(name: string): Promise<ServiceEndpoints> {
@@ -207,11 +250,42 @@ export class CatalogSource {
     );
     if (checkless) this.checkless.add(name);
     else this.checkless.delete(name);
-    const translated = toServiceEndpoints(name, entries, translation);
+    const translated = toServiceEndpoints(name, this.holdStartUpChecks(name, entries), translation);
     for (const { id, reason } of translated.rejected) {
       hooks?.onRejectedInstance?.(name, reason);
       this.options.logger.warn({ service: name, instance: id, reason }, "instance skipped");
     }
     return translated.value;
+  }
+
+  /** Applies the start-up hold and re-reads the service when the earliest hold runs out. */
+  private holdStartUpChecks(name: string, entries: ConsulServiceEntry[]): ConsulServiceEntry[] {
+    const { logger, hooks } = this.options;
+    const result = this.hold.apply(name, entries);
+    for (const check of result.held.filter((held) => held.started)) {
+      hooks?.onCheckHeld?.(name);
+      logger.info(
+        { service: name, node: check.node, check: check.checkId, shownAs: check.status },
+        "check not run since its agent started; keeping its last status",
+      );
+    }
+    for (const check of result.released) {
+      logger.warn(
+        { service: name, node: check.node, check: check.checkId },
+        "check still not run after its interval; passing critical on",
+      );
+    }
+    clearTimeout(this.recheckTimers.get(name));
+    this.recheckTimers.delete(name);
+    if (result.recheckInMs !== undefined) {
+      const timer = setTimeout(() => {
+        this.recheckTimers.delete(name);
+        this.dirty.add(name);
+        void this.pump();
+      }, result.recheckInMs + 1);
+      timer.unref();
+      this.recheckTimers.set(name, timer);
+    }
+    return result.entries;
   }
 }

@@ -1,6 +1,10 @@
 import type { ConsulCatalogServices, ConsulHealthCheck } from "./consul-types.ts";
+import { isStartUpDefault } from "./start-up-hold.ts";
 
-/** Per-service and per-node fingerprints of `/v1/health/state/any` (status and membership). */
+/**
+ * Per-service and per-node fingerprints of `/v1/health/state/any` (status, whether a critical
+ * check is still in its agent start-up default, and membership).
+ */
 export interface HealthFingerprints {
   services: Map<string, string>;
   nodes: Map<string, string>;
@@ -20,7 +24,9 @@ export function fingerprintHealth(checks: readonly ConsulHealthCheck[]): HealthF
   const services = new Map<string, string[]>();
   const nodes = new Map<string, string[]>();
   for (const check of checks) {
-    const line = `${check.Node}\u0000${check.ServiceID}\u0000${check.CheckID}\u0000${check.Status}`;
+    // A check leaving its start-up default for a real failure keeps its status: mark the default.
+    const status = isStartUpDefault(check) ? "critical (not run yet)" : check.Status;
+    const line = `${check.Node}\u0000${check.ServiceID}\u0000${check.CheckID}\u0000${status}`;
     const [map, key] = check.ServiceName ? [services, check.ServiceName] : [nodes, check.Node];
     const lines = map.get(key) ?? [];
     lines.push(line);

@@ -12,6 +12,18 @@ export interface ConsulHealthCheck {
   ServiceID: string;
   ServiceName: string;
   ModifyIndex?: number;
+  /** The last run's output; empty for a check in its start-up default (never run). */
+  Output?: string;
+  /** `tcp`, `http`, `ttl`, `script`, …; empty for serfHealth and maintenance checks. */
+  Type?: string;
+  /** What Consul stores of the check's definition; Consul 1.8 leaves it empty for agent checks. */
+  Definition?: ConsulCheckDefinition | null;
+}
+
+/** The check definition fields the bridge reads; durations are Go duration strings ("10s"). */
+export interface ConsulCheckDefinition {
+  Interval?: string | number;
+  Timeout?: string | number;
 }
 
 /** The node part of a `/v1/health/service/:name` entry. */

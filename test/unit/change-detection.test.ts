@@ -111,6 +111,13 @@ describe("diffHealth", () => {
     assert.equal(delta.nodes.size, 0);
   });
 
+  it("reports a critical check leaving its agent start-up default (it ran and failed)", () => {
+    const notRun = { ...serviceCheck("web", "web-1", "critical"), Output: "", Type: "tcp" };
+    const failed = { ...notRun, Output: "dial tcp 10.0.0.1:80: connection refused" };
+    const delta = diffHealth(fingerprintHealth([notRun]), [failed]);
+    assert.deepEqual([...delta.services], ["web"]);
+  });
+
   it("returns fingerprints that make the next identical answer a no-op", () => {
     const first = diffHealth({ services: new Map(), nodes: new Map() }, baseline);
     const second = diffHealth(first.fingerprints, baseline);
