@@ -45,6 +45,8 @@ interface Entry extends ExportedService {
 export class ExportedServices {
   private readonly entries = new Map<string, Entry>();
   private readonly reported = new Set<string>();
+  /** The sorted names, kept until a service is added or forgotten (wildcard answers read it). */
+  private sortedNames: string[] | undefined;
 
   constructor(private readonly options: ExportedServicesOptions) {}
 
@@ -54,8 +56,9 @@ export class ExportedServices {
   }
 
   /** Every exported service name, sorted. */
-  names(): string[] {
-    return [...this.entries.keys()].sort();
+  names(): readonly string[] {
+    this.sortedNames ??= [...this.entries.keys()].sort();
+    return this.sortedNames;
   }
 
   /** Every exported service. */
@@ -95,6 +98,7 @@ export class ExportedServices {
     for (const problem of problems) this.report(name, problem);
     const settingsKey = JSON.stringify(settings);
     clearTimeout(previous?.timer);
+    if (!previous) this.sortedNames = undefined;
     this.entries.set(name, {
       name,
       settings,
@@ -123,6 +127,7 @@ export class ExportedServices {
 
   private forget(name: string): void {
     this.entries.delete(name);
+    this.sortedNames = undefined;
     for (const key of this.reported) if (key.startsWith(`${name}\u0000`)) this.reported.delete(key);
   }
 

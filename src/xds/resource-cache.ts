@@ -117,7 +117,7 @@ export class ResourceCache implements XdsCache {
     return { ...this.encodeCounts };
   }
 
-  names(typeUrl: ResourceTypeUrl): string[] {
+  names(typeUrl: ResourceTypeUrl): readonly string[] {
     switch (typeUrl) {
       case CDS:
       case EDS:
@@ -233,7 +233,7 @@ export class ResourceCache implements XdsCache {
       this.reportedShadows.add(name);
       this.options.logger?.warn(
         { service: name },
-        "service not routed: another service has the same name but for case",
+        "service not routed: another service already has one of its Host names",
       );
     }
   }

@@ -76,8 +76,9 @@ export function toVirtualHost(
 /**
  * The route configuration of every exported service, one virtual host each, sorted by name. No
  * catch-all host: an unknown Host gets Envoy's 404. Envoy matches domains case-insensitively and
- * rejects a configuration with a domain twice, so of two services whose names differ only in
- * case the first by name is routed and the others are returned in `shadowed`.
+ * rejects a whole configuration that has a domain twice, so a service any of whose domains an
+ * earlier one (by name) already has (`Web` after `web`; `a.service.consul` next to `a`) is left
+ * out and returned in `shadowed`.
  */
 export function toRouteConfiguration(
   name: string,
@@ -87,12 +88,12 @@ export function toRouteConfiguration(
   const shadowed: string[] = [];
   const virtualHosts: VirtualHostObject[] = [];
   for (const service of [...services].sort((a, b) => compare(a.name, b.name))) {
-    const key = service.name.toLowerCase();
-    if (seen.has(key)) {
+    const domains = serviceDomains(service.name).map((domain) => domain.toLowerCase());
+    if (domains.some((domain) => seen.has(domain))) {
       shadowed.push(service.name);
       continue;
     }
-    seen.add(key);
+    for (const domain of domains) seen.add(domain);
     virtualHosts.push(toVirtualHost(service));
   }
   return { value: { name, virtual_hosts: virtualHosts }, shadowed };

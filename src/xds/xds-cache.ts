@@ -24,7 +24,7 @@ export interface XdsCache {
   /** Resolves once the cache may answer. */
   whenReady(): Promise<void>;
   /** Names of every existing resource of a type (what a wildcard subscription gets). */
-  names(typeUrl: ResourceTypeUrl): string[];
+  names(typeUrl: ResourceTypeUrl): readonly string[];
   /**
    * The resource of that type and name, or undefined when there is none. Assignments always
    * exist: an unknown cluster gets an empty one (docs/architecture.md §4).

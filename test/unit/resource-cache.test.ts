@@ -16,7 +16,7 @@ function cacheWith(...services: ServiceEndpoints[]): {
   store: EndpointStore;
   cache: {
     get(name: string): EncodedResource;
-    names(): string[];
+    names(): readonly string[];
     readonly encodings: number;
     readonly ready: boolean;
     whenReady(): Promise<void>;
@@ -148,7 +148,7 @@ describe("ResourceCache", () => {
 
   it("lists the store's names and follows its readiness", async () => {
     const { store, cache } = cacheWith(service("web"), service("api"));
-    assert.deepEqual(cache.names().sort(), ["api", "web"]);
+    assert.deepEqual([...cache.names()].sort(), ["api", "web"]);
     assert.equal(cache.ready, false);
     const ready = cache.whenReady();
     store.markReady();

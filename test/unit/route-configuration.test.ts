@@ -98,6 +98,15 @@ describe("toRouteConfiguration", () => {
     assert.deepEqual(shadowed, ["web"]);
   });
 
+  it("leaves out a service whose Host names another service already has", () => {
+    const { decoded, shadowed } = routes(routed("a"), routed("a.service.consul"));
+    assert.deepEqual(
+      decoded.virtual_hosts.map((host) => host.name),
+      ["a"],
+    );
+    assert.deepEqual(shadowed, ["a.service.consul"]);
+  });
+
   it("is an empty configuration when no service is exported", () => {
     assert.deepEqual(routes().decoded, { name: "consul-services" });
   });
