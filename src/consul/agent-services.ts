@@ -67,8 +67,8 @@ export interface Lookalike {
   port: number;
 }
 
-/** Options of a read: a follow-up (checking what a failed write did) goes ahead of new work. */
-export interface AgentReadOptions {
+/** Options of a call: a follow-up (checking or redoing a failed write) goes ahead of new work. */
+export interface AgentCallOptions {
   urgent?: boolean;
 }
 
@@ -77,7 +77,7 @@ export interface AgentServices {
   /** Services registered with this agent, by ID. */
   list(): Promise<Record<string, AgentServiceEntry>>;
   /** One service of this agent by ID (`GET /v1/agent/service/:id`), or undefined when unknown. */
-  get(id: string, options?: AgentReadOptions): Promise<AgentServiceEntry | undefined>;
+  get(id: string, options?: AgentCallOptions): Promise<AgentServiceEntry | undefined>;
   /**
    * Catalog entries that are another spelling of `instance.service` (Consul looks names up
    * case-insensitively) or the same service, address and port under another ID. One indexed
@@ -85,9 +85,9 @@ export interface AgentServices {
    */
   lookalikes(instance: { service: string; address: string; port: number }): Promise<Lookalike[]>;
   /** Registers (or replaces) a service and its check in one call. */
-  register(definition: AgentServiceDefinition): Promise<void>;
+  register(definition: AgentServiceDefinition, options?: AgentCallOptions): Promise<void>;
   /** Removes a service and its checks; resolves false when Consul did not know the ID. */
-  deregister(id: string): Promise<boolean>;
+  deregister(id: string, options?: AgentCallOptions): Promise<boolean>;
   /**
    * Registers; when the call fails, deregisters the ID again, because a timed-out or cut call
    * may have been applied, so a failed registration leaves nothing behind.
@@ -176,16 +176,20 @@ export function agentServices(
         }));
       }),
 
-    register: (definition) =>
-      call("register", async () => {
-        const options = { ...toRegisterOptions(definition), timeout: timeoutMs };
-        await api.register(options);
-      }),
+    register: (definition, options = {}) =>
+      call(
+        "register",
+        async () => {
+          const request = { ...toRegisterOptions(definition), timeout: timeoutMs };
+          await api.register(request);
+        },
+        options.urgent,
+      ),
 
-    async deregister(id) {
+    async deregister(id, options = {}) {
       try {
-        const options = { id, timeout: timeoutMs };
-        await call("deregister", () => api.deregister(options));
+        const request = { id, timeout: timeoutMs };
+        await call("deregister", () => api.deregister(request), options.urgent);
         return true;
       } catch (error) {
         // Consul ≥ 1.11 answers 404 for an unknown ID; older agents answer 200.

@@ -20,6 +20,8 @@ export { ServiceNameCaseError };
 
 /** How long the shim waits for a new endpoint to accept a TCP connection. */
 const PROBE_TIMEOUT_MS = 500;
+/** Attempts of a write Consul did not apply (the first and one more). */
+const WRITE_ATTEMPTS = 2;
 /** Reads made to learn what a failed write did, and the pause between them. */
 const VERIFY_ATTEMPTS = 3;
 const VERIFY_PAUSE_MS = 200;
@@ -165,21 +167,32 @@ export function createRegistrar(options: RegistrarOptions): Registrar {
     return undefined;
   };
 
-  /** Runs a write; when it fails unanswered or unavailable, reads back whether it took effect. */
+  /**
+   * Runs an idempotent write. When it fails unanswered or unavailable, reads back whether it took
+   * effect; if it did not, writes once more, so a write whose request still reaches Consul late
+   * cannot turn a 503 into a lie. Throws only when it is not applied, or that cannot be known.
+   */
   const writeChecked = async (
     operation: AgentOperation,
     id: string,
-    write: () => Promise<unknown>,
+    write: (urgent: boolean) => Promise<unknown>,
     heldWhenApplied: boolean,
   ): Promise<void> => {
-    try {
-      await write();
-    } catch (error) {
-      if (!(error instanceof ConsulAgentError) || !error.unavailable) throw error;
-      const held = await holds(id);
-      if (held === undefined) throw new OutcomeUnknownError(operation, id, { cause: error });
-      if (held !== heldWhenApplied) throw error;
-      logger.warn({ err: error, serviceId: id, operation }, "consul applied a write that failed");
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await write(attempt > 1);
+        return;
+      } catch (error) {
+        if (!(error instanceof ConsulAgentError) || !error.unavailable) throw error;
+        const held = await holds(id);
+        if (held === undefined) throw new OutcomeUnknownError(operation, id, { cause: error });
+        if (held === heldWhenApplied) {
+          logger.warn({ err: error, serviceId: id, operation }, "consul applied a failed write");
+          return;
+        }
+        if (attempt >= WRITE_ATTEMPTS) throw error;
+        logger.warn({ err: error, serviceId: id, operation }, "consul call failed; writing again");
+      }
     }
   };
 
@@ -197,7 +210,12 @@ export function createRegistrar(options: RegistrarOptions): Registrar {
           return spellings.claim(endpoint.service, async () => {
             const reachable = await probeTcp(endpoint.address, endpoint.port, PROBE_TIMEOUT_MS);
             const definition = shimDefinition(id, endpoint, config, reachable);
-            await writeChecked("register", id, () => agent.register(definition), true);
+            await writeChecked(
+              "register",
+              id,
+              (urgent) => agent.register(definition, { urgent }),
+              true,
+            );
             logger.info(
               { serviceId: id, service: endpoint.service, address: endpoint.address, reachable },
               "shim endpoint registered",
@@ -220,7 +238,8 @@ export function createRegistrar(options: RegistrarOptions): Registrar {
           await writeChecked(
             "deregister",
             target,
-            async () => (removed = await agent.deregister(target)),
+            // Unknown to Consul on a second attempt: the first one, answered or not, removed it.
+            async (urgent) => (removed = (await agent.deregister(target, { urgent })) || urgent),
             false,
           );
           if (!removed) return { id: target, status: "not-registered" };

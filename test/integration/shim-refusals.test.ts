@@ -96,32 +96,80 @@ describe("shim refusals: bad input, authentication, Consul failures", () => {
     assert.equal((await fixture.agentServices())[id]?.Port, port);
   });
 
-  test("a registration cut off before reaching Consul is answered 503 and left undone", async () => {
+  test("a registration cut off before reaching Consul is made again and answered ok", async () => {
     const { port } = await fixture.backend();
     fixture.proxy.cutBeforeForwarding("PUT", "/v1/agent/service/register");
     const response = await shim.get(`/edsservice/register?endpoint=127.0.0.1:${port}&service=cut`);
+    assert.equal(await response.text(), `127.0.0.1:${port} ok`);
+    const puts = fixture.proxy.requests.filter((r) =>
+      r.url.startsWith("/v1/agent/service/register"),
+    );
+    assert.equal(puts.length >= 2, true, "written a second time");
+    assert.equal((await fixture.agentServices())[`cut-127.0.0.1-${port}`]?.Port, port);
+  });
+
+  test("a registration Consul never gets is answered 503 with Retry-After and left undone", async () => {
+    const { port } = await fixture.backend();
+    fixture.proxy.cutBeforeForwarding("PUT", "/v1/agent/service/register", 2);
+    const response = await shim.get(`/edsservice/register?endpoint=127.0.0.1:${port}&service=lost`);
     assert.equal(response.status, 503);
     assert.equal(response.headers.get("retry-after"), "1");
     assert.equal(await response.text(), "consul unavailable\n");
-    assert.equal((await fixture.agentServices())[`cut-127.0.0.1-${port}`], undefined);
+    assert.equal((await fixture.agentServices())[`lost-127.0.0.1-${port}`], undefined);
   });
 
-  test("a deregistration cut off is answered by what Consul holds: 200 if applied, 503 if not", async () => {
+  test("a deregistration cut off is answered by what Consul holds: 200 once applied, 503 only if not", async () => {
     const { port } = await fixture.backend();
     const id = `cutdown-127.0.0.1-${port}`;
     const path = `?endpoint=127.0.0.1:${port}&service=cutdown`;
-    assert.equal((await shim.get(`/edsservice/register${path}`)).status, 200);
+    const register = async () =>
+      assert.equal((await shim.get(`/edsservice/register${path}`)).status, 200);
+    await register();
 
-    fixture.proxy.cutBeforeForwarding("PUT", "/v1/agent/service/deregister");
-    const notApplied = await shim.get(`/edsservice/deregister${path}`);
-    assert.equal(notApplied.status, 503);
+    fixture.proxy.cutBeforeForwarding("PUT", "/v1/agent/service/deregister", 2);
+    const neverApplied = await shim.get(`/edsservice/deregister${path}`);
+    assert.equal(neverApplied.status, 503);
     assert.equal((await fixture.agentServices())[id]?.Port, port, "still registered");
 
+    fixture.proxy.cutBeforeForwarding("PUT", "/v1/agent/service/deregister");
+    const appliedOnRetry = await shim.get(`/edsservice/deregister${path}`);
+    assert.equal(await appliedOnRetry.text(), `127.0.0.1:${port} ok`);
+    assert.equal((await fixture.agentServices())[id], undefined);
+
+    await register();
     fixture.proxy.cutAfterForwarding("PUT", "/v1/agent/service/deregister");
     const applied = await shim.get(`/edsservice/deregister${path}`);
-    assert.equal(applied.status, 200);
     assert.equal(await applied.text(), `127.0.0.1:${port} ok`);
     assert.equal((await fixture.agentServices())[id], undefined);
+  });
+
+  test("a call that times out is checked against Consul before it is answered", async () => {
+    const quick = await startShim(fixture.proxy.port, undefined, { timeoutMs: 300 });
+    try {
+      const { port } = await fixture.backend();
+      const id = `slow-127.0.0.1-${port}`;
+      const path = `?endpoint=127.0.0.1:${port}&service=slow`;
+      // Applied, then answered too late: the registration is there, so the answer is ok.
+      fixture.proxy.delayNext("PUT", "/v1/agent/service/register", 1_500, "after");
+      assert.equal(
+        await (await quick.get(`/edsservice/register${path}`)).text(),
+        `127.0.0.1:${port} ok`,
+      );
+      assert.equal((await fixture.agentServices())[id]?.Port, port);
+      // Held before Consul: not applied when the call times out, so it is written again.
+      fixture.proxy.delayNext("PUT", "/v1/agent/service/deregister", 1_500, "before");
+      assert.equal(
+        await (await quick.get(`/edsservice/deregister${path}`)).text(),
+        `127.0.0.1:${port} ok`,
+      );
+      assert.equal((await fixture.agentServices())[id], undefined);
+      const timedOut = quick.log.lines.filter(
+        (line) => line.msg === "consul call failed; writing again",
+      );
+      assert.equal(timedOut.length, 1);
+    } finally {
+      await quick.close();
+    }
   });
 
   test("a token is required when configured (401 otherwise)", async () => {

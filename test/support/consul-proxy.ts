@@ -19,8 +19,10 @@ export interface ConsulProxy {
   readonly requests: RecordedRequest[];
   /** The next request matching is forwarded to Consul, then its connection is cut unanswered. */
   cutAfterForwarding(method: string, pathPrefix: string): void;
-  /** The next request matching is cut unanswered without reaching Consul. */
-  cutBeforeForwarding(method: string, pathPrefix: string): void;
+  /** The next `times` requests matching are cut unanswered without reaching Consul. */
+  cutBeforeForwarding(method: string, pathPrefix: string, times?: number): void;
+  /** The next request matching waits `ms` before it is forwarded, or before it is answered. */
+  delayNext(method: string, pathPrefix: string, ms: number, when: "before" | "after"): void;
   /** Holds every request (recorded, not forwarded) until the returned function is called. */
   pause(): () => void;
   close(): Promise<void>;
@@ -30,8 +32,10 @@ export interface ConsulProxy {
 export async function startConsulProxy(target: string): Promise<ConsulProxy> {
   const [targetHost, targetPort] = target.split(":") as [string, string];
   const requests: RecordedRequest[] = [];
-  let cut: { method: string; pathPrefix: string; before: boolean } | undefined;
+  let cut: { method: string; pathPrefix: string; before: boolean; times: number } | undefined;
   let paused: Promise<void> | undefined;
+  let delay: { method: string; pathPrefix: string; ms: number; when: string } | undefined;
+  const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -43,11 +47,15 @@ export async function startConsulProxy(target: string): Promise<ConsulProxy> {
     await paused;
     const cutThis = cut !== undefined && cut.method === method && url.startsWith(cut.pathPrefix);
     const cutBefore = cutThis && cut?.before === true;
-    if (cutThis) cut = undefined;
+    if (cut && cutThis && --cut.times <= 0) cut = undefined;
     if (cutBefore) {
       req.socket.destroy();
       return;
     }
+    const delayThis =
+      delay?.method === method && url.startsWith(delay.pathPrefix) ? delay : undefined;
+    if (delayThis) delay = undefined;
+    if (delayThis?.when === "before") await wait(delayThis.ms);
 
     try {
       const upstream = await forward(
@@ -62,6 +70,7 @@ export async function startConsulProxy(target: string): Promise<ConsulProxy> {
         req.socket.destroy();
         return;
       }
+      if (delayThis?.when === "after") await wait(delayThis.ms);
       res.writeHead(upstream.status, upstream.headers);
       res.end(upstream.body);
     } catch (error) {
@@ -75,10 +84,13 @@ export async function startConsulProxy(target: string): Promise<ConsulProxy> {
     port: (server.address() as AddressInfo).port,
     requests,
     cutAfterForwarding(method, pathPrefix) {
-      cut = { method, pathPrefix, before: false };
+      cut = { method, pathPrefix, before: false, times: 1 };
     },
-    cutBeforeForwarding(method, pathPrefix) {
-      cut = { method, pathPrefix, before: true };
+    cutBeforeForwarding(method, pathPrefix, times = 1) {
+      cut = { method, pathPrefix, before: true, times };
+    },
+    delayNext(method, pathPrefix, ms, when) {
+      delay = { method, pathPrefix, ms, when };
     },
     pause() {
       let resume = (): void => undefined;
