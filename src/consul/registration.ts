@@ -169,8 +169,8 @@ export function createRegistrar(options: RegistrarOptions): Registrar {
 
   /**
    * Runs an idempotent write. When it fails unanswered or unavailable, reads back whether it took
-   * effect; if it did not, writes once more, so a write whose request still reaches Consul late
-   * cannot turn a 503 into a lie. Throws only when it is not applied, or that cannot be known.
+   * effect; if it did not, writes once more, so what Consul can take is applied before the answer.
+   * Throws when neither attempt had taken effect when read back, or that could not be read.
    */
   const writeChecked = async (
     operation: AgentOperation,
