@@ -163,8 +163,8 @@ describe("fault: the Consul agent holding the backends killed -9 and restarted",
     const health = await monitor.stop();
     const held = (await bridgeMetric(bridge.url, "bridge_consul_checks_held_total")) - heldBefore;
     t.diagnostic(
-      `${health.samples} samples of Envoy's /clusters; Consul reported live checks critical in ` +
-        `${health.criticalInConsul} samples; the bridge held ${held} checks`,
+      `${health.samples} samples of Envoy's /clusters; Consul showed a live backend's check ` +
+        `critical ${health.criticalInConsul} times (checks × samples); the bridge held ${held}`,
     );
     t.diagnostic(`${seen.sent} requests during the restarts`);
     assert.deepEqual(health.unhealthyInEnvoy, [], "a live endpoint was unhealthy in Envoy");
