@@ -78,14 +78,40 @@ describe("Envoy with a bootstrap that names only the bridge", () => {
   let xds: DiscoveryServer;
   let envoy: EnvoyProxy;
   const backends: Server[] = [];
-  const service = async (name: string): Promise<ServiceEndpoints> => {
+  const service = async (
+    name: string,
+    meta: Record<string, string> = {},
+  ): Promise<ServiceEndpoints> => {
     const { server, port } = await backend(name);
     backends.push(server);
-    return { service: name, endpoints: [endpoint("127.0.0.1", { id: `node/${name}`, port })] };
+    return {
+      service: name,
+      endpoints: [endpoint("127.0.0.1", { id: `node/${name}`, port, meta })],
+    };
+  };
+  /** Every per-service setting at once: Envoy must accept the cluster and the route. */
+  const TUNED = {
+    "envoy-connect-timeout": "750ms",
+    "envoy-lb-policy": "maglev",
+    "envoy-outlier-detection": "on",
+    "envoy-max-connections": "50",
+    "envoy-max-pending-requests": "60",
+    "envoy-max-requests": "70",
+    "envoy-max-retries": "5",
+    "envoy-route-prefix": "/tuned",
+    "envoy-route-timeout": "20s",
+    "envoy-retries": "2",
+    "envoy-retry-on": "5xx,reset,connect-failure",
+    "envoy-per-try-timeout": "5s",
   };
 
   before(async () => {
-    store.apply([await service("web")]);
+    store.apply([
+      await service("web"),
+      await service("tuned", TUNED),
+      await service("h2", { "envoy-protocol": "http2", "envoy-lb-policy": "least_request" }),
+      await service("rings", { "envoy-protocol": "grpc", "envoy-lb-policy": "ring_hash" }),
+    ]);
     store.markReady();
     const gatewayPort = await freePort();
     cache = new ResourceCache(store, loadXdsProtos(), 20, {
@@ -124,6 +150,14 @@ describe("Envoy with a bootstrap that names only the bridge", () => {
     assert.equal((await through("nobody")).status, 404, "unknown Host gets Envoy's 404");
   });
 
+  test("applies a service's meta: its route prefix reaches it, other paths get 404", async () => {
+    const tuned = await envoy.request("/tuned/x", { host: "tuned" });
+    assert.deepEqual([tuned.status, tuned.body], [200, "tuned"]);
+    assert.equal((await envoy.request("/other", { host: "tuned" })).status, 404);
+    const cluster = await envoy.clusterStats("tuned");
+    assert.equal(cluster.update_rejected ?? 0, 0);
+  });
+
   test("a service registered after Envoy started gets traffic, then 404 after its grace", async () => {
     store.apply([await service("late")]);
     await waitFor(async () => (await through("late")).body === "late", {
@@ -150,7 +184,13 @@ describe("Envoy with a bootstrap that names only the bridge", () => {
     assert.equal(entry.method, "GET");
     assert.ok(entry.request_id, "a request id was generated");
     const rejected = await envoy.stats("update_rejected$");
-    assert.ok(Object.keys(rejected).length >= 3, JSON.stringify(rejected));
+    for (const name of [
+      "cluster_manager.cds",
+      "listener_manager.lds",
+      "cluster.h2",
+      "cluster.rings",
+    ])
+      assert.ok(`${name}.update_rejected` in rejected, `${name} in ${JSON.stringify(rejected)}`);
     for (const [name, value] of Object.entries(rejected)) assert.equal(value, 0, name);
   });
 });
