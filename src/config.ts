@@ -1,4 +1,10 @@
 import { parseArgs } from "node:util";
+import {
+  CONSUL_OPTIONS,
+  readConsulConfig,
+  type ConsulConfig,
+  type ConsulOption,
+} from "./config-consul.ts";
 import { readRoutingConfig, ROUTING_OPTIONS, type RoutingConfig } from "./config-routing.ts";
 import { readShimConfig, SHIM_OPTIONS, type ShimConfig } from "./config-shim.ts";
 import { readXdsAuth, XDS_AUTH_OPTIONS, type XdsTlsConfig } from "./config-xds-auth.ts";
@@ -9,21 +15,12 @@ export type WarningMapping = "healthy" | "degraded";
 /** How a Consul `critical` status reaches Envoy (design.md §3). */
 export type CriticalMapping = "unhealthy" | "omit";
 
-/** Where and how to reach Consul's HTTP API. */
-export interface ConsulConfig {
-  host: string;
-  port: number;
-  secure: boolean;
-  /** PEM file with the CA that signed Consul's certificate. */
-  caCertFile: string | undefined;
-  token: string | undefined;
-  /** Longest `wait` of a blocking query, in seconds (Consul caps it at 600). */
-  waitSeconds: number;
-  /** Reads may be answered by any server (`?stale`). */
-  stale: boolean;
-  /** Upper bound on concurrent HTTP connections to Consul. */
-  maxConnections: number;
-}
+export type { ConsulConfig } from "./config-consul.ts";
+export {
+  DEFAULT_CONSUL_ADDR,
+  DEFAULT_MAX_CONSUL_CONNECTIONS,
+  DEFAULT_WAIT_SECONDS,
+} from "./config-consul.ts";
 
 /** The gRPC xDS server. */
 export interface XdsConfig {
@@ -80,13 +77,10 @@ export interface BridgeConfig {
   logLevel: string;
 }
 
-export const DEFAULT_CONSUL_ADDR = "127.0.0.1:8500";
 export const DEFAULT_XDS_PORT = 18000;
 export const DEFAULT_HTTP_PORT = 5000;
 export const DEFAULT_BIND_HOST = "0.0.0.0";
 export const DEFAULT_SERVICE = "myservice";
-export const DEFAULT_WAIT_SECONDS = 300;
-export const DEFAULT_MAX_CONSUL_CONNECTIONS = 6;
 export const DEFAULT_CHECK_INTERVAL_SECONDS = 5;
 export const DEFAULT_DEREGISTER_CRITICAL_AFTER_SECONDS = 60;
 export const DEFAULT_KEEPALIVE_TIME_MS = 30_000;
@@ -111,41 +105,7 @@ interface OptionSpec {
 }
 
 const OPTIONS = {
-  consulAddr: {
-    flag: "consul-addr",
-    env: "CONSUL_HTTP_ADDR",
-    description: `Consul HTTP address, [http[s]://]HOST:PORT (default ${DEFAULT_CONSUL_ADDR})`,
-  },
-  consulToken: {
-    flag: "consul-token",
-    env: "CONSUL_HTTP_TOKEN",
-    description: "ACL token sent as X-Consul-Token",
-  },
-  consulCaCert: {
-    flag: "consul-cacert",
-    env: "CONSUL_CACERT",
-    description: "CA certificate file for HTTPS to Consul",
-  },
-  consulSsl: {
-    flag: "consul-ssl",
-    env: "CONSUL_HTTP_SSL",
-    description: "use HTTPS to Consul (true/false)",
-  },
-  consulStale: {
-    flag: "consul-stale",
-    env: "BRIDGE_CONSUL_STALE",
-    description: "allow stale reads from any Consul server (true/false, default false)",
-  },
-  consulWait: {
-    flag: "consul-wait",
-    env: "BRIDGE_CONSUL_WAIT",
-    description: `blocking query wait in seconds, 1-600 (default ${DEFAULT_WAIT_SECONDS})`,
-  },
-  consulMaxConns: {
-    flag: "consul-max-conns",
-    env: "BRIDGE_CONSUL_MAX_CONNS",
-    description: `max concurrent connections to Consul, 3-64 (default ${DEFAULT_MAX_CONSUL_CONNECTIONS})`,
-  },
+  ...CONSUL_OPTIONS,
   xdsHost: {
     flag: "xds-host",
     env: "XDS_HOST",
@@ -292,15 +252,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
     }
     return value;
   };
-  const bool = (name: OptionName, fallback: boolean): boolean => {
-    const given = raw(name);
-    if (!given) return fallback;
-    const value = given.value.toLowerCase();
-    if (["1", "true", "yes"].includes(value)) return true;
-    if (["0", "false", "no"].includes(value)) return false;
-    problems.push(`${given.source}=${given.value}: expected true or false`);
-    return fallback;
-  };
   const choice = <T extends string>(name: OptionName, allowed: readonly T[], fallback: T): T => {
     const given = raw(name);
     if (!given) return fallback;
@@ -316,9 +267,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
     return value;
   };
 
-  const consulSsl = bool("consulSsl", false);
-  const consulAddress = parseConsulAddress(raw("consulAddr"), consulSsl, problems);
-  const caCertFile = optional("consulCaCert");
   const serviceName = text("defaultService", DEFAULT_SERVICE);
   if (!SERVICE_NAME_PATTERN.test(serviceName)) {
     problems.push(`default service ${JSON.stringify(serviceName)}: letters, digits, _ and - only`);
@@ -330,16 +278,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
   );
 
   const config: BridgeConfig = {
-    consul: {
-      host: consulAddress.host,
-      port: consulAddress.port,
-      secure: consulAddress.secure || caCertFile !== undefined,
-      caCertFile,
-      token: optional("consulToken"),
-      waitSeconds: integer("consulWait", DEFAULT_WAIT_SECONDS, 1, 600),
-      stale: bool("consulStale", false),
-      maxConnections: integer("consulMaxConns", DEFAULT_MAX_CONSUL_CONNECTIONS, 3, 64),
-    },
+    consul: readConsulConfig(
+      Object.fromEntries(
+        (Object.keys(CONSUL_OPTIONS) as ConsulOption[]).map((name) => [name, raw(name)]),
+      ),
+      problems,
+    ),
     xds: {
       host: host("xdsHost"),
       port: integer("xdsPort", DEFAULT_XDS_PORT, 0, 65535),
@@ -374,16 +318,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
         86_400,
       ),
     },
-    routing: readRoutingConfig(
-      {
-        services: raw("services"),
-        clusterGrace: raw("clusterGrace"),
-        routeConfigName: raw("routeConfigName"),
-        gatewayPort: raw("gatewayPort"),
-        gatewayHost: raw("gatewayHost"),
-      },
-      problems,
-    ),
     shim: readShimConfig(
       {
         shimReservedServices: raw("shimReservedServices"),
@@ -393,6 +327,16 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
         shimLookupTimeout: raw("shimLookupTimeout"),
       },
       serviceName,
+      problems,
+    ),
+    routing: readRoutingConfig(
+      {
+        services: raw("services"),
+        clusterGrace: raw("clusterGrace"),
+        routeConfigName: raw("routeConfigName"),
+        gatewayPort: raw("gatewayPort"),
+        gatewayHost: raw("gatewayHost"),
+      },
       problems,
     ),
     health: {
@@ -409,22 +353,4 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return { help: false, config };
-}
-
-function parseConsulAddress(
-  given: { value: string; source: string } | undefined,
-  sslFlag: boolean,
-  problems: string[],
-): { host: string; port: number; secure: boolean } {
-  const value = given?.value ?? DEFAULT_CONSUL_ADDR;
-  const match = /^(?:(https?):\/\/)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?\/?$/.exec(
-    value,
-  );
-  const port = match?.[3] === undefined ? (match?.[1] === "https" ? 8501 : 8500) : Number(match[3]);
-  if (!match || port < 1 || port > 65535) {
-    problems.push(`${given?.source ?? "consul address"}=${value}: expected [http[s]://]HOST:PORT`);
-    return { host: "127.0.0.1", port: 8500, secure: false };
-  }
-  const host = (match[2] ?? "").replace(/^\[|\]$/g, "");
-  return { host, port, secure: match[1] === "https" || sslFlag };
 }

@@ -1,28 +1,15 @@
-import { EventEmitter } from "node:events";
-import { readFileSync } from "node:fs";
-import { Agent as HttpAgent } from "node:http";
-import { Agent as HttpsAgent } from "node:https";
 import Consul from "consul";
 import type { ConsulConfig } from "../config.ts";
-import { consulHttp, type ConsulHttpAnswer, type ConsulHttpOptions } from "./consul-http.ts";
+import {
+  consulHttp,
+  type ConsulHttpAnswer,
+  type ConsulHttpOptions,
+  type ConsulHttpTarget,
+} from "./consul-http.ts";
+import { answerToRead, publicRead, type ConsulRead } from "./consul-reads.ts";
+import { consulAgent, consulBaseUrl } from "./consul-transport.ts";
 
-/** Failure to talk to Consul; `status` is the HTTP status when Consul answered at all. */
-export class ConsulRequestError extends Error {
-  override readonly name = "ConsulRequestError";
-  constructor(
-    message: string,
-    readonly status: number | undefined,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
-
-/** An answer of a (possibly blocking) read: the body and its `X-Consul-Index`. */
-export interface ConsulRead<T> {
-  index: number;
-  body: T;
-}
+export { ConsulRequestError, type ConsulRead } from "./consul-reads.ts";
 
 /** Options of a blocking read (design.md §3). */
 export interface ReadOptions {
@@ -44,94 +31,116 @@ export interface ConsulConnection {
   close(): void;
 }
 
-type RawGet = (request: Record<string, unknown>, next: unknown) => Promise<unknown>;
+/** Per-request callbacks (metrics): the endpoint template, its duration and whether it failed. */
+export interface ConsulClientHooks {
+  /** `seconds` is undefined for blocking reads, whose duration is Consul's wait, not latency. */
+  onRequest?: (endpoint: string, seconds: number | undefined, failed: boolean) => void;
+  /** A stale read answered by a server out of touch with the leader longer than allowed. */
+  onTooStale?: (endpoint: string, lastContactMs: number) => void;
+}
 
-interface PapiResponse {
-  statusCode?: number;
-  headers?: Record<string, string | undefined>;
-  body?: unknown;
+/** The endpoints the bridge calls, as metric labels (names and IDs replaced by a placeholder). */
+export const CONSUL_ENDPOINTS = [
+  "/health/state/any",
+  "/catalog/services",
+  "/health/service/:name",
+  "/agent/service/register",
+  "/agent/service/deregister/:id",
+  "/agent/service/:id",
+  "/catalog/service/:name",
+] as const;
+
+/** The label of a path under /v1: known fixed paths as they are, names and IDs as `:name`/`:id`. */
+export function consulEndpointOf(path: string): string {
+  const clean = path.split("?")[0] ?? "";
+  if ((CONSUL_ENDPOINTS as readonly string[]).includes(clean)) return clean;
+  const parts = clean.split("/").filter((part) => part !== "");
+  if (parts[0] === "agent" && parts[1] === "service" && parts[2] === "deregister")
+    return "/agent/service/deregister/:id";
+  if (parts[0] === "agent" && parts[1] === "service") return "/agent/service/:id";
+  if (parts.length >= 3) return `/${parts[0]}/${parts[1]}/:name`;
+  return `/${parts.join("/")}`;
 }
 
 /**
  * Creates the Consul client. One keep-alive agent with `maxSockets` bounds the connections the
  * bridge opens, whatever the number of services (Consul's `http_max_conns_per_client`).
  */
-export function connectConsul(config: ConsulConfig): ConsulConnection {
-  const agentOptions = {
-    keepAlive: true,
-    maxSockets: config.maxConnections,
-    maxFreeSockets: config.maxConnections,
-  };
-  const agent = config.secure
-    ? new HttpsAgent({
-        ...agentOptions,
-        ca: config.caCertFile ? readFileSync(config.caCertFile) : undefined,
-      })
-    : new HttpAgent(agentOptions);
+export function connectConsul(
+  config: ConsulConfig,
+  hooks: ConsulClientHooks = {},
+): ConsulConnection {
+  const agent = consulAgent(config);
   const consul = new Consul({
+    baseUrl: consulBaseUrl(config),
+    // The package documents socketPath among its advanced options (a unix:// address).
+    ...(config.socketPath ? { socketPath: config.socketPath } : {}),
+    agent,
+    defaults: config.token ? { token: config.token } : {},
+  } as ConstructorParameters<typeof Consul>[0]);
+  const target: ConsulHttpTarget = {
     host: config.host,
     port: config.port,
     secure: config.secure,
+    socketPath: config.socketPath,
     agent,
-    defaults: config.token ? { token: config.token } : {},
-  });
-  const internal = consul as unknown as { _get: RawGet };
+    token: config.token,
+  };
 
+  const timed = async <T>(path: string, blocking: boolean, run: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    const report = (failed: boolean): void =>
+      hooks.onRequest?.(
+        consulEndpointOf(path),
+        blocking ? undefined : (performance.now() - started) / 1000,
+        failed,
+      );
+    try {
+      const result = await run();
+      report(false);
+      return result;
+    } catch (error) {
+      report(true);
+      throw error;
+    }
+  };
+  /** One read as configured: cached service reads by plain call, the rest by the package. */
+  const readOnce = async <T>(
+    path: string,
+    options: ReadOptions,
+    stale: boolean,
+  ): Promise<ConsulRead<T>> => {
+    // Consul adds up to wait/16 of jitter to a blocking query; allow for it and the network.
+    const timeoutMs = ((options.waitSeconds ?? 0) * 1.1 + 10) * 1000;
+    if (config.cached && path.startsWith("/health/service/") && options.index === undefined) {
+      // The package has no `cached` option; /v1/health/service supports ?cached (Consul ≥ 1.3).
+      const query: Record<string, string> = { cached: "" };
+      if (stale) query.stale = "";
+      return answerToRead<T>(path, await consulHttp(target, "GET", path, { query, timeoutMs }));
+    }
+    return publicRead<T>(consul, path, { ...options, stale, timeoutMs });
+  };
+  /**
+   * With `--consul-max-stale`, a stale answer from a server out of touch with the leader for
+   * longer than allowed is read again from the leader (docs/architecture.md §3, options).
+   */
+  const read = async <T>(path: string, options: ReadOptions = {}): Promise<ConsulRead<T>> => {
+    const answer = await readOnce<T>(path, options, config.stale);
+    const maxStaleMs = (config.maxStaleSeconds ?? 0) * 1000;
+    const lastContact = answer.lastContactMs ?? 0;
+    if (!config.stale || maxStaleMs === 0 || lastContact <= maxStaleMs) return answer;
+    hooks.onTooStale?.(consulEndpointOf(path), lastContact);
+    return readOnce<T>(path, { ...options, waitSeconds: undefined, index: undefined }, false);
+  };
   return {
     consul,
     config,
-    async read<T>(path: string, options: ReadOptions = {}): Promise<ConsulRead<T>> {
-      const query: Record<string, string> = {};
-      if (options.index !== undefined) query.index = String(options.index);
-      if (options.waitSeconds !== undefined) query.wait = `${options.waitSeconds}s`;
-      if (config.stale) query.stale = "1";
-      const headers: Record<string, string> = {};
-      if (config.token) headers["x-consul-token"] = config.token;
-      // Consul adds up to wait/16 of jitter to a blocking query; allow for it and the network.
-      const timeout = ((options.waitSeconds ?? 0) * 1.1 + 10) * 1000;
-      // papi cancels a request when its context emits "cancel".
-      const ctx = Object.assign(new EventEmitter(), { includeResponse: true });
-      const cancel = (): boolean => ctx.emit("cancel");
-      options.signal?.addEventListener("abort", cancel, { once: true });
-      let response: PapiResponse;
-      try {
-        [response] = (await internal._get(
-          {
-            name: `consul.read ${path}`,
-            path,
-            query,
-            headers,
-            timeout,
-            ctx,
-          },
-          (request: { err?: Error; res: PapiResponse }, next: (...args: unknown[]) => void) =>
-            request.err ? next(false, request.err) : next(false, undefined, [request.res]),
-        )) as [PapiResponse];
-      } catch (error) {
-        const status = (error as { response?: PapiResponse }).response?.statusCode;
-        throw new ConsulRequestError(`GET ${path}: ${(error as Error).message}`, status, {
-          cause: error,
-        });
-      } finally {
-        options.signal?.removeEventListener("abort", cancel);
-      }
-      const rawIndex = response.headers?.["x-consul-index"];
-      const index = rawIndex === undefined ? 0 : Number(rawIndex);
-      if (!Number.isFinite(index)) {
-        throw new ConsulRequestError(
-          `GET ${path}: bad X-Consul-Index ${rawIndex}`,
-          response.statusCode,
-        );
-      }
-      return { index, body: response.body as T };
-    },
-    call: (method, path, options) =>
-      consulHttp(
-        { host: config.host, port: config.port, secure: config.secure, agent, token: config.token },
-        method,
-        path,
-        options,
+    read: (path, options = {}) =>
+      timed(path, options.waitSeconds !== undefined && options.index !== undefined, () =>
+        read(path, options),
       ),
+    call: (method, path, options) =>
+      timed(path, false, () => consulHttp(target, method, path, options)),
     close: () => consul.destroy(),
   };
 }

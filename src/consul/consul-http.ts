@@ -1,4 +1,8 @@
-import { request as httpRequest, type Agent as HttpAgent } from "node:http";
+import {
+  request as httpRequest,
+  type Agent as HttpAgent,
+  type IncomingHttpHeaders,
+} from "node:http";
 import { request as httpsRequest, type Agent as HttpsAgent } from "node:https";
 
 /** Where a plain Consul HTTP call goes: the connection's address, pool and token. */
@@ -6,6 +10,8 @@ export interface ConsulHttpTarget {
   host: string;
   port: number;
   secure: boolean;
+  /** Set for a `unix:///path` address; host and port are then unused. */
+  socketPath?: string;
   agent: HttpAgent | HttpsAgent;
   token: string | undefined;
 }
@@ -21,6 +27,7 @@ export interface ConsulHttpOptions {
 export interface ConsulHttpAnswer {
   status: number;
   body: unknown;
+  headers?: IncomingHttpHeaders;
 }
 
 /** A call that got no answer (refused, cut, timed out). */
@@ -44,8 +51,9 @@ export function consulHttp(
   return new Promise((resolve, reject) => {
     const request = send(
       {
-        host: target.host,
-        port: target.port,
+        ...(target.socketPath
+          ? { socketPath: target.socketPath }
+          : { host: target.host, port: target.port }),
         method,
         path: `/v1${path}${query === "" ? "" : `?${query}`}`,
         agent: target.agent,
@@ -60,7 +68,11 @@ export function consulHttp(
           const text = Buffer.concat(chunks).toString("utf8");
           const json = /json/.test(response.headers["content-type"] ?? "");
           try {
-            resolve({ status: response.statusCode ?? 0, body: json ? JSON.parse(text) : text });
+            resolve({
+              status: response.statusCode ?? 0,
+              body: json ? JSON.parse(text) : text,
+              headers: response.headers,
+            });
           } catch (error) {
             fail(error);
           }

@@ -116,8 +116,8 @@ describe("parseConfig Consul environment", () => {
     assert.equal(c.xds.port, 18000);
   });
 
-  it("rejects a CONSUL_HTTP_ADDR that is not [http[s]://]HOST:PORT", () => {
-    const found = problems([], { CONSUL_HTTP_ADDR: "unix:///var/run/consul.sock" });
+  it("rejects a CONSUL_HTTP_ADDR that is not [http[s]://]HOST:PORT or unix:///PATH", () => {
+    const found = problems([], { CONSUL_HTTP_ADDR: "ftp://consul:8500" });
     assert.equal(found.length, 1);
     assert.match(found.join("\n"), /CONSUL_HTTP_ADDR/);
   });
