@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { get } from "node:http";
 import type { TestContext } from "node:test";
 import type { EnvoyProxy } from "../support/envoy-proxy.ts";
 import { waitFor } from "../support/wait-for.ts";
@@ -20,10 +21,31 @@ export async function shimCall(
   service?: string,
 ): Promise<ShimAnswer> {
   const query = new URLSearchParams({ endpoint, ...(service ? { service } : {}) });
-  const response = await fetch(`${bridgeUrl}/edsservice/${action}?${query}`, {
-    signal: AbortSignal.timeout(30_000),
+  const answer = await httpGet(`${bridgeUrl}/edsservice/${action}?${query}`);
+  return { status: answer.status, text: answer.body.trim() };
+}
+
+/**
+ * A GET on a new connection (no keep-alive pool: a pooled connection the server closes as idle
+ * at the moment it is reused fails with ECONNRESET, which is no fault of the system under test).
+ */
+export function httpGet(
+  url: string,
+  timeoutMs = 30_000,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = get(url, { agent: false, timeout: timeoutMs }, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (body += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on("error", reject);
+    });
+    request.on("timeout", () =>
+      request.destroy(new Error(`GET ${url}: no answer in ${timeoutMs} ms`)),
+    );
+    request.on("error", reject);
   });
-  return { status: response.status, text: (await response.text()).trim() };
 }
 
 /** Healthy hosts of a cluster as Envoy holds them, as `127.0.0.1:PORT`. */
@@ -50,7 +72,7 @@ export async function untilInEnvoy(
 
 /** A sample of the bridge's Prometheus metrics: the sum of the series named `name`. */
 export async function bridgeMetric(bridgeUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${bridgeUrl}/metrics`)).text();
+  const { body: text } = await httpGet(`${bridgeUrl}/metrics`);
   let sum = 0;
   for (const line of text.split("\n")) {
     const match = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
