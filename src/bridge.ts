@@ -1,7 +1,17 @@
 import type { Logger } from "pino";
 import type { BridgeConfig } from "./config.ts";
+import { readBridgeState } from "./bridge-state.ts";
+import { bridgeVersion } from "./build-info.ts";
 import { CatalogSource } from "./consul/catalog-source.ts";
-import { connectConsul, type ConsulConnection } from "./consul/consul-client.ts";
+import {
+  connectConsul,
+  consulEndpointOf,
+  ConsulRequestError,
+  type ConsulClientHooks,
+  type ConsulConnection,
+} from "./consul/consul-client.ts";
+import { ConsulStatus } from "./consul/consul-status.ts";
+import { EventFeed } from "./http/event-feed.ts";
 import { createRegistrar } from "./consul/registration.ts";
 import {
   startHttpServer,
@@ -9,15 +19,25 @@ import {
   type RunningHttpServer,
 } from "./http/http-server.ts";
 import { machineAddresses } from "./http/address-policy.ts";
-import { boundLookups, DEFAULT_LOOKUP_BOUNDS, lookupHost } from "./http/resolve-host.ts";
+import {
+  boundLookups,
+  DEFAULT_LOOKUP_BOUNDS,
+  lookupHost,
+} from "./http/resolve-host.ts";
 import { createShimRules } from "./http/shim-rules.ts";
 import { createShimHandler } from "./http/shim-server.ts";
 import { createStatusHandler } from "./http/status-handler.ts";
+import { createStatusPageHandler } from "./http/status-page.ts";
 import { createMetrics, type BridgeMetrics } from "./metrics.ts";
 import { EndpointStore } from "./model/endpoint-store.ts";
-import { startDiscoveryServer, type DiscoveryServer } from "./xds/discovery-server.ts";
+import {
+  startDiscoveryServer,
+  type DiscoveryServer,
+} from "./xds/discovery-server.ts";
 import { loadXdsProtos } from "./xds/protos.ts";
 import { ResourceCache } from "./xds/resource-cache.ts";
+import { StreamRegistry } from "./xds/stream-registry.ts";
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "./xds/type-urls.ts";
 
 /** Connections kept for the two blocking queries; the rest serve targeted reads. */
 const BLOCKING_CONNECTIONS = 2;
@@ -32,7 +52,22 @@ export interface DiscoveryPipeline {
   readonly store: EndpointStore;
   readonly cache: ResourceCache;
   readonly xds: DiscoveryServer;
+  readonly streams: StreamRegistry;
+  readonly consulStatus: ConsulStatus;
+  /** Changes for the status page (`/events`). */
+  readonly feed: EventFeed;
   stop(): Promise<void>;
+}
+
+/** Consul request metrics: latency of reads that do not block, failures by endpoint. */
+function consulRequestHooks(metrics: BridgeMetrics): ConsulClientHooks {
+  return {
+    onRequest: (endpoint, seconds, failed) => {
+      if (seconds !== undefined)
+        metrics.consulRequestDuration.observe({ endpoint }, seconds);
+      if (failed) metrics.consulErrors.inc({ endpoint });
+    },
+  };
 }
 
 /**
@@ -44,17 +79,64 @@ export async function startDiscovery(
   logger: Logger,
   metrics: BridgeMetrics,
 ): Promise<DiscoveryPipeline> {
-  const connection = connectConsul(config.consul);
+  const connection = connectConsul(config.consul, consulRequestHooks(metrics));
   const store = new EndpointStore();
-  const cache = new ResourceCache(store, loadXdsProtos(), DEFAULT_COALESCE_WINDOW_MS, {
-    filter: config.routing.services,
-    clusterGraceMs: config.routing.clusterGraceSeconds * 1000,
-    routeConfigName: config.routing.routeConfigName,
-    gateway: config.routing.gateway,
-    logger: logger.child({ component: "xds-cache" }),
-    onInvalidMeta: (service, problem) =>
-      metrics.serviceMetaInvalid.inc({ service, key: problem.key }),
+  const feed = new EventFeed();
+  const consulStatus = new ConsulStatus();
+  // Consul change → first EDS response after it (only while some stream is there to push to).
+  let changedAt: number | undefined;
+  const streams = new StreamRegistry({
+    onAckLatency: (typeUrl, seconds) =>
+      metrics.pushToAck.observe({ type_url: typeUrl }, seconds),
+    onChange: (stream, event) => {
+      const labels = { type: stream.service, mode: stream.mode };
+      if (event === "open") metrics.xdsStreams.inc(labels);
+      if (event === "close") metrics.xdsStreams.dec(labels);
+      if (event === "update") return feed.touch();
+      feed.publish(
+        "stream",
+        `${event === "open" ? "stream opened" : `${stream.nodeId} disconnected`} (${stream.service}, ${stream.peer})`,
+      );
+    },
   });
+  store.subscribe((changed) => {
+    if (changedAt === undefined && store.ready && streams.size > 0)
+      changedAt = performance.now();
+    metrics.endpoints.reset();
+    for (const name of store.names()) {
+      const counts = new Map<string, number>();
+      for (const endpoint of store.get(name)?.endpoints ?? []) {
+        counts.set(endpoint.health, (counts.get(endpoint.health) ?? 0) + 1);
+      }
+      for (const [health, count] of counts)
+        metrics.endpoints.set({ service: name, health }, count);
+    }
+    for (const name of changed.slice(0, 20)) {
+      const endpoints = store.get(name)?.endpoints;
+      const healthy =
+        endpoints?.filter((e) => e.health === "healthy").length ?? 0;
+      feed.publish(
+        "service",
+        endpoints
+          ? `${name}: ${endpoints.length} endpoints, ${healthy} healthy`
+          : `${name}: removed`,
+      );
+    }
+  });
+  const cache = new ResourceCache(
+    store,
+    loadXdsProtos(),
+    DEFAULT_COALESCE_WINDOW_MS,
+    {
+      filter: config.routing.services,
+      clusterGraceMs: config.routing.clusterGraceSeconds * 1000,
+      routeConfigName: config.routing.routeConfigName,
+      gateway: config.routing.gateway,
+      logger: logger.child({ component: "xds-cache" }),
+      onInvalidMeta: (service, problem) =>
+        metrics.serviceMetaInvalid.inc({ service, key: problem.key }),
+    },
+  );
   const xds = await startDiscoveryServer({
     cache,
     host: config.xds.host,
@@ -64,12 +146,27 @@ export async function startDiscovery(
     tls: config.xds.tls,
     token: config.xds.token,
     logger: logger.child({ component: "xds" }),
+    registry: streams,
     hooks: {
-      onOpen: () => metrics.xdsStreams.inc(),
-      onClose: () => metrics.xdsStreams.dec(),
-      onRequest: (kind, typeUrl) => metrics.xdsRequests.inc({ kind, type_url: typeUrl }),
-      onResponse: (typeUrl) => metrics.xdsResponses.inc({ type_url: typeUrl }),
-      onNack: (_node, typeUrl) => metrics.xdsNacks.inc({ type_url: typeUrl }),
+      onRequest: (kind, typeUrl) =>
+        metrics.xdsRequests.inc({ kind, type_url: typeUrl }),
+      onResponse: (typeUrl) => {
+        metrics.xdsResponses.inc({ type_url: typeUrl });
+        if (
+          typeUrl === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL &&
+          changedAt !== undefined
+        ) {
+          metrics.changeToPush.observe((performance.now() - changedAt) / 1000);
+          changedAt = undefined;
+        }
+      },
+      onNack: (node, typeUrl, message) => {
+        metrics.xdsNacks.inc({ type_url: typeUrl });
+        feed.publish(
+          "stream",
+          `${node} rejected ${typeUrl.split(".").pop()}: ${message}`,
+        );
+      },
       onRefused: (reason) => metrics.xdsRefused.inc({ reason }),
     },
   });
@@ -78,27 +175,47 @@ export async function startDiscovery(
     store,
     translation: { health: config.health, datacenter: "dc1" },
     logger: logger.child({ component: "consul" }),
-    readConcurrency: Math.max(1, config.consul.maxConnections - BLOCKING_CONNECTIONS),
+    readConcurrency: Math.max(
+      1,
+      config.consul.maxConnections - BLOCKING_CONNECTIONS,
+    ),
     checkGraceMs: config.watch.checkGraceSeconds * 1000,
     hooks: {
-      onError: () => metrics.consulErrors.inc({ watch: "consul" }),
+      onWatchAnswer: (path, index) => consulStatus.answered(path, index),
+      onWatchError: (path, error) => {
+        consulStatus.failed(path, error);
+        // Failed requests are counted by the connection; this counts malformed answers.
+        if (!(error instanceof ConsulRequestError))
+          metrics.consulErrors.inc({ endpoint: consulEndpointOf(path) });
+      },
       onReset: (reason) => metrics.consulIndexResets.inc({ reason }),
       onCheckHeld: () => metrics.consulChecksHeld.inc(),
       onServiceRead: () => metrics.consulServiceReads.inc(),
-      onRejectedInstance: (service) => metrics.consulRejectedInstances.inc({ service }),
+      onRejectedInstance: (service) =>
+        metrics.consulRejectedInstances.inc({ service }),
     },
   });
-  void source
-    .start()
-    .then(() =>
-      logger.info({ services: store.names().length }, "first full read of Consul done; serving"),
+  void source.start().then(() => {
+    metrics.ready.set(1);
+    feed.publish(
+      "consul",
+      `first full read of Consul: ${store.names().length} services`,
     );
+    logger.info(
+      { services: store.names().length },
+      "first full read of Consul done; serving",
+    );
+  });
   return {
     connection,
     store,
     cache,
     xds,
+    streams,
+    consulStatus,
+    feed,
     async stop() {
+      feed.close();
       await source.stop();
       await xds.close();
       cache.close();
@@ -119,14 +236,15 @@ export interface Bridge {
 export async function startBridge(
   config: BridgeConfig,
   logger: Logger,
-  metrics = createMetrics(),
+  metrics = createMetrics(true, bridgeVersion()),
 ): Promise<Bridge> {
+  const startedAt = new Date().toISOString();
   const pipeline = await startDiscovery(config, logger, metrics);
   // Its own small pool, so shim calls never queue behind a resync's reads.
-  const registrarConnection = connectConsul({
-    ...config.consul,
-    maxConnections: REGISTRAR_CONNECTIONS,
-  });
+  const registrarConnection = connectConsul(
+    { ...config.consul, maxConnections: REGISTRAR_CONNECTIONS },
+    consulRequestHooks(metrics),
+  );
   const registrar = createRegistrar({
     connection: registrarConnection,
     config: config.http,
@@ -156,7 +274,21 @@ export async function startBridge(
     return true;
   };
   const http = await startHttpServer(
-    [countedShim, status],
+    [
+      countedShim,
+      status,
+      pipeline.feed.handler,
+      createStatusPageHandler(() =>
+        readBridgeState({
+          version: bridgeVersion(),
+          startedAt,
+          store: pipeline.store,
+          cache: pipeline.cache,
+          streams: pipeline.streams,
+          consul: pipeline.consulStatus,
+        }),
+      ),
+    ],
     config.http.host,
     config.http.port,
     logger,

@@ -1,33 +1,78 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+} from "prom-client";
+import { CONSUL_ENDPOINTS } from "./consul/consul-client.ts";
+import { SERVED_TYPE_URLS } from "./xds/type-urls.ts";
+
+/** gRPC services a stream can be opened on, as the `type` label of connected streams. */
+export const XDS_STREAM_SERVICES = ["ads", "cds", "eds", "lds", "rds"] as const;
+/** How a stream speaks xDS, as the `mode` label. */
+export const XDS_STREAM_MODES = ["sotw", "delta"] as const;
+/** How an xDS request was classified, as the `kind` label. */
+const XDS_REQUEST_KINDS = [
+  "initial",
+  "ack",
+  "nack",
+  "stale",
+  "unsupported",
+] as const;
+/** Latency buckets in seconds: 1 ms to 10 s. */
+const LATENCY_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
 /** The bridge's Prometheus metrics, in a registry of its own (no global state). */
 export interface BridgeMetrics {
   registry: Registry;
-  consulErrors: Counter<"watch">;
+  consulErrors: Counter<"endpoint">;
+  consulRequestDuration: Histogram<"endpoint">;
   consulIndexResets: Counter<"reason">;
   consulChecksHeld: Counter;
   consulServiceReads: Counter;
   consulRejectedInstances: Counter<"service">;
-  xdsStreams: Gauge;
+  xdsStreams: Gauge<"type" | "mode">;
   xdsRequests: Counter<"kind" | "type_url">;
   xdsResponses: Counter<"type_url">;
   xdsNacks: Counter<"type_url">;
   serviceMetaInvalid: Counter<"service" | "key">;
   xdsRefused: Counter<"reason">;
   shimRequests: Counter<"route" | "status">;
+  changeToPush: Histogram;
+  pushToAck: Histogram<"type_url">;
+  endpoints: Gauge<"service" | "health">;
+  ready: Gauge;
+  buildInfo: Gauge<"version" | "node_version">;
 }
 
-/** Creates the metrics; `withDefaults` adds process metrics (memory, event loop). */
-export function createMetrics(withDefaults = true): BridgeMetrics {
+/**
+ * Creates the metrics; `withDefaults` adds the standard process and Node.js metrics, unprefixed
+ * as stock dashboards expect. The bridge's own are under `bridge_`, and every labelled counter
+ * whose label values are known up front starts at 0 for each of them.
+ */
+export function createMetrics(
+  withDefaults = true,
+  version = "unknown",
+): BridgeMetrics {
   const registry = new Registry();
-  if (withDefaults) collectDefaultMetrics({ register: registry, prefix: "bridge_" });
+  if (withDefaults) collectDefaultMetrics({ register: registry });
   const registers = [registry];
-  return {
+  const metrics: BridgeMetrics = {
     registry,
     consulErrors: new Counter({
       name: "bridge_consul_errors_total",
-      help: "Failed or malformed Consul reads",
-      labelNames: ["watch"],
+      help: "Failed Consul requests and malformed answers, by endpoint",
+      labelNames: ["endpoint"],
+      registers,
+    }),
+    consulRequestDuration: new Histogram({
+      name: "bridge_consul_request_duration_seconds",
+      help: "Duration of Consul requests that do not block, by endpoint",
+      labelNames: ["endpoint"],
+      buckets: LATENCY_BUCKETS,
       registers,
     }),
     consulIndexResets: new Counter({
@@ -52,7 +97,12 @@ export function createMetrics(withDefaults = true): BridgeMetrics {
       labelNames: ["service"],
       registers,
     }),
-    xdsStreams: new Gauge({ name: "bridge_xds_streams", help: "Open xDS streams", registers }),
+    xdsStreams: new Gauge({
+      name: "bridge_xds_streams",
+      help: "Connected xDS streams by gRPC service (ads, cds, eds, lds, rds) and mode",
+      labelNames: ["type", "mode"],
+      registers,
+    }),
     xdsRequests: new Counter({
       name: "bridge_xds_requests_total",
       help: "xDS requests by kind (initial, ack, nack, stale, unsupported)",
@@ -89,5 +139,62 @@ export function createMetrics(withDefaults = true): BridgeMetrics {
       labelNames: ["route", "status"],
       registers,
     }),
+    changeToPush: new Histogram({
+      name: "bridge_change_to_push_seconds",
+      help: "From a change reaching the endpoint model to the first EDS response sent after it",
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    pushToAck: new Histogram({
+      name: "bridge_push_to_ack_seconds",
+      help: "From an xDS response written to the client's ACK of it",
+      labelNames: ["type_url"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    endpoints: new Gauge({
+      name: "bridge_endpoints",
+      help: "Endpoints known, by service and health",
+      labelNames: ["service", "health"],
+      registers,
+    }),
+    ready: new Gauge({
+      name: "bridge_ready",
+      help: "1 once the first full read of Consul is done and xDS answers are served",
+      registers,
+    }),
+    buildInfo: new Gauge({
+      name: "bridge_build_info",
+      help: "Always 1; the labels name the bridge's version and Node.js version",
+      labelNames: ["version", "node_version"],
+      registers,
+    }),
   };
+  initialize(metrics);
+  metrics.buildInfo.set({ version, node_version: process.version }, 1);
+  metrics.ready.set(0);
+  return metrics;
+}
+
+/** Every known label value at 0, so rates and alerts work before the first event. */
+function initialize(metrics: BridgeMetrics): void {
+  for (const endpoint of CONSUL_ENDPOINTS) {
+    metrics.consulErrors.inc({ endpoint }, 0);
+    metrics.consulRequestDuration.zero({ endpoint });
+  }
+  for (const reason of ["index-backwards", "content-changed"]) {
+    metrics.consulIndexResets.inc({ reason }, 0);
+  }
+  for (const type of XDS_STREAM_SERVICES) {
+    for (const mode of XDS_STREAM_MODES)
+      metrics.xdsStreams.set({ type, mode }, 0);
+  }
+  for (const type_url of SERVED_TYPE_URLS) {
+    for (const kind of XDS_REQUEST_KINDS)
+      metrics.xdsRequests.inc({ kind, type_url }, 0);
+    metrics.xdsResponses.inc({ type_url }, 0);
+    metrics.xdsNacks.inc({ type_url }, 0);
+    metrics.pushToAck.zero({ type_url });
+  }
+  for (const reason of ["token", "tls"]) metrics.xdsRefused.inc({ reason }, 0);
 }

@@ -1,17 +1,26 @@
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
-import { stepAnswer, type AnswerKind, type SeenAnswer } from "./blocking-index.ts";
+import {
+  stepAnswer,
+  type AnswerKind,
+  type SeenAnswer,
+} from "./blocking-index.ts";
 import type { ConsulRead } from "./consul-client.ts";
 import type { TokenBucket } from "./token-bucket.ts";
 
 /** Why a watch threw away what it knew: the index went backwards or the body changed under it. */
-export type ResetReason = Extract<AnswerKind, "index-backwards" | "content-changed">;
+export type ResetReason = Extract<
+  AnswerKind,
+  "index-backwards" | "content-changed"
+>;
 
 /** Counters a watch reports through (metrics are wired by the composition root). */
 export interface WatchHooks {
   onError?: (error: Error) => void;
   onReset?: (reason: ResetReason) => void;
+  /** A read answered and passed validation, with its `X-Consul-Index`. */
+  onAnswer?: (index: number) => void;
 }
 
 /** How an answer handed to the consumer relates to the previous one. */
@@ -62,7 +71,9 @@ export function hashBody(body: unknown): string {
  * on as a resync, so what changed during an outage is seen as soon as Consul answers again. A
  * bad answer is logged and counted and the last good state stays in place.
  */
-export async function watchBlocking<T>(options: BlockingWatchOptions<T>): Promise<void> {
+export async function watchBlocking<T>(
+  options: BlockingWatchOptions<T>,
+): Promise<void> {
   const { logger, signal, hooks } = options;
   const minBackoff = options.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS;
   let index = 0;
@@ -78,6 +89,7 @@ export async function watchBlocking<T>(options: BlockingWatchOptions<T>): Promis
     try {
       await options.limiter.take(signal);
       const answer = await readAnswer(options, () => index, failed);
+      hooks?.onAnswer?.(answer.index);
       const step = stepAnswer(seen, answer, { sent: answer.sent, recovering });
       report(logger, hooks, step.kind, seen?.index ?? 0, answer.index);
       if (step.deliver) {
@@ -94,7 +106,10 @@ export async function watchBlocking<T>(options: BlockingWatchOptions<T>): Promis
     } catch (error) {
       if (signal.aborted) return;
       failed(error as Error);
-      logger.error({ err: error }, "handling a consul answer failed; reading again");
+      logger.error(
+        { err: error },
+        "handling a consul answer failed; reading again",
+      );
       await sleep(minBackoff, undefined, { signal }).catch(() => undefined);
     }
   }
@@ -121,7 +136,10 @@ async function readAnswer<T>(
         options.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS,
         options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
       );
-      logger.warn({ err: error, attempt, delayMs }, "consul read failed; backing off");
+      logger.warn(
+        { err: error, attempt, delayMs },
+        "consul read failed; backing off",
+      );
       await sleep(delayMs, undefined, { signal });
     }
   }
@@ -160,7 +178,10 @@ function report(
       );
       return;
     case "reconnected":
-      logger.info({ index: returned }, "consul answered again after failed reads; resyncing");
+      logger.info(
+        { index: returned },
+        "consul answered again after failed reads; resyncing",
+      );
       return;
     case "unchanged":
       return;

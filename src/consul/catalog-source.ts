@@ -4,9 +4,21 @@ import pRetry from "p-retry";
 import type { Logger } from "pino";
 import type { EndpointStore } from "../model/endpoint-store.ts";
 import type { ServiceEndpoints } from "../model/endpoint.ts";
-import { watchBlocking, type WatchAnswer, type WatchHooks } from "./blocking-watch.ts";
-import { diffCatalog, diffHealth, type HealthFingerprints } from "./change-detection.ts";
-import { parseCatalogServices, parseHealthChecks, parseServiceEntries } from "./consul-answers.ts";
+import {
+  watchBlocking,
+  type WatchAnswer,
+  type WatchHooks,
+} from "./blocking-watch.ts";
+import {
+  diffCatalog,
+  diffHealth,
+  type HealthFingerprints,
+} from "./change-detection.ts";
+import {
+  parseCatalogServices,
+  parseHealthChecks,
+  parseServiceEntries,
+} from "./consul-answers.ts";
 import type { ConsulConnection } from "./consul-client.ts";
 import type {
   ConsulCatalogServices,
@@ -16,7 +28,10 @@ import type {
 import { ServicePlacement } from "./service-placement.ts";
 import { StartUpHold } from "./start-up-hold.ts";
 import { TokenBucket } from "./token-bucket.ts";
-import { toServiceEndpoints, type TranslationOptions } from "./to-service-endpoints.ts";
+import {
+  toServiceEndpoints,
+  type TranslationOptions,
+} from "./to-service-endpoints.ts";
 
 /** Hooks for metrics; all optional. */
 export interface CatalogSourceHooks extends WatchHooks {
@@ -24,6 +39,9 @@ export interface CatalogSourceHooks extends WatchHooks {
   onRejectedInstance?: (service: string, reason: string) => void;
   /** A check in its agent start-up default is shown with its previous status. */
   onCheckHeld?: (service: string) => void;
+  /** A blocking query on `path` answered (its index) or failed; for `/debug/state`. */
+  onWatchAnswer?: (path: string, index: number) => void;
+  onWatchError?: (path: string, error: Error) => void;
 }
 
 /** Options of {@link CatalogSource}. */
@@ -83,8 +101,10 @@ export class CatalogSource {
       this.watch("/health/state/any", parseHealthChecks, (checks, answer) =>
         this.onHealth(checks, answer),
       ),
-      this.watch("/catalog/services", parseCatalogServices, (services, answer) =>
-        this.onCatalog(services, answer),
+      this.watch(
+        "/catalog/services",
+        parseCatalogServices,
+        (services, answer) => this.onCatalog(services, answer),
       ),
     ];
     await this.options.store.whenReady();
@@ -100,13 +120,26 @@ export class CatalogSource {
     const waitSeconds = connection.config.waitSeconds;
     return watchBlocking({
       read: (index, signal) =>
-        connection.read<unknown>(path, index > 0 ? { index, waitSeconds, signal } : { signal }),
+        connection.read<unknown>(
+          path,
+          index > 0 ? { index, waitSeconds, signal } : { signal },
+        ),
       validate,
       onChange,
-      limiter: new TokenBucket(this.options.loopRatePerSecond ?? 50, this.options.loopBurst ?? 20),
+      limiter: new TokenBucket(
+        this.options.loopRatePerSecond ?? 50,
+        this.options.loopBurst ?? 20,
+      ),
       logger: logger.child({ watch: path }),
       signal: this.abort.signal,
-      hooks,
+      hooks: {
+        ...hooks,
+        onAnswer: (index) => hooks?.onWatchAnswer?.(path, index),
+        onError: (error) => {
+          hooks?.onError?.(error);
+          hooks?.onWatchError?.(path, error);
+        },
+      },
     });
   }
 
@@ -119,18 +152,28 @@ export class CatalogSource {
     await Promise.allSettled([...this.loops, this.pumping]);
   }
 
-  private onHealth(checks: ConsulHealthCheck[], answer: WatchAnswer): Promise<void> {
-    const delta = diffHealth(this.health ?? { services: new Map(), nodes: new Map() }, checks);
+  private onHealth(
+    checks: ConsulHealthCheck[],
+    answer: WatchAnswer,
+  ): Promise<void> {
+    const delta = diffHealth(
+      this.health ?? { services: new Map(), nodes: new Map() },
+      checks,
+    );
     this.health = delta.fingerprints;
     for (const service of delta.services) this.dirty.add(service);
     for (const node of delta.nodes) {
-      for (const service of this.placement.servicesOn(node)) this.dirty.add(service);
+      for (const service of this.placement.servicesOn(node))
+        this.dirty.add(service);
     }
     if (answer.resync) this.resyncAll();
     return this.pump();
   }
 
-  private onCatalog(services: ConsulCatalogServices, answer: WatchAnswer): Promise<void> {
+  private onCatalog(
+    services: ConsulCatalogServices,
+    answer: WatchAnswer,
+  ): Promise<void> {
     if (answer.resync) {
       // The services that left are in the old answer and the store, the new ones in this one.
       this.resyncAll();
@@ -139,7 +182,8 @@ export class CatalogSource {
       for (const name of Object.keys(services)) this.dirty.add(name);
     } else {
       const delta = diffCatalog(this.catalog, services);
-      const explained = delta.added.size + delta.removed.size + delta.retagged.size > 0;
+      const explained =
+        delta.added.size + delta.removed.size + delta.retagged.size > 0;
       for (const set of [delta.added, delta.removed, delta.retagged]) {
         for (const name of set) this.dirty.add(name);
       }
@@ -178,7 +222,8 @@ export class CatalogSource {
 
   /** Re-reads dirty services until none is left; one pump at a time. */
   private pump(): Promise<void> {
-    if (this.catalog === undefined || this.health === undefined) return Promise.resolve();
+    if (this.catalog === undefined || this.health === undefined)
+      return Promise.resolve();
     this.pumping ??= this.drain().finally(() => (this.pumping = undefined));
     return this.pumping;
   }
@@ -212,7 +257,9 @@ export class CatalogSource {
       logger.debug({ read: present, removed }, "services read");
       store.apply(updates, removed);
       if (failed > 0) {
-        await sleep(500, undefined, { signal: this.abort.signal }).catch(() => undefined);
+        await sleep(500, undefined, { signal: this.abort.signal }).catch(
+          () => undefined,
+        );
         continue;
       }
     }
@@ -238,7 +285,12 @@ export class CatalogSource {
         );
         return parseServiceEntries(name, answer.body);
       },
-      { retries: 2, minTimeout: 50, maxTimeout: 500, signal: this.abort.signal },
+      {
+        retries: 2,
+        minTimeout: 50,
+        maxTimeout: 500,
+        signal: this.abort.signal,
+      },
     );
     hooks?.onServiceRead?.(name);
     this.placement.record(
@@ -246,26 +298,42 @@ export class CatalogSource {
       entries.map((entry) => entry.Node.Node),
     );
     const checkless = entries.some(
-      (entry) => !entry.Checks.some((check) => check.ServiceID === entry.Service.ID),
+      (entry) =>
+        !entry.Checks.some((check) => check.ServiceID === entry.Service.ID),
     );
     if (checkless) this.checkless.add(name);
     else this.checkless.delete(name);
-    const translated = toServiceEndpoints(name, this.holdStartUpChecks(name, entries), translation);
+    const translated = toServiceEndpoints(
+      name,
+      this.holdStartUpChecks(name, entries),
+      translation,
+    );
     for (const { id, reason } of translated.rejected) {
       hooks?.onRejectedInstance?.(name, reason);
-      this.options.logger.warn({ service: name, instance: id, reason }, "instance skipped");
+      this.options.logger.warn(
+        { service: name, instance: id, reason },
+        "instance skipped",
+      );
     }
     return translated.value;
   }
 
   /** Applies the start-up hold and re-reads the service when the earliest hold runs out. */
-  private holdStartUpChecks(name: string, entries: ConsulServiceEntry[]): ConsulServiceEntry[] {
+  private holdStartUpChecks(
+    name: string,
+    entries: ConsulServiceEntry[],
+  ): ConsulServiceEntry[] {
     const { logger, hooks } = this.options;
     const result = this.hold.apply(name, entries);
     for (const check of result.held.filter((held) => held.started)) {
       hooks?.onCheckHeld?.(name);
       logger.info(
-        { service: name, node: check.node, check: check.checkId, shownAs: check.status },
+        {
+          service: name,
+          node: check.node,
+          check: check.checkId,
+          shownAs: check.status,
+        },
         "check not run since its agent started; keeping its last status",
       );
     }

@@ -1,4 +1,8 @@
-import { Server, type ServerDuplexStream, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import {
+  Server,
+  type ServerDuplexStream,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { loadXdsProtos } from "./protos.ts";
 import {
@@ -8,6 +12,7 @@ import {
   type StreamHooks,
 } from "./sotw-stream.ts";
 import { authInterceptors } from "./stream-auth.ts";
+import type { StreamRegistry } from "./stream-registry.ts";
 import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL,
   CLUSTER_TYPE_URL,
@@ -35,7 +40,12 @@ export interface DiscoveryServerOptions {
    * Stream hooks; `onOpen` once per stream, `onClose` (of StreamHooks) when it ends, `onRefused`
    * once per client refused (a call without the token, a failed TLS handshake).
    */
-  hooks?: StreamHooks & { onOpen?: () => void; onRefused?: (reason: "token" | "tls") => void };
+  hooks?: StreamHooks & {
+    onOpen?: () => void;
+    onRefused?: (reason: "token" | "tls") => void;
+  };
+  /** Every stream registers here while open (`/debug/state`, the status page). */
+  registry?: StreamRegistry;
 }
 
 /** A running xDS server. */
@@ -87,6 +97,11 @@ export async function startDiscoveryServer(
         logger: streamLogger,
         onlyType,
         hooks,
+        reporter: options.registry?.open({
+          peer: call.getPeer(),
+          service: kind,
+          mode: "sotw",
+        }),
       });
     };
 
@@ -115,8 +130,12 @@ export async function startDiscoveryServer(
   });
   const { port, security } = listening;
   const token = options.token !== undefined;
-  logger.info({ host: options.host, port, epoch, security, token }, "xDS server listening");
-  if (token && !options.tls) logger.warn("the xDS bearer token travels in plaintext: enable TLS");
+  logger.info(
+    { host: options.host, port, epoch, security, token },
+    "xDS server listening",
+  );
+  if (token && !options.tls)
+    logger.warn("the xDS bearer token travels in plaintext: enable TLS");
 
   return {
     port,

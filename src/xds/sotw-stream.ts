@@ -1,7 +1,11 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { FullSetSubscription } from "./sotw-full-set-subscription.ts";
-import { SotwSubscription, type SotwRequest, type TypeSubscription } from "./sotw-subscription.ts";
+import {
+  SotwSubscription,
+  type SotwRequest,
+  type TypeSubscription,
+} from "./sotw-subscription.ts";
 import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS,
   CLUSTER_TYPE_URL as CDS,
@@ -11,6 +15,7 @@ import {
   type ResourceTypeUrl,
 } from "./type-urls.ts";
 import { logStreamError, type StreamError } from "./stream-errors.ts";
+import type { StreamReporter } from "./stream-registry.ts";
 import type { CacheChanges, XdsCache } from "./xds-cache.ts";
 
 /** A DiscoveryRequest as decoded by proto-loader (keepCase, defaults). */
@@ -45,11 +50,15 @@ export interface SotwStreamOptions {
   /** Set for single-type services (CDS, EDS, LDS, RDS): requests of another type are refused. */
   onlyType?: ResourceTypeUrl;
   hooks?: StreamHooks;
+  /** Where the stream reports its node, subscriptions, ACKs and NACKs (stream-registry.ts). */
+  reporter?: StreamReporter;
 }
 
 /** CDS and LDS answers carry the full set; EDS and RDS answers only what changed. */
 function subscriptionFor(typeUrl: ResourceTypeUrl): TypeSubscription {
-  return typeUrl === CDS || typeUrl === LDS ? new FullSetSubscription() : new SotwSubscription();
+  return typeUrl === CDS || typeUrl === LDS
+    ? new FullSetSubscription()
+    : new SotwSubscription();
 }
 
 /**
@@ -71,7 +80,9 @@ export class SotwStream {
 
   constructor(private readonly options: SotwStreamOptions) {
     const { call, cache } = options;
-    this.unsubscribe = cache.subscribe((changes) => this.onCacheChanges(changes));
+    this.unsubscribe = cache.subscribe((changes) =>
+      this.onCacheChanges(changes),
+    );
     call.on("data", (request: DiscoveryRequest) => this.onRequest(request));
     call.on("drain", () => {
       this.blocked = false;
@@ -90,18 +101,26 @@ export class SotwStream {
     for (const [typeUrl, subscription] of this.types) {
       const changed = changes.get(typeUrl);
       if (changed)
-        subscription.onResourcesChanged(changed, (name) => this.versionOf(typeUrl, name));
+        subscription.onResourcesChanged(changed, (name) =>
+          this.versionOf(typeUrl, name),
+        );
     }
     this.flush();
   }
 
-  private versionOf(typeUrl: ResourceTypeUrl, name: string): string | undefined {
+  private versionOf(
+    typeUrl: ResourceTypeUrl,
+    name: string,
+  ): string | undefined {
     return this.options.cache.get(typeUrl, name)?.version;
   }
 
   private onRequest(request: DiscoveryRequest): void {
     const { logger, hooks, cache, onlyType } = this.options;
-    if (request.node?.id) this.nodeId = request.node.id;
+    if (request.node?.id) {
+      this.nodeId = request.node.id;
+      this.options.reporter?.node(this.nodeId);
+    }
     const typeUrl = request.type_url || onlyType || "";
     if (!isServedTypeUrl(typeUrl) || (onlyType && typeUrl !== onlyType)) {
       logger.warn(
@@ -118,9 +137,14 @@ export class SotwStream {
     }
     const kind = subscription.onRequest(request, () => cache.names(typeUrl));
     hooks?.onRequest?.(kind, typeUrl);
+    const reporter = this.options.reporter;
+    if (kind !== "stale") reporter?.subscribed(typeUrl, request.resource_names);
+    if (kind === "ack")
+      reporter?.acked(typeUrl, request.version_info, request.response_nonce);
     if (kind === "nack") {
       const message = request.error_detail?.message ?? "";
       hooks?.onNack?.(this.nodeId, typeUrl, message);
+      reporter?.nacked(typeUrl, request.version_info, message);
       logger.warn(
         {
           node: this.nodeId,
@@ -159,12 +183,18 @@ export class SotwStream {
       }
       const response: DiscoveryResponse = {
         version_info: `${this.options.epoch}-${(++this.version).toString(36)}`,
-        resources: taken.names.flatMap((name) => cache.get(typeUrl, name)?.any ?? []),
+        resources: taken.names.flatMap(
+          (name) => cache.get(typeUrl, name)?.any ?? [],
+        ),
         type_url: typeUrl,
         nonce,
       };
       hooks?.onResponse?.(typeUrl, taken.names.length);
-      logger.debug({ node: this.nodeId, typeUrl, nonce, resources: taken.names }, "response sent");
+      this.options.reporter?.sent(typeUrl, response.version_info, nonce);
+      logger.debug(
+        { node: this.nodeId, typeUrl, nonce, resources: taken.names },
+        "response sent",
+      );
       if (!call.write(response)) {
         this.blocked = true;
         return;
@@ -178,6 +208,7 @@ export class SotwStream {
     this.unsubscribe();
     if (graceful) this.options.call.end();
     this.options.hooks?.onClose?.();
+    this.options.reporter?.closed();
     this.options.logger.debug({ node: this.nodeId }, "stream closed");
   }
 }

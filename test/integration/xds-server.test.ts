@@ -55,8 +55,8 @@ describe("xDS server over real gRPC", () => {
       logger: logs.logger,
       hooks: {
         onNack: (_node, typeUrl) => metrics.xdsNacks.inc({ type_url: typeUrl }),
-        onOpen: () => metrics.xdsStreams.inc(),
-        onClose: () => metrics.xdsStreams.dec(),
+        onOpen: () => metrics.xdsStreams.inc({ type: "ads", mode: "sotw" }),
+        onClose: () => metrics.xdsStreams.dec({ type: "ads", mode: "sotw" }),
       },
     });
     cleanups.push(
@@ -223,7 +223,7 @@ describe("xDS server over real gRPC", () => {
     const { store, stream, metrics } = await start();
     store.apply([{ service: "a", endpoints: [endpoint(1)] }]);
     const streamsOpen = async (): Promise<number> =>
-      (await metrics.xdsStreams.get()).values[0]?.value ?? 0;
+      (await metrics.xdsStreams.get()).values.reduce((sum, v) => sum + v.value, 0);
     const ads = stream();
     ads.send({ node: { id: "envoy-1" }, type_url: CLA, resource_names: ["a"] });
     await ads.next();
