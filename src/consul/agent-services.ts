@@ -1,3 +1,4 @@
+import pRetry from "p-retry";
 import type { Logger } from "pino";
 import type { BoundedQueue } from "../bounded-queue.ts";
 import type { ConsulConnection } from "./consul-client.ts";
@@ -162,7 +163,14 @@ export function agentServices(
         // Any server may answer (?stale): registrations of this process in flight are tracked
         // apart, and a catalog a moment behind only delays a refusal.
         const query = { service: instance.service, filter, stale: true, timeout: timeoutMs };
-        const found = (await connection.consul.catalog.service.nodes(query)) as {
+        // A server-side RPC error (5xx) comes from an agent still forwarding to a server that
+        // just died; by the next try it has moved on, so one quick retry spares the caller a 503.
+        const read = () => connection.consul.catalog.service.nodes(query);
+        const found = (await pRetry(read, {
+          retries: LOOKALIKE_RETRIES,
+          minTimeout: LOOKALIKE_RETRY_DELAY_MS,
+          shouldRetry: ({ error }) => isServerError(error),
+        })) as {
           ServiceID: string;
           ServiceName: string;
           ServiceAddress: string;
@@ -239,6 +247,15 @@ function toRegisterOptions(definition: AgentServiceDefinition) {
       )}s`,
     },
   };
+}
+
+/** Retries of the lookalike read after a server-side error (a leader change in progress). */
+const LOOKALIKE_RETRIES = 2;
+const LOOKALIKE_RETRY_DELAY_MS = 100;
+
+function isServerError(error: unknown): boolean {
+  const status = (error as { statusCode?: unknown }).statusCode;
+  return typeof status === "number" && status >= 500;
 }
 
 function toAgentError(operation: AgentOperation, error: unknown): ConsulAgentError {
