@@ -1,9 +1,10 @@
-import {
-  Server,
-  type ServerDuplexStream,
-  type UntypedServiceImplementation,
-} from "@grpc/grpc-js";
+import { Server, type ServerDuplexStream, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import {
+  DeltaStream,
+  type DeltaDiscoveryRequest,
+  type DeltaDiscoveryResponse,
+} from "./delta-stream.ts";
 import { loadXdsProtos } from "./protos.ts";
 import {
   SotwStream,
@@ -40,12 +41,32 @@ export interface DiscoveryServerOptions {
    * Stream hooks; `onOpen` once per stream, `onClose` (of StreamHooks) when it ends, `onRefused`
    * once per client refused (a call without the token, a failed TLS handshake).
    */
-  hooks?: StreamHooks & {
-    onOpen?: () => void;
-    onRefused?: (reason: "token" | "tls") => void;
-  };
+  hooks?: DiscoveryHooks;
   /** Every stream registers here while open (`/debug/state`, the status page). */
   registry?: StreamRegistry;
+}
+
+/** How a stream speaks xDS: state of the world, or incremental (delta). */
+export type XdsMode = "sotw" | "delta";
+
+/** Stream hooks of the server: those of {@link StreamHooks}, each also told the stream's mode. */
+export interface DiscoveryHooks {
+  onRequest?: (kind: string, typeUrl: string, mode: XdsMode) => void;
+  onNack?: (nodeId: string, typeUrl: string, message: string, mode: XdsMode) => void;
+  onResponse?: (typeUrl: string, resourceCount: number, mode: XdsMode) => void;
+  onOpen?: (mode: XdsMode) => void;
+  onClose?: (mode: XdsMode) => void;
+  onRefused?: (reason: "token" | "tls") => void;
+}
+
+/** The hooks one stream calls, bound to its mode. */
+function streamHooks(hooks: DiscoveryHooks | undefined, mode: XdsMode): StreamHooks {
+  return {
+    onRequest: (kind, typeUrl) => hooks?.onRequest?.(kind, typeUrl, mode),
+    onNack: (nodeId, typeUrl, message) => hooks?.onNack?.(nodeId, typeUrl, message, mode),
+    onResponse: (typeUrl, count) => hooks?.onResponse?.(typeUrl, count, mode),
+    onClose: () => hooks?.onClose?.(mode),
+  };
 }
 
 /** A running xDS server. */
@@ -59,7 +80,8 @@ export interface DiscoveryServer {
 /**
  * Starts the gRPC xDS server: ADS (`StreamAggregatedResources`) and the standalone CDS, EDS,
  * LDS and RDS services (`StreamClusters`, `StreamEndpoints`, `StreamListeners`, `StreamRoutes`),
- * state of the world. Keepalive pings detect dead peers and a maximum
+ * state of the world, and each also incremental (`DeltaAggregatedResources`, `DeltaClusters`, …)
+ * on the same cache. Keepalive pings detect dead peers and a maximum
  * connection age makes Envoys reconnect now and then, spreading them over replicas (design.md §4).
  */
 export async function startDiscoveryServer(
@@ -87,8 +109,8 @@ export async function startDiscoveryServer(
   const handler =
     (kind: string, onlyType?: ResourceTypeUrl) =>
     (call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void => {
-      hooks?.onOpen?.();
-      const streamLogger = logger.child({ stream: kind, peer: call.getPeer() });
+      hooks?.onOpen?.("sotw");
+      const streamLogger = logger.child({ stream: kind, mode: "sotw", peer: call.getPeer() });
       streamLogger.debug("stream opened");
       new SotwStream({
         call,
@@ -96,29 +118,46 @@ export async function startDiscoveryServer(
         epoch,
         logger: streamLogger,
         onlyType,
-        hooks,
-        reporter: options.registry?.open({
-          peer: call.getPeer(),
-          service: kind,
-          mode: "sotw",
-        }),
+        hooks: streamHooks(hooks, "sotw"),
+        reporter: options.registry?.open({ peer: call.getPeer(), service: kind, mode: "sotw" }),
+      });
+    };
+  const deltaHandler =
+    (kind: string, onlyType?: ResourceTypeUrl) =>
+    (call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>): void => {
+      hooks?.onOpen?.("delta");
+      const streamLogger = logger.child({ stream: kind, mode: "delta", peer: call.getPeer() });
+      streamLogger.debug("stream opened");
+      new DeltaStream({
+        call,
+        cache: options.cache,
+        epoch,
+        logger: streamLogger,
+        onlyType,
+        hooks: streamHooks(hooks, "delta"),
+        reporter: options.registry?.open({ peer: call.getPeer(), service: kind, mode: "delta" }),
       });
     };
 
   server.addService(protos.adsService, {
     StreamAggregatedResources: handler("ads"),
+    DeltaAggregatedResources: deltaHandler("ads"),
   } as UntypedServiceImplementation);
   server.addService(protos.edsService, {
     StreamEndpoints: handler("eds", CLUSTER_LOAD_ASSIGNMENT_TYPE_URL),
+    DeltaEndpoints: deltaHandler("eds", CLUSTER_LOAD_ASSIGNMENT_TYPE_URL),
   } as UntypedServiceImplementation);
   server.addService(protos.cdsService, {
     StreamClusters: handler("cds", CLUSTER_TYPE_URL),
+    DeltaClusters: deltaHandler("cds", CLUSTER_TYPE_URL),
   } as UntypedServiceImplementation);
   server.addService(protos.ldsService, {
     StreamListeners: handler("lds", LISTENER_TYPE_URL),
+    DeltaListeners: deltaHandler("lds", LISTENER_TYPE_URL),
   } as UntypedServiceImplementation);
   server.addService(protos.rdsService, {
     StreamRoutes: handler("rds", ROUTE_CONFIGURATION_TYPE_URL),
+    DeltaRoutes: deltaHandler("rds", ROUTE_CONFIGURATION_TYPE_URL),
   } as UntypedServiceImplementation);
 
   const listening = await openXdsPort(server, {
@@ -130,12 +169,8 @@ export async function startDiscoveryServer(
   });
   const { port, security } = listening;
   const token = options.token !== undefined;
-  logger.info(
-    { host: options.host, port, epoch, security, token },
-    "xDS server listening",
-  );
-  if (token && !options.tls)
-    logger.warn("the xDS bearer token travels in plaintext: enable TLS");
+  logger.info({ host: options.host, port, epoch, security, token }, "xDS server listening");
+  if (token && !options.tls) logger.warn("the xDS bearer token travels in plaintext: enable TLS");
 
   return {
     port,

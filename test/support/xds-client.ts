@@ -175,3 +175,130 @@ export function openXdsStream(
     },
   };
 }
+
+/** A DeltaDiscoveryRequest a test sends (proto field names). */
+export interface DeltaTestRequest {
+  node?: { id: string };
+  type_url?: string;
+  resource_names_subscribe?: string[];
+  resource_names_unsubscribe?: string[];
+  initial_resource_versions?: Record<string, string>;
+  response_nonce?: string;
+  error_detail?: { code: number; message: string };
+}
+
+/** A decoded DeltaDiscoveryResponse. */
+export interface DecodedDeltaResponse {
+  system_version_info: string;
+  nonce: string;
+  type_url: string;
+  /** Names of the resources sent, in response order. */
+  names: string[];
+  /** Each resource's own version, by name. */
+  versions: Record<string, string>;
+  /** Every resource, decoded (nested Anys as `"@type"` objects). */
+  resources: Record<string, unknown>[];
+  removed: string[];
+  /** Size of the response as encoded on the wire (protobuf bytes, without gRPC framing). */
+  bytes: number;
+}
+
+/** A raw delta xDS stream over real gRPC: send requests, await responses. */
+export interface DeltaXdsTestStream {
+  send(request: DeltaTestRequest): void;
+  /** Sends an ACK of `response`. */
+  ack(response: DecodedDeltaResponse): void;
+  /** The next response, or an error after `timeoutMs`. */
+  next(timeoutMs?: number): Promise<DecodedDeltaResponse>;
+  /** Resolves true if no response arrives within `ms`. */
+  quietFor(ms: number): Promise<boolean>;
+  close(): void;
+}
+
+const DELTA_METHODS = {
+  ads: ["adsService", "DeltaAggregatedResources"],
+  eds: ["edsService", "DeltaEndpoints"],
+  cds: ["cdsService", "DeltaClusters"],
+  lds: ["ldsService", "DeltaListeners"],
+  rds: ["rdsService", "DeltaRoutes"],
+} as const;
+
+/** Opens an incremental (delta) ADS (default), EDS, CDS, LDS or RDS stream to 127.0.0.1. */
+export function openDeltaXdsStream(
+  port: number,
+  service: XdsServiceKind = "ads",
+): DeltaXdsTestStream {
+  const protos = loadXdsProtos();
+  const [definitionName, method] = DELTA_METHODS[service];
+  const Client = makeGenericClientConstructor(protos[definitionName], `delta-${service}`);
+  const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+  const call = (
+    client as unknown as Record<
+      string,
+      (metadata: Metadata) => ClientDuplexStream<DeltaTestRequest, Record<string, unknown>>
+    >
+  )[method]!.call(client, new Metadata());
+  const responseType = protos.root.lookupType("envoy.service.discovery.v3.DeltaDiscoveryResponse");
+  const queue: DecodedDeltaResponse[] = [];
+  const waiters: ((response: DecodedDeltaResponse) => void)[] = [];
+  call.on(
+    "data",
+    (raw: {
+      system_version_info: string;
+      nonce: string;
+      type_url: string;
+      removed_resources: string[];
+      resources: { name: string; version: string; resource: { type_url: string; value: Buffer } }[];
+    }) => {
+      const decoded: DecodedDeltaResponse = {
+        system_version_info: raw.system_version_info,
+        nonce: raw.nonce,
+        type_url: raw.type_url,
+        names: raw.resources.map((r) => r.name),
+        versions: Object.fromEntries(raw.resources.map((r) => [r.name, r.version])),
+        resources: raw.resources.map(({ resource }) => {
+          const kind = KIND_OF_TYPE[resource.type_url];
+          return kind ? decodeResource(kind, resource.value) : { "@type": resource.type_url };
+        }),
+        removed: raw.removed_resources,
+        bytes: responseType.encode(responseType.fromObject(raw)).finish().byteLength,
+      };
+      const waiter = waiters.shift();
+      if (waiter) waiter(decoded);
+      else queue.push(decoded);
+    },
+  );
+  call.on("error", () => undefined);
+  const stream: DeltaXdsTestStream = {
+    send: (request) => call.write(request),
+    ack: (response) => call.write({ type_url: response.type_url, response_nonce: response.nonce }),
+    next(timeoutMs = 5_000) {
+      const queued = queue.shift();
+      if (queued) return Promise.resolve(queued);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(done), 1);
+          reject(new Error(`no delta xDS response within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const done = (response: DecodedDeltaResponse): void => {
+          clearTimeout(timer);
+          resolve(response);
+        };
+        waiters.push(done);
+      });
+    },
+    async quietFor(ms) {
+      try {
+        queue.unshift(await stream.next(ms));
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    close() {
+      call.cancel();
+      client.close();
+    },
+  };
+  return stream;
+}

@@ -1,0 +1,185 @@
+import type { ServerDuplexStream } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { DeltaSubscription, WILDCARD, type DeltaRequest } from "./delta-subscription.ts";
+import type { StreamHooks } from "./sotw-stream.ts";
+import { logStreamError, type StreamError } from "./stream-errors.ts";
+import type { StreamReporter } from "./stream-registry.ts";
+import {
+  CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS,
+  CLUSTER_TYPE_URL as CDS,
+  SERVED_TYPE_URLS,
+  isServedTypeUrl,
+  type ResourceTypeUrl,
+} from "./type-urls.ts";
+import type { CacheChanges, XdsCache } from "./xds-cache.ts";
+
+/** A DeltaDiscoveryRequest as decoded by proto-loader (keepCase, defaults). */
+export interface DeltaDiscoveryRequest extends DeltaRequest {
+  type_url: string;
+  node?: { id?: string; cluster?: string } | null;
+}
+
+/** A DeltaDiscoveryResponse as given to the encoder; resource bodies are pre-encoded Anys. */
+export interface DeltaDiscoveryResponse {
+  system_version_info: string;
+  resources: { name: string; version: string; resource: { type_url: string; value: Buffer } }[];
+  type_url: string;
+  removed_resources: string[];
+  nonce: string;
+}
+
+/** Options of {@link DeltaStream}. */
+export interface DeltaStreamOptions {
+  call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
+  cache: XdsCache;
+  epoch: string;
+  logger: Logger;
+  /** Set for single-type services (DeltaClusters, …): requests of another type are refused. */
+  onlyType?: ResourceTypeUrl;
+  hooks?: StreamHooks;
+  /** Where the stream reports its node, subscriptions, ACKs and NACKs (stream-registry.ts). */
+  reporter?: StreamReporter;
+}
+
+/**
+ * One incremental (delta) xDS stream, ADS or single-type, on the same cache as state of the
+ * world: each response carries only the resources whose version the client does not hold, each
+ * with its own content-hash version, and `removed_resources` for what it holds that stopped
+ * existing. As in state of the world it sends nothing before the cache is ready, wakes only for
+ * what it subscribes to, sends clusters before their assignments (and a changed cluster's
+ * assignment again), and respects write backpressure: while blocked only names are recorded, so
+ * the newest version is what is sent when the transport drains (docs/architecture.md §4, §5).
+ *
+ * A deregistered service keeps an assignment: EDS names always exist (an empty assignment), as
+ * in state of the world, so a cluster never loses its assignment mid-grace; clusters, listeners
+ * and route configurations that stop existing are sent as removed.
+ */
+export class DeltaStream {
+  private readonly types = new Map<ResourceTypeUrl, DeltaSubscription>();
+  private nodeId = "unknown";
+  private nonce = 0;
+  private version = 0;
+  private blocked = false;
+  private closed = false;
+  /** Per type, the nonce and system version of the latest response (ACKs name the nonce). */
+  private readonly lastSent = new Map<ResourceTypeUrl, { nonce: string; version: string }>();
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly options: DeltaStreamOptions) {
+    const { call, cache } = options;
+    this.unsubscribe = cache.subscribe((changes) => this.onCacheChanges(changes));
+    call.on("data", (request: DeltaDiscoveryRequest) => this.onRequest(request));
+    call.on("drain", () => {
+      this.blocked = false;
+      this.flush();
+    });
+    call.on("end", () => this.close(true));
+    call.on("error", (error: StreamError) => {
+      logStreamError(this.options.logger, this.nodeId, error);
+      this.close(false);
+    });
+    call.on("cancelled", () => this.close(false));
+    if (!cache.ready) void cache.whenReady().then(() => this.flush());
+  }
+
+  private onCacheChanges(changes: CacheChanges): void {
+    for (const [typeUrl, subscription] of this.types) {
+      const changed = changes.get(typeUrl);
+      if (changed) subscription.onResourcesChanged(changed);
+    }
+    this.flush();
+  }
+
+  private onRequest(request: DeltaDiscoveryRequest): void {
+    const { logger, hooks, cache, onlyType, reporter } = this.options;
+    if (request.node?.id) {
+      this.nodeId = request.node.id;
+      reporter?.node(this.nodeId);
+    }
+    const typeUrl = request.type_url || onlyType || "";
+    if (!isServedTypeUrl(typeUrl) || (onlyType && typeUrl !== onlyType)) {
+      logger.warn(
+        { node: this.nodeId, typeUrl, mode: "delta" },
+        "request for a type this stream does not serve; ignored",
+      );
+      hooks?.onRequest?.("unsupported", typeUrl);
+      return;
+    }
+    let subscription = this.types.get(typeUrl);
+    if (!subscription) {
+      subscription = new DeltaSubscription();
+      this.types.set(typeUrl, subscription);
+    }
+    const kind = subscription.onRequest(request, () => cache.names(typeUrl));
+    hooks?.onRequest?.(kind, typeUrl);
+    const names = [...subscription.subscribed].sort();
+    reporter?.subscribed(typeUrl, subscription.isWildcard ? [WILDCARD, ...names] : names);
+    const last = this.lastSent.get(typeUrl);
+    const answered = last?.nonce === request.response_nonce ? last.version : "";
+    if (kind === "ack") reporter?.acked(typeUrl, answered, request.response_nonce);
+    if (kind === "nack") {
+      const message = request.error_detail?.message ?? "";
+      hooks?.onNack?.(this.nodeId, typeUrl, message);
+      reporter?.nacked(typeUrl, answered, message);
+      logger.warn(
+        {
+          node: this.nodeId,
+          typeUrl,
+          mode: "delta",
+          nonce: request.response_nonce,
+          error: message,
+        },
+        "envoy rejected a response (NACK); keeping its last accepted versions",
+      );
+    }
+    this.flush();
+  }
+
+  /** Sends what is pending for every type in dependency order, unless not ready, blocked or closed. */
+  private flush(): void {
+    const { cache, call, hooks, logger } = this.options;
+    if (this.closed || this.blocked || !cache.ready) return;
+    for (const typeUrl of SERVED_TYPE_URLS) {
+      const subscription = this.types.get(typeUrl);
+      if (!subscription?.hasPending) continue;
+      const plan = subscription.takeResponse(
+        (name) => cache.get(typeUrl, name)?.version,
+        () => cache.names(typeUrl),
+      );
+      if (!plan) continue;
+      if (typeUrl === CDS && plan.names.length > 0) this.types.get(EDS)?.resend(plan.names);
+      const nonce = (++this.nonce).toString(36);
+      const response: DeltaDiscoveryResponse = {
+        system_version_info: `${this.options.epoch}-${(++this.version).toString(36)}`,
+        resources: plan.names.flatMap((name) => {
+          const resource = cache.get(typeUrl, name);
+          return resource ? [{ name, version: resource.version, resource: resource.any }] : [];
+        }),
+        type_url: typeUrl,
+        removed_resources: plan.removed,
+        nonce,
+      };
+      this.lastSent.set(typeUrl, { nonce, version: response.system_version_info });
+      hooks?.onResponse?.(typeUrl, response.resources.length);
+      this.options.reporter?.sent(typeUrl, response.system_version_info, nonce);
+      logger.debug(
+        { node: this.nodeId, typeUrl, nonce, resources: plan.names, removed: plan.removed },
+        "delta response sent",
+      );
+      if (!call.write(response)) {
+        this.blocked = true;
+        return;
+      }
+    }
+  }
+
+  private close(graceful: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    if (graceful) this.options.call.end();
+    this.options.hooks?.onClose?.();
+    this.options.reporter?.closed();
+    this.options.logger.debug({ node: this.nodeId }, "stream closed");
+  }
+}
