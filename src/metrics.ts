@@ -1,10 +1,4 @@
-import {
-  Counter,
-  Gauge,
-  Histogram,
-  Registry,
-  collectDefaultMetrics,
-} from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { CONSUL_ENDPOINTS } from "./consul/consul-client.ts";
 import { SERVED_TYPE_URLS } from "./xds/type-urls.ts";
 
@@ -13,17 +7,9 @@ export const XDS_STREAM_SERVICES = ["ads", "cds", "eds", "lds", "rds"] as const;
 /** How a stream speaks xDS, as the `mode` label. */
 export const XDS_STREAM_MODES = ["sotw", "delta"] as const;
 /** How an xDS request was classified, as the `kind` label. */
-const XDS_REQUEST_KINDS = [
-  "initial",
-  "ack",
-  "nack",
-  "stale",
-  "unsupported",
-] as const;
+const XDS_REQUEST_KINDS = ["initial", "ack", "nack", "stale", "update", "unsupported"] as const;
 /** Latency buckets in seconds: 1 ms to 10 s. */
-const LATENCY_BUCKETS = [
-  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-];
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** The bridge's Prometheus metrics, in a registry of its own (no global state). */
 export interface BridgeMetrics {
@@ -35,9 +21,9 @@ export interface BridgeMetrics {
   consulServiceReads: Counter;
   consulRejectedInstances: Counter<"service">;
   xdsStreams: Gauge<"type" | "mode">;
-  xdsRequests: Counter<"kind" | "type_url">;
-  xdsResponses: Counter<"type_url">;
-  xdsNacks: Counter<"type_url">;
+  xdsRequests: Counter<"kind" | "type_url" | "mode">;
+  xdsResponses: Counter<"type_url" | "mode">;
+  xdsNacks: Counter<"type_url" | "mode">;
   serviceMetaInvalid: Counter<"service" | "key">;
   xdsRefused: Counter<"reason">;
   shimRequests: Counter<"route" | "status">;
@@ -53,10 +39,7 @@ export interface BridgeMetrics {
  * as stock dashboards expect. The bridge's own are under `bridge_`, and every labelled counter
  * whose label values are known up front starts at 0 for each of them.
  */
-export function createMetrics(
-  withDefaults = true,
-  version = "unknown",
-): BridgeMetrics {
+export function createMetrics(withDefaults = true, version = "unknown"): BridgeMetrics {
   const registry = new Registry();
   if (withDefaults) collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -105,20 +88,20 @@ export function createMetrics(
     }),
     xdsRequests: new Counter({
       name: "bridge_xds_requests_total",
-      help: "xDS requests by kind (initial, ack, nack, stale, unsupported)",
-      labelNames: ["kind", "type_url"],
+      help: "xDS requests by kind (initial, ack, nack, stale, update, unsupported) and mode (sotw, delta)",
+      labelNames: ["kind", "type_url", "mode"],
       registers,
     }),
     xdsResponses: new Counter({
       name: "bridge_xds_responses_total",
-      help: "xDS responses sent",
-      labelNames: ["type_url"],
+      help: "xDS responses sent, by mode (sotw, delta)",
+      labelNames: ["type_url", "mode"],
       registers,
     }),
     xdsNacks: new Counter({
       name: "bridge_xds_nacks_total",
-      help: "xDS responses rejected by clients",
-      labelNames: ["type_url"],
+      help: "xDS responses rejected by clients, by mode (sotw, delta)",
+      labelNames: ["type_url", "mode"],
       registers,
     }),
     xdsRefused: new Counter({
@@ -186,14 +169,14 @@ function initialize(metrics: BridgeMetrics): void {
     metrics.consulIndexResets.inc({ reason }, 0);
   }
   for (const type of XDS_STREAM_SERVICES) {
-    for (const mode of XDS_STREAM_MODES)
-      metrics.xdsStreams.set({ type, mode }, 0);
+    for (const mode of XDS_STREAM_MODES) metrics.xdsStreams.set({ type, mode }, 0);
   }
   for (const type_url of SERVED_TYPE_URLS) {
-    for (const kind of XDS_REQUEST_KINDS)
-      metrics.xdsRequests.inc({ kind, type_url }, 0);
-    metrics.xdsResponses.inc({ type_url }, 0);
-    metrics.xdsNacks.inc({ type_url }, 0);
+    for (const mode of XDS_STREAM_MODES) {
+      for (const kind of XDS_REQUEST_KINDS) metrics.xdsRequests.inc({ kind, type_url, mode }, 0);
+      metrics.xdsResponses.inc({ type_url, mode }, 0);
+      metrics.xdsNacks.inc({ type_url, mode }, 0);
+    }
     metrics.pushToAck.zero({ type_url });
   }
   for (const reason of ["token", "tls"]) metrics.xdsRefused.inc({ reason }, 0);
