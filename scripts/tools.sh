@@ -74,5 +74,23 @@ provide_envoy() {
   "$BIN/envoy" --version >/dev/null || fail "the unpacked envoy does not run"
 }
 
+# A Debian package the tests use (the status page's browser test, the Compose file check):
+# installed system-wide with apt-get when its command is missing; a failure is reported, and the
+# test that needs it then fails naming it.
+provide_debian_package() {
+  local command="$1" package="$2"
+  command -v "$command" >/dev/null && return 0
+  if ! command -v apt-get >/dev/null || [[ "$(id -u)" != 0 ]]; then
+    echo "tools: $command is missing; install Debian's $package package (apt-get install $package)" >&2
+    return 0
+  fi
+  echo "tools: installing Debian's $package package"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package"; } \
+    >"$TOOLS/apt-$package.log" 2>&1 ||
+    echo "tools: could not install $package (see $TOOLS/apt-$package.log)" >&2
+}
+
 provide_consul
 provide_envoy
+provide_debian_package chromium chromium
+provide_debian_package docker-compose docker-compose
