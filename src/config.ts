@@ -10,9 +10,9 @@ import { readShimConfig, SHIM_OPTIONS, type ShimConfig } from "./config-shim.ts"
 import { readXdsAuth, XDS_AUTH_OPTIONS, type XdsTlsConfig } from "./config-xds-auth.ts";
 import { SERVICE_NAME_PATTERN } from "./model/names.ts";
 
-/** How a Consul `warning` status reaches Envoy (design.md §3). */
+/** How a Consul `warning` status reaches Envoy (docs/architecture.md §3). */
 export type WarningMapping = "healthy" | "degraded";
-/** How a Consul `critical` status reaches Envoy (design.md §3). */
+/** How a Consul `critical` status reaches Envoy (docs/architecture.md §3). */
 export type CriticalMapping = "unhealthy" | "omit";
 
 export type { ConsulConfig } from "./config-consul.ts";

@@ -6,7 +6,7 @@ import type { ConsulService } from "./consul-types.ts";
 
 /**
  * Consul's agent reaps a critical service no sooner than this, whatever is asked
- * (`check_deregister_interval_min`); the bridge never asks for less (design.md §3).
+ * (`check_deregister_interval_min`); the bridge never asks for less (docs/architecture.md §3).
  */
 export const MIN_DEREGISTER_CRITICAL_AFTER_SECONDS = 60;
 

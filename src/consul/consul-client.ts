@@ -11,7 +11,7 @@ import { consulAgent, consulBaseUrl } from "./consul-transport.ts";
 
 export { ConsulRequestError, type ConsulRead } from "./consul-reads.ts";
 
-/** Options of a blocking read (design.md §3). */
+/** Options of a blocking read (docs/architecture.md §3). */
 export interface ReadOptions {
   index?: number;
   /** Blocking wait in seconds. */

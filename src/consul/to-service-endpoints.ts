@@ -19,7 +19,7 @@ export interface TranslationOptions {
 type Verdict = { health: EndpointHealth; weight: number } | "omit";
 
 /**
- * Decides an instance's health from all its checks (design.md §3): maintenance → draining;
+ * Decides an instance's health from all its checks (docs/architecture.md §3): maintenance → draining;
  * a critical node check (serfHealth) or service check → unhealthy, or omitted by option;
  * warning → healthy with Weights.Warning, or degraded by option; otherwise healthy with
  * Weights.Passing. An instance without checks is passing, as in Consul.

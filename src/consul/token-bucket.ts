@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 /**
  * A token bucket: `burst` operations at once, then `ratePerSecond`. It bounds the happy path of a
- * watch loop so a churning catalog degrades to polling instead of a hot loop (design.md §3).
+ * watch loop so a churning catalog degrades to polling instead of a hot loop (docs/architecture.md §3).
  */
 export class TokenBucket {
   private tokens: number;

@@ -1,6 +1,6 @@
 /** The endpoint model: what the sources know of a service, free of Consul and xDS types. */
 
-/** Whether an endpoint should take traffic (design.md §4, "Health statuses"). */
+/** Whether an endpoint should take traffic (docs/architecture.md §4, "Health statuses"). */
 export type EndpointHealth = "healthy" | "degraded" | "unhealthy" | "draining" | "unknown";
 
 /** Where an endpoint runs: the datacenter as region, a zone when the node names one. */

@@ -59,7 +59,7 @@ function uniqueAddresses(endpoints: readonly Endpoint[]): Endpoint[] {
  * (region, zone), all at priority 0, each with a locality weight (the sum of its endpoints'
  * weights) because strict clients such as gRPC reject unweighted localities, and each address
  * and port once (see uniqueAddresses). A service with no
- * endpoints — unknown yet, or deregistered — gives an empty assignment (design.md §4).
+ * endpoints — unknown yet, or deregistered — gives an empty assignment (docs/architecture.md §4).
  */
 export function toClusterLoadAssignment(
   service: ServiceEndpoints | undefined,

@@ -1,7 +1,7 @@
 /**
  * Coalesces bursts of changed names: the first change after a quiet period is emitted at once
  * (leading edge), later ones within `windowMs` are merged into one trailing emission
- * (design.md §5), so one change is pushed immediately and a thousand make few pushes.
+ * (docs/architecture.md §5), so one change is pushed immediately and a thousand make few pushes.
  */
 export class Coalescer {
   private pending = new Set<string>();

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 
 /**
  * A prefix unique to this process (start time and randomness), so response versions never repeat
- * across restarts or replicas (design.md §4): an Envoy holding "version 3" from an earlier
+ * across restarts or replicas (docs/architecture.md §4): an Envoy holding "version 3" from an earlier
  * process must still see a new version.
  */
 export function createEpoch(now = Date.now()): string {

@@ -34,7 +34,7 @@ after(async () => {
 test("a dead shim backend leaves the catalog by itself after DeregisterCriticalServiceAfter", async () => {
   const registrar = createRegistrar({
     connection,
-    // Asking for less than a minute still gets the 1m minimum (design.md §3).
+    // Asking for less than a minute still gets the 1m minimum (docs/architecture.md §3).
     config: { checkIntervalSeconds: 1, deregisterCriticalAfterSeconds: 1 },
     logger: memoryLogger().logger,
   });
