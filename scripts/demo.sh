@@ -3,6 +3,8 @@
 # the bridge, Envoy and five backends on 8081-8085 (three registered through the shim exactly as
 # the original README's curl loop does, two registering themselves), then traffic through Envoy
 # on :10000 until Ctrl-C, which stops everything. `--once`: stop after all five have answered.
+# Envoy runs envoy.yaml, which names only the bridge: the bridge (--gateway-port 10000) serves
+# the listener on :10000, and requests reach `myservice` by Host (`-H 'Host: myservice'`).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -62,12 +64,12 @@ else
   wait_until 30 "Consul" consul_up
 fi
 
-echo "demo: starting the bridge: shim on :5000, xDS on :18000 (logs: $LOGS/bridge.log)"
-run_bg node --import tsx src/main.ts >"$LOGS/bridge.log" 2>&1
+echo "demo: starting the bridge: shim on :5000, xDS on :18000, gateway listener :10000 (logs: $LOGS/bridge.log)"
+run_bg node --import tsx src/main.ts --gateway-port 10000 >"$LOGS/bridge.log" 2>&1
 PIDS+=($!)
 wait_until 30 "the bridge" curl -sf http://127.0.0.1:5000/ready
 
-echo "demo: starting Envoy: listener :10000, admin :9901 (logs: $LOGS/envoy.log)"
+echo "demo: starting Envoy: clusters, routes and listener from the bridge, admin :9901 (logs: $LOGS/envoy.log)"
 run_bg envoy -c envoy.yaml --log-level warn >"$LOGS/envoy.log" 2>&1
 PIDS+=($!)
 
@@ -89,13 +91,13 @@ for i in 8081 8082 8083; do
   sleep .5
 done
 
-wait_until 30 "Envoy's listener" curl -s -o /dev/null http://127.0.0.1:10000/
+wait_until 30 "Envoy's gateway listener" curl -s -o /dev/null http://127.0.0.1:10000/
 
-echo "demo: traffic through Envoy on :10000 (Ctrl-C stops everything)"
+echo "demo: traffic through Envoy on :10000 with Host: myservice (Ctrl-C stops everything)"
 declare -A seen=()
 announced=false
 while true; do
-  answer="$(curl -s --max-time 5 http://localhost:10000 || true)"
+  answer="$(curl -s --max-time 5 -H 'Host: myservice' http://localhost:10000 || true)"
   echo "$answer"
   port="$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' <<<"$answer")"
   [[ -n "$port" ]] && seen[$port]=1

@@ -135,6 +135,7 @@ export async function startDiscovery(
       logger: logger.child({ component: "xds-cache" }),
       onInvalidMeta: (service, problem) =>
         metrics.serviceMetaInvalid.inc({ service, key: problem.key }),
+      onEncode: (typeUrl) => metrics.xdsEncodings.inc({ type: typeUrl }),
     },
   );
   const xds = await startDiscoveryServer({

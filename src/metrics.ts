@@ -24,6 +24,7 @@ export interface BridgeMetrics {
   xdsRequests: Counter<"kind" | "type_url" | "mode">;
   xdsResponses: Counter<"type_url" | "mode">;
   xdsNacks: Counter<"type_url" | "mode">;
+  xdsEncodings: Counter<"type">;
   serviceMetaInvalid: Counter<"service" | "key">;
   xdsRefused: Counter<"reason">;
   shimRequests: Counter<"route" | "status">;
@@ -102,6 +103,12 @@ export function createMetrics(withDefaults = true, version = "unknown"): BridgeM
       name: "bridge_xds_nacks_total",
       help: "xDS responses rejected by clients, by mode (sotw, delta)",
       labelNames: ["type_url", "mode"],
+      registers,
+    }),
+    xdsEncodings: new Counter({
+      name: "bridge_xds_encodings_total",
+      help: "Resources encoded, by type URL (each version once, whatever the number of streams)",
+      labelNames: ["type"],
       registers,
     }),
     xdsRefused: new Counter({

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { DatacenterOrder } from "../model/datacenter-priority.ts";
 import type { EndpointStore } from "../model/endpoint-store.ts";
 import { EXPORT_ALL, type ServiceFilter } from "../model/service-filter.ts";
 import type { MetaProblem } from "../model/service-settings.ts";
@@ -34,11 +35,15 @@ export interface ResourceCacheOptions {
   /** How long a departed service keeps its empty cluster and virtual host. */
   clusterGraceMs?: number;
   routeConfigName?: string;
+  /** Local and other datacenters: assignments put each at its failover priority. */
+  datacenters?: DatacenterOrder;
   /** Where the gateway listener listens; no gateway listener without it. */
   gateway?: { host: string; port: number };
   logger?: Logger;
   /** Told once per service, meta key and value that was ignored. */
   onInvalidMeta?: (service: string, problem: MetaProblem) => void;
+  /** Told each time a resource is encoded (a new version of it, shared by every stream). */
+  onEncode?: (typeUrl: ResourceTypeUrl) => void;
 }
 
 /** `NAME`, `NAME:PORT`, `NAME.service.consul[:PORT]`: the service a listener name is for. */
@@ -167,11 +172,12 @@ export class ResourceCache implements XdsCache {
       const services = new Set(routingChanged);
       invalidate(CDS, routingChanged);
       invalidate(RDS, [this.routeConfigName]);
-      // API listeners are cached under the names clients asked for (`NAME:PORT` too).
+      // API listeners are cached under the names clients asked for (`NAME:PORT` too, and names
+      // that had no service yet); one nobody asked for is neither announced nor encoded.
       const listenerNames = [...this.encoded[LDS].keys()].filter(
         (name) => name !== GATEWAY_LISTENER_NAME && services.has(serviceOfListener(name)),
       );
-      invalidate(LDS, [...routingChanged, ...listenerNames]);
+      invalidate(LDS, listenerNames);
     }
     for (const [type, names] of changes) if (names.size === 0) changes.delete(type);
     if (changes.size === 0) return;
@@ -183,7 +189,7 @@ export class ResourceCache implements XdsCache {
       case EDS: {
         const present = this.exported.get(name)?.present === true;
         const service = present ? this.store.get(name) : undefined;
-        const value = toClusterLoadAssignment(service, name);
+        const value = toClusterLoadAssignment(service, name, this.options.datacenters);
         return this.encode(EDS, this.protos.clusterLoadAssignment, name, value, present);
       }
       case CDS: {
@@ -224,6 +230,7 @@ export class ResourceCache implements XdsCache {
     const bytes = type.encode(type.fromObject(object)).finish();
     const value = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.encodeCounts[typeUrl] += 1;
+    this.options.onEncode?.(typeUrl);
     return { name, version: contentVersion(value), exists, any: { type_url: typeUrl, value } };
   }
 

@@ -6,63 +6,12 @@ import { EndpointStore } from "../../src/model/endpoint-store.ts";
 import { startDiscoveryServer, type DiscoveryServer } from "../../src/xds/discovery-server.ts";
 import { loadXdsProtos } from "../../src/xds/protos.ts";
 import { ResourceCache } from "../../src/xds/resource-cache.ts";
+import { gatewayBootstrap } from "../support/envoy-gateway-config.ts";
 import { startEnvoy, type EnvoyProxy } from "../support/envoy-proxy.ts";
 import { freePort } from "../support/free-port.ts";
 import { memoryLogger } from "../support/memory-logger.ts";
 import { endpoint } from "../support/model-fixtures.ts";
 import { waitFor } from "../support/wait-for.ts";
-
-/**
- * An Envoy bootstrap that names only the bridge: clusters and listeners come from ADS, so every
- * service (and the gateway listener) is configured by the bridge alone.
- */
-function adsOnlyBootstrap(values: { nodeId: string; adminPort: number; xdsPort: number }) {
-  const ads = { ads: {}, resource_api_version: "V3" };
-  return JSON.stringify({
-    node: { id: values.nodeId, cluster: "edge" },
-    admin: { address: { socket_address: { address: "127.0.0.1", port_value: values.adminPort } } },
-    dynamic_resources: {
-      ads_config: {
-        api_type: "GRPC",
-        transport_api_version: "V3",
-        grpc_services: [{ envoy_grpc: { cluster_name: "xds_cluster" } }],
-      },
-      cds_config: ads,
-      lds_config: ads,
-    },
-    static_resources: {
-      clusters: [
-        {
-          name: "xds_cluster",
-          type: "STATIC",
-          connect_timeout: "1s",
-          typed_extension_protocol_options: {
-            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-              "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-              explicit_http_config: { http2_protocol_options: {} },
-            },
-          },
-          load_assignment: {
-            cluster_name: "xds_cluster",
-            endpoints: [
-              {
-                lb_endpoints: [
-                  {
-                    endpoint: {
-                      address: {
-                        socket_address: { address: "127.0.0.1", port_value: values.xdsPort },
-                      },
-                    },
-                  },
-                ],
-              },
-            ],
-          },
-        },
-      ],
-    },
-  });
-}
 
 /** An HTTP backend that answers every request with its name. */
 async function backend(name: string): Promise<{ server: Server; port: number }> {
@@ -72,7 +21,7 @@ async function backend(name: string): Promise<{ server: Server; port: number }> 
   return { server, port: typeof address === "object" && address ? address.port : 0 };
 }
 
-describe("Envoy with a bootstrap that names only the bridge", () => {
+describe("Envoy with the shipped envoy.yaml, a bootstrap that names only the bridge", () => {
   const store = new EndpointStore();
   let cache: ResourceCache;
   let xds: DiscoveryServer;
@@ -128,7 +77,7 @@ describe("Envoy with a bootstrap that names only the bridge", () => {
     });
     envoy = await startEnvoy({
       xdsPort: xds.port,
-      bootstrap: adsOnlyBootstrap,
+      bootstrap: (values) => gatewayBootstrap(values),
       listenerPort: gatewayPort,
     });
   });

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { envoyConfig, ENVOY_YAML_PATH } from "../support/envoy-config.ts";
+import { envoyConfig, ENVOY_STATIC_YAML_PATH, ENVOY_YAML_PATH } from "../support/envoy-config.ts";
+import { gatewayBootstrap } from "../support/envoy-gateway-config.ts";
 import { startEnvoy, type EnvoyProxy } from "../support/envoy-proxy.ts";
 import { freePort } from "../support/free-port.ts";
 import { toolPath } from "../support/tools.ts";
@@ -18,8 +19,19 @@ async function validate(args: string[]): Promise<string> {
   return stdout + stderr;
 }
 
-test("envoy.yaml as users run it is a valid Envoy configuration", async () => {
+test("envoy.yaml and envoy-static.yaml as users run them are valid Envoy configurations", async () => {
   assert.match(await validate(["-c", ENVOY_YAML_PATH]), /OK/);
+  assert.match(await validate(["-c", ENVOY_STATIC_YAML_PATH]), /OK/);
+});
+
+test("envoy.yaml names only the bridge; tests run it with ports and node id replaced", async () => {
+  const config = gatewayBootstrap({ nodeId: "envoy-test", adminPort: 20001, xdsPort: 20003 });
+  assert.match(config, /port_value: 20001/);
+  assert.match(config, /port_value: 20003/);
+  const withoutComments = config.replace(/#.*$/gm, "");
+  assert.doesNotMatch(withoutComments, /0\.0\.0\.0|listeners:|myservice/);
+  assert.match(withoutComments, /cds_config:[^]*lds_config:/);
+  assert.match(await validate(["--config-yaml", config]), /OK/);
 });
 
 test("the configuration tests run, with an extra service, is valid and routes it", async () => {

@@ -2,8 +2,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "./tools.ts";
 
-/** The configuration users run (`envoy -c envoy.yaml`); tests run the same text. */
+/** The default configuration (`envoy -c envoy.yaml`): a bootstrap naming only the bridge. */
 export const ENVOY_YAML_PATH = join(repoRoot, "envoy.yaml");
+/** The static example (`envoy -c envoy-static.yaml`): own listener, cluster `myservice`, EDS only. */
+export const ENVOY_STATIC_YAML_PATH = join(repoRoot, "envoy-static.yaml");
 
 /**
  * An extra EDS cluster, a clone of `myservice`, mounted under a path prefix of the listener: with
@@ -28,7 +30,7 @@ export interface XdsTlsClient {
   sni?: string;
 }
 
-/** The values tests substitute in envoy.yaml (the lines marked "tests:" there). */
+/** The values tests substitute in envoy-static.yaml (the lines marked "tests:" there). */
 export interface EnvoyConfigValues {
   nodeId: string;
   adminPort: number;
@@ -47,13 +49,13 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const PREFIX = /^(\/[A-Za-z0-9._~-]+)+$/;
 
 /**
- * envoy.yaml with the marked values replaced and, for each extra service, the `myservice` cluster
- * and the catch-all route cloned under the new name (routes go above the catch-all, so the
- * longest prefix wins). Throws when envoy.yaml no longer has the expected markers.
+ * envoy-static.yaml with the marked values replaced and, for each extra service, the `myservice`
+ * cluster and the catch-all route cloned under the new name (routes go above the catch-all, so
+ * the longest prefix wins). Throws when the file no longer has the expected markers.
  */
 export function envoyConfig(
   values: EnvoyConfigValues,
-  yaml = readFileSync(ENVOY_YAML_PATH, "utf8"),
+  yaml = readFileSync(ENVOY_STATIC_YAML_PATH, "utf8"),
 ): string {
   let text = yaml;
   text = replaceExactly(text, "id: envoy-local", `id: ${JSON.stringify(values.nodeId)}`, 1);
@@ -159,7 +161,12 @@ function withXdsReplicas(text: string, ports: number[]): string {
 }
 
 /** Replaces `search` and checks it occurred exactly `count` times. */
-function replaceExactly(text: string, search: string, replacement: string, count: number): string {
+export function replaceExactly(
+  text: string,
+  search: string,
+  replacement: string,
+  count: number,
+): string {
   const parts = text.split(search);
   if (parts.length - 1 !== count)
     throw new Error(

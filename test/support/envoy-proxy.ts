@@ -33,8 +33,9 @@ export interface EnvoyOptions {
   /** Deadline of that wait (default 30 s). */
   startTimeoutMs?: number;
   /**
-   * Runs this configuration instead of envoy.yaml (e.g. a bootstrap naming only the bridge); it
-   * gets the node id and admin port chosen here and must bind the admin interface on 127.0.0.1.
+   * Runs this configuration instead of envoy-static.yaml (e.g. `gatewayBootstrap`, the shipped
+   * envoy.yaml naming only the bridge); it gets the node id and admin port chosen here and must
+   * bind the admin interface on 127.0.0.1.
    */
   bootstrap?: (values: { nodeId: string; adminPort: number; xdsPort: number }) => string;
   /** The port `request()` goes to when `bootstrap` listens elsewhere than a free port. */
@@ -66,12 +67,12 @@ export interface EnvoyResponse {
   body: string;
 }
 
-/** A real Envoy running envoy.yaml on free loopback ports. */
+/** A real Envoy running envoy-static.yaml (or a given bootstrap) on free loopback ports. */
 export interface EnvoyProxy {
   readonly adminPort: number;
   readonly listenerPort: number;
   readonly nodeId: string;
-  /** The configuration it runs (envoy.yaml after substitution). */
+  /** The configuration it runs (after substitution). */
   readonly config: string;
   /** A GET through the listener, on a new connection each time so any backend may answer. */
   request(
@@ -102,9 +103,9 @@ const ADDRESS_IN_USE = "Address already in use";
 const START_ATTEMPTS = 3;
 
 /**
- * Starts Envoy with envoy.yaml (ports and node id substituted) and resolves when it is ready as
- * `waitUntil` says. Several can run at once (`--disable-hot-restart`: no shared memory). Ports
- * are probed free, then bound by Envoy; if one was taken meanwhile, it retries on new ports.
+ * Starts Envoy with envoy-static.yaml (ports and node id substituted) and resolves when it is
+ * ready as `waitUntil` says. Several can run at once (`--disable-hot-restart`: no shared memory).
+ * Ports are probed free, then bound by Envoy; if one was taken meanwhile, it retries on new ports.
  */
 export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyProxy> {
   for (let attempt = 1; ; attempt++) {

@@ -101,6 +101,7 @@ describe("ResourceCache routing resources", () => {
   it("gives a new cluster version and tells CDS, RDS and LDS when settings change", () => {
     const { store, cache, told } = setup({}, svc("web"));
     const before = cache.get(CDS, "web")!;
+    assert.ok(cache.get(LDS, "web"), "a client asked for the API listener web");
     store.apply([svc("web", endpoint("10.0.0.1", { meta: { "envoy-lb-policy": "maglev" } }))]);
     assert.deepEqual(told, [
       { [EDS]: ["web"], [CDS]: ["web"], [RDS]: ["consul-services"], [LDS]: ["web"] },
@@ -121,11 +122,8 @@ describe("ResourceCache routing resources", () => {
     mock.timers.tick(GRACE_MS - 1);
     assert.deepEqual(cache.names(CDS), ["api", "web"]);
     mock.timers.tick(1);
-    assert.deepEqual(told[1], {
-      [CDS]: ["web"],
-      [RDS]: ["consul-services"],
-      [LDS]: ["web"],
-    });
+    // No client asked for an API listener web: nothing to tell about listeners.
+    assert.deepEqual(told[1], { [CDS]: ["web"], [RDS]: ["consul-services"] });
     assert.deepEqual(cache.names(CDS), ["api"]);
     assert.equal(cache.get(CDS, "web"), undefined);
     assert.deepEqual(virtualHosts(cache), ["api"]);
@@ -204,11 +202,15 @@ describe("ResourceCache routing resources", () => {
     assert.equal(cache.get(LDS, "greeter:port"), undefined);
   });
 
-  it("tells a requested API listener name when its service appears", () => {
+  it("tells a requested API listener name when its service appears, and encodes no other", () => {
     const { store, cache, told } = setup({});
     assert.equal(cache.get(LDS, "late:8080"), undefined);
     store.apply([svc("late")]);
-    assert.deepEqual(told.at(-1)![LDS], ["late", "late:8080"]);
+    assert.deepEqual(told.at(-1)![LDS], ["late:8080"], "only the name a client asked for");
+    const listenersBefore = cache.encodingsByType()[LDS];
     assert.ok(cache.get(LDS, "late:8080"));
+    store.apply([svc("other")]);
+    assert.equal(told.at(-1)![LDS], undefined, "no client asked for other's listener");
+    assert.equal(cache.encodingsByType()[LDS], listenersBefore + 1);
   });
 });

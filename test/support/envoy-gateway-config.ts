@@ -1,0 +1,25 @@
+import { readFileSync } from "node:fs";
+import { ENVOY_YAML_PATH, replaceExactly } from "./envoy-config.ts";
+
+/** The values tests substitute in envoy.yaml (the lines marked "tests:" there). */
+export interface GatewayBootstrapValues {
+  nodeId: string;
+  adminPort: number;
+  xdsPort: number;
+}
+
+/**
+ * The shipped envoy.yaml (a bootstrap naming only the bridge) with its node id, admin port and
+ * the bridge's xDS port replaced; fits `startEnvoy({ bootstrap })`. The gateway listener's port
+ * is the bridge's `--gateway-port`, not in this file. Throws when a marker is missing.
+ */
+export function gatewayBootstrap(
+  values: GatewayBootstrapValues,
+  yaml = readFileSync(ENVOY_YAML_PATH, "utf8"),
+): string {
+  let text = yaml;
+  text = replaceExactly(text, "id: envoy-local", `id: ${JSON.stringify(values.nodeId)}`, 1);
+  text = replaceExactly(text, "port_value: 9901", `port_value: ${values.adminPort}`, 1);
+  text = replaceExactly(text, "port_value: 18000", `port_value: ${values.xdsPort}`, 1);
+  return text;
+}
