@@ -1,5 +1,10 @@
 import * as protoLoader from "@grpc/proto-loader";
-import { loadPackageDefinition, type GrpcObject, type ServiceDefinition } from "@grpc/grpc-js";
+import {
+  loadPackageDefinition,
+  type GrpcObject,
+  type MethodDefinition,
+  type ServiceDefinition,
+} from "@grpc/grpc-js";
 import type protobuf from "protobufjs";
 import { loadProtoTree, PROTOS_DIR } from "./proto-tree.ts";
 
@@ -43,6 +48,8 @@ export interface XdsProtos {
   cluster: protobuf.Type;
   listener: protobuf.Type;
   routeConfiguration: protobuf.Type;
+  /** The SotW response envelope, encoded once per response shared by streams (shared-responses.ts). */
+  discoveryResponse: protobuf.Type;
   /** Nested Anys (`"@type"` objects) are encoded through this root, so every type is in it. */
   root: protobuf.Root;
 }
@@ -59,7 +66,7 @@ export function loadXdsProtos(): XdsProtos {
   const service = (path: string): ServiceDefinition => {
     let node: unknown = grpcObject;
     for (const part of path.split(".")) node = (node as GrpcObject)[part];
-    return (node as { service: ServiceDefinition }).service;
+    return passEncodedResponses((node as { service: ServiceDefinition }).service);
   };
   cached = {
     adsService: service("envoy.service.discovery.v3.AggregatedDiscoveryService"),
@@ -71,7 +78,25 @@ export function loadXdsProtos(): XdsProtos {
     cluster: root.lookupType("envoy.config.cluster.v3.Cluster"),
     listener: root.lookupType("envoy.config.listener.v3.Listener"),
     routeConfiguration: root.lookupType("envoy.config.route.v3.RouteConfiguration"),
+    discoveryResponse: root.lookupType("envoy.service.discovery.v3.DiscoveryResponse"),
     root,
   };
   return cached;
+}
+
+/**
+ * The service with responses that are already encoded (a Buffer: one DiscoveryResponse encoded
+ * once for many streams, docs/architecture.md §5) written as they are; objects are still
+ * encoded by proto-loader's serializer. Requests are decoded as before.
+ */
+function passEncodedResponses(service: ServiceDefinition): ServiceDefinition {
+  const methods: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const [name, method] of Object.entries(service)) {
+    const encode = method.responseSerialize;
+    methods[name] = {
+      ...method,
+      responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : encode(value)),
+    };
+  }
+  return methods;
 }

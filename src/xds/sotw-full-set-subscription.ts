@@ -74,7 +74,6 @@ export class FullSetSubscription implements TypeSubscription {
    */
   takeResponse(
     versionOf: VersionOf,
-    nonce: string,
     allNames: () => Iterable<string>,
   ): PendingResponse | undefined {
     if (!this.dirty) return undefined;
@@ -89,7 +88,10 @@ export class FullSetSubscription implements TypeSubscription {
     if (!this.mustAnswer && changed.length === 0 && !removed) return undefined;
     this.mustAnswer = false;
     this.sent = current;
-    this.nonces.sent(nonce);
     return { names: [...current.keys()], changed };
+  }
+
+  recordNonce(nonce: string): void {
+    this.nonces.sent(nonce);
   }
 }

@@ -1,11 +1,8 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { FullSetSubscription } from "./sotw-full-set-subscription.ts";
-import {
-  SotwSubscription,
-  type SotwRequest,
-  type TypeSubscription,
-} from "./sotw-subscription.ts";
+import type { SotwResponses } from "./sotw-responses.ts";
+import { SotwSubscription, type SotwRequest, type TypeSubscription } from "./sotw-subscription.ts";
 import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS,
   CLUSTER_TYPE_URL as CDS,
@@ -16,6 +13,7 @@ import {
 } from "./type-urls.ts";
 import { logStreamError, type StreamError } from "./stream-errors.ts";
 import type { StreamReporter } from "./stream-registry.ts";
+import type { WriteSlices } from "./write-slices.ts";
 import type { CacheChanges, XdsCache } from "./xds-cache.ts";
 
 /** A DiscoveryRequest as decoded by proto-loader (keepCase, defaults). */
@@ -24,13 +22,8 @@ export interface DiscoveryRequest extends SotwRequest {
   node?: { id?: string; cluster?: string } | null;
 }
 
-/** A DiscoveryResponse as given to the encoder; resources are pre-encoded Anys. */
-export interface DiscoveryResponse {
-  version_info: string;
-  resources: { type_url: string; value: Buffer }[];
-  type_url: string;
-  nonce: string;
-}
+/** What a SotW stream writes: a DiscoveryResponse already encoded, shared (sotw-responses.ts). */
+export type EncodedDiscoveryResponse = Buffer;
 
 /** Hooks for metrics and tests; all optional. */
 export interface StreamHooks {
@@ -43,9 +36,12 @@ export interface StreamHooks {
 
 /** Options of {@link SotwStream}. */
 export interface SotwStreamOptions {
-  call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+  call: ServerDuplexStream<DiscoveryRequest, EncodedDiscoveryResponse>;
   cache: XdsCache;
-  epoch: string;
+  /** Where responses are encoded once and shared with every stream that needs the same. */
+  responses: SotwResponses;
+  /** Writes after a cache change run in slices here; at once when absent. */
+  slices?: WriteSlices;
   logger: Logger;
   /** Set for single-type services (CDS, EDS, LDS, RDS): requests of another type are refused. */
   onlyType?: ResourceTypeUrl;
@@ -56,9 +52,7 @@ export interface SotwStreamOptions {
 
 /** CDS and LDS answers carry the full set; EDS and RDS answers only what changed. */
 function subscriptionFor(typeUrl: ResourceTypeUrl): TypeSubscription {
-  return typeUrl === CDS || typeUrl === LDS
-    ? new FullSetSubscription()
-    : new SotwSubscription();
+  return typeUrl === CDS || typeUrl === LDS ? new FullSetSubscription() : new SotwSubscription();
 }
 
 /**
@@ -72,17 +66,15 @@ function subscriptionFor(typeUrl: ResourceTypeUrl): TypeSubscription {
 export class SotwStream {
   private readonly types = new Map<ResourceTypeUrl, TypeSubscription>();
   private nodeId = "unknown";
-  private nonce = 0;
-  private version = 0;
+  /** Serial of the last response sent: later ones must be newer, so nonces never repeat. */
+  private lastSerial = 0;
   private blocked = false;
   private closed = false;
   private readonly unsubscribe: () => void;
 
   constructor(private readonly options: SotwStreamOptions) {
     const { call, cache } = options;
-    this.unsubscribe = cache.subscribe((changes) =>
-      this.onCacheChanges(changes),
-    );
+    this.unsubscribe = cache.subscribe((changes) => this.onCacheChanges(changes));
     call.on("data", (request: DiscoveryRequest) => this.onRequest(request));
     call.on("drain", () => {
       this.blocked = false;
@@ -94,24 +86,27 @@ export class SotwStream {
       this.close(false);
     });
     call.on("cancelled", () => this.close(false));
-    if (!cache.ready) void cache.whenReady().then(() => this.flush());
+    if (!cache.ready) void cache.whenReady().then(this.wake);
   }
+
+  /** Flushes now, or in the next slice of writes when the server writes in slices. */
+  private readonly wake = (): void => {
+    if (this.options.slices) this.options.slices.wake(this.flushNow);
+    else this.flush();
+  };
+
+  private readonly flushNow = (): void => this.flush();
 
   private onCacheChanges(changes: CacheChanges): void {
     for (const [typeUrl, subscription] of this.types) {
       const changed = changes.get(typeUrl);
       if (changed)
-        subscription.onResourcesChanged(changed, (name) =>
-          this.versionOf(typeUrl, name),
-        );
+        subscription.onResourcesChanged(changed, (name) => this.versionOf(typeUrl, name));
     }
-    this.flush();
+    this.wake();
   }
 
-  private versionOf(
-    typeUrl: ResourceTypeUrl,
-    name: string,
-  ): string | undefined {
+  private versionOf(typeUrl: ResourceTypeUrl, name: string): string | undefined {
     return this.options.cache.get(typeUrl, name)?.version;
   }
 
@@ -139,8 +134,7 @@ export class SotwStream {
     hooks?.onRequest?.(kind, typeUrl);
     const reporter = this.options.reporter;
     if (kind !== "stale") reporter?.subscribed(typeUrl, request.resource_names);
-    if (kind === "ack")
-      reporter?.acked(typeUrl, request.version_info, request.response_nonce);
+    if (kind === "ack") reporter?.acked(typeUrl, request.version_info, request.response_nonce);
     if (kind === "nack") {
       const message = request.error_detail?.message ?? "";
       hooks?.onNack?.(this.nodeId, typeUrl, message);
@@ -155,7 +149,7 @@ export class SotwStream {
         },
         "envoy rejected a response (NACK); keeping its last accepted version",
       );
-    } else if (kind === "stale") {
+    } else if (kind === "stale" && logger.isLevelEnabled("debug")) {
       logger.debug(
         { node: this.nodeId, typeUrl, nonce: request.response_nonce },
         "stale request ignored",
@@ -171,31 +165,27 @@ export class SotwStream {
     for (const typeUrl of SERVED_TYPE_URLS) {
       const subscription = this.types.get(typeUrl);
       if (!subscription?.hasPending) continue;
-      const nonce = (++this.nonce).toString(36);
       const taken = subscription.takeResponse(
         (name) => this.versionOf(typeUrl, name),
-        nonce,
         () => cache.names(typeUrl),
       );
       if (!taken) continue;
       if (typeUrl === CDS && taken.changed.length > 0) {
         this.types.get(EDS)?.resend?.(taken.changed);
       }
-      const response: DiscoveryResponse = {
-        version_info: `${this.options.epoch}-${(++this.version).toString(36)}`,
-        resources: taken.names.flatMap(
-          (name) => cache.get(typeUrl, name)?.any ?? [],
-        ),
-        type_url: typeUrl,
-        nonce,
-      };
+      const response = this.options.responses.take(typeUrl, taken.names, this.lastSerial);
+      this.lastSerial = response.serial;
+      subscription.recordNonce(response.nonce);
       hooks?.onResponse?.(typeUrl, taken.names.length);
-      this.options.reporter?.sent(typeUrl, response.version_info, nonce);
-      logger.debug(
-        { node: this.nodeId, typeUrl, nonce, resources: taken.names },
-        "response sent",
-      );
-      if (!call.write(response)) {
+      this.options.reporter?.sent(typeUrl, response.version, response.nonce);
+      if (logger.isLevelEnabled("debug")) {
+        const { nonce, version } = response;
+        logger.debug(
+          { node: this.nodeId, typeUrl, nonce, version, resources: taken.names },
+          "response sent",
+        );
+      }
+      if (!call.write(response.bytes)) {
         this.blocked = true;
         return;
       }

@@ -34,12 +34,13 @@ export interface TypeSubscription {
   readonly hasPending: boolean;
   /** Sends these names again even if unchanged (only where the response rules need it). */
   resend?(names: Iterable<string>): void;
-  /** The response to send now, recorded as sent with `nonce`; undefined when there is none. */
-  takeResponse(
-    versionOf: VersionOf,
-    nonce: string,
-    allNames: () => Iterable<string>,
-  ): PendingResponse | undefined;
+  /**
+   * The response to send now, recorded as sent; undefined when there is none. Its nonce is
+   * recorded next with {@link recordNonce}, once the response is made (it may be shared).
+   */
+  takeResponse(versionOf: VersionOf, allNames: () => Iterable<string>): PendingResponse | undefined;
+  /** Records the nonce of the response just taken: requests must carry it to count. */
+  recordNonce(nonce: string): void;
 }
 
 /**
@@ -154,6 +155,21 @@ export class SotwSubscription implements TypeSubscription {
    * them as sent with `nonce`. Returns an empty list when nothing new is to be sent.
    */
   takePending(versionOf: VersionOf, nonce: string): string[] {
+    const names = this.takeNames(versionOf);
+    if (names.length > 0) this.recordNonce(nonce);
+    return names;
+  }
+
+  takeResponse(versionOf: VersionOf): PendingResponse | undefined {
+    const names = this.takeNames(versionOf);
+    return names.length === 0 ? undefined : { names, changed: names };
+  }
+
+  recordNonce(nonce: string): void {
+    this.nonces.sent(nonce);
+  }
+
+  private takeNames(versionOf: VersionOf): string[] {
     const names: string[] = [];
     for (const name of this.pending) {
       const version = versionOf(name);
@@ -162,13 +178,7 @@ export class SotwSubscription implements TypeSubscription {
       names.push(name);
     }
     this.pending.clear();
-    if (names.length > 0) this.nonces.sent(nonce);
     return names;
-  }
-
-  takeResponse(versionOf: VersionOf, nonce: string): PendingResponse | undefined {
-    const names = this.takePending(versionOf, nonce);
-    return names.length === 0 ? undefined : { names, changed: names };
   }
 
   private covers(name: string): boolean {

@@ -12,8 +12,11 @@ function request(names: string[], nonce = "", error?: SotwRequest["error_detail"
   return { resource_names: names, response_nonce: nonce, version_info: "", error_detail: error };
 }
 
-const take = (subscription: FullSetSubscription, nonce: string) =>
-  subscription.takeResponse(versionOf, nonce, allNames);
+function take(subscription: FullSetSubscription, nonce: string) {
+  const response = subscription.takeResponse(versionOf, allNames);
+  if (response) subscription.recordNonce(nonce);
+  return response;
+}
 
 /** A wildcard subscription that has sent everything with nonce n1 and had it ACKed. */
 function acknowledged(names: string[] = []): FullSetSubscription {

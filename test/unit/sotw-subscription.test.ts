@@ -245,9 +245,9 @@ describe("SotwSubscription for per-name types", () => {
 
   it("answers takeResponse with what changed, or nothing", () => {
     const subscription = acknowledged(["web"]);
-    assert.equal(subscription.takeResponse(versionOf, "n2"), undefined);
+    assert.equal(subscription.takeResponse(versionOf), undefined);
     change(subscription, "web", "w2");
-    assert.deepEqual(subscription.takeResponse(versionOf, "n2"), {
+    assert.deepEqual(subscription.takeResponse(versionOf), {
       names: ["web"],
       changed: ["web"],
     });
