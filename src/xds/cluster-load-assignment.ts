@@ -1,3 +1,4 @@
+import { datacenterPriorities, type DatacenterOrder } from "../model/datacenter-priority.ts";
 import type { Endpoint, EndpointHealth, Locality, ServiceEndpoints } from "../model/endpoint.ts";
 
 /** Envoy's HealthStatus enum names (envoy/config/core/v3/health_check.proto). */
@@ -56,7 +57,8 @@ function uniqueAddresses(endpoints: readonly Endpoint[]): Endpoint[] {
 
 /**
  * Translates a service into the ClusterLoadAssignment named after it: one LocalityLbEndpoints per
- * (region, zone), all at priority 0, each with a locality weight (the sum of its endpoints'
+ * (region, zone), all at priority 0 — or, given the datacenter order, each region (datacenter)
+ * at its failover priority (see datacenterPriorities; docs/architecture.md §3) — each with a locality weight (the sum of its endpoints'
  * weights) because strict clients such as gRPC reject unweighted localities, and each address
  * and port once (see uniqueAddresses). A service with no
  * endpoints — unknown yet, or deregistered — gives an empty assignment (docs/architecture.md §4).
@@ -64,6 +66,7 @@ function uniqueAddresses(endpoints: readonly Endpoint[]): Endpoint[] {
 export function toClusterLoadAssignment(
   service: ServiceEndpoints | undefined,
   name: string,
+  datacenters?: DatacenterOrder,
 ): ClusterLoadAssignmentObject {
   const groups = new Map<string, ClusterLoadAssignmentObject["endpoints"][number]>();
   for (const endpoint of uniqueAddresses(service?.endpoints ?? [])) {
@@ -87,8 +90,16 @@ export function toClusterLoadAssignment(
       load_balancing_weight: { value: endpoint.weight },
     });
   }
+  if (datacenters) {
+    const groupList = [...groups.values()];
+    const priorities = datacenterPriorities(
+      groupList.map((group) => group.locality.region),
+      datacenters,
+    );
+    for (const group of groupList) group.priority = priorities.get(group.locality.region) ?? 0;
+  }
   const endpoints = [...groups.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a, x], [b, y]) => x.priority - y.priority || a.localeCompare(b))
     .map(([, group]) => group);
   return { cluster_name: name, endpoints };
 }

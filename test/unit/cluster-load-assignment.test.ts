@@ -69,6 +69,20 @@ describe("toClusterLoadAssignment", () => {
     assert.ok(cla.endpoints.every((group) => group.priority === 0));
   });
 
+  it("puts each datacenter at its failover priority, local first, with no gap", () => {
+    const order = { local: "dc1", others: ["dc2", "dc0"] };
+    const cla = toClusterLoadAssignment(web, "web", order);
+    assert.deepEqual(
+      cla.endpoints.map((group) => [group.locality.region, group.locality.zone, group.priority]),
+      [
+        ["dc1", "a", 0],
+        ["dc1", "b", 0],
+        ["dc0", "", 1],
+      ],
+      "dc2 has no endpoints and leaves no gap",
+    );
+  });
+
   it("carries port, endpoint weight and Envoy health status names", () => {
     const cla = toClusterLoadAssignment(web, "web");
     const all = cla.endpoints.flatMap((group) => group.lb_endpoints);
