@@ -80,6 +80,8 @@ export interface BridgeConfig {
 export const DEFAULT_XDS_PORT = 18000;
 export const DEFAULT_HTTP_PORT = 5000;
 export const DEFAULT_BIND_HOST = "0.0.0.0";
+/** The shim and status page stay on loopback unless a host is given (whoever reaches the shim steers traffic). */
+export const DEFAULT_HTTP_HOST = "127.0.0.1";
 export const DEFAULT_SERVICE = "myservice";
 export const DEFAULT_CHECK_INTERVAL_SECONDS = 5;
 export const DEFAULT_DEREGISTER_CRITICAL_AFTER_SECONDS = 60;
@@ -100,6 +102,9 @@ export class ConfigError extends Error {
 interface OptionSpec {
   flag: string;
   env?: string;
+  /** An older environment name still read, with a deprecation notice. */
+  deprecatedEnv?: string;
+  short?: string;
   description: string;
   boolean?: boolean;
 }
@@ -108,22 +113,26 @@ const OPTIONS = {
   ...CONSUL_OPTIONS,
   xdsHost: {
     flag: "xds-host",
-    env: "XDS_HOST",
+    env: "BRIDGE_XDS_HOST",
+    deprecatedEnv: "XDS_HOST",
     description: `address the xDS server binds (default ${DEFAULT_BIND_HOST})`,
   },
   xdsPort: {
     flag: "xds-port",
-    env: "XDS_PORT",
+    env: "BRIDGE_XDS_PORT",
+    deprecatedEnv: "XDS_PORT",
     description: `xDS gRPC port (default ${DEFAULT_XDS_PORT})`,
   },
   httpHost: {
     flag: "http-host",
-    env: "HTTP_HOST",
-    description: `address the shim binds (default ${DEFAULT_BIND_HOST})`,
+    env: "BRIDGE_HTTP_HOST",
+    deprecatedEnv: "HTTP_HOST",
+    description: `address the shim and status page bind (default ${DEFAULT_HTTP_HOST})`,
   },
   httpPort: {
     flag: "http-port",
-    env: "HTTP_PORT",
+    env: "BRIDGE_HTTP_PORT",
+    deprecatedEnv: "HTTP_PORT",
     description: `shim HTTP port (default ${DEFAULT_HTTP_PORT})`,
   },
   shimToken: {
@@ -176,10 +185,12 @@ const OPTIONS = {
   ...ROUTING_OPTIONS,
   logLevel: {
     flag: "log-level",
-    env: "LOG_LEVEL",
+    env: "BRIDGE_LOG_LEVEL",
+    deprecatedEnv: "LOG_LEVEL",
     description: `pino log level (default ${DEFAULT_LOG_LEVEL})`,
   },
-  help: { flag: "help", description: "print this help", boolean: true },
+  help: { flag: "help", short: "h", description: "print this help", boolean: true },
+  version: { flag: "version", description: "print the version", boolean: true },
 } satisfies Record<string, OptionSpec>;
 
 type OptionName = keyof typeof OPTIONS;
@@ -194,7 +205,16 @@ export function usage(): string {
 }
 
 /** Result of {@link parseConfig}: a configuration, or a request for help. */
-export type ParsedConfig = { help: true } | { help: false; config: BridgeConfig };
+export type ParsedConfig =
+  | { help: true }
+  /** `--version`: print it and exit; like help, no configuration is read. */
+  | { help: true; version: true }
+  | {
+      help: false;
+      config: BridgeConfig;
+      /** Notices for the log: deprecated environment names, values ignored. */
+      warnings: string[];
+    };
 
 /**
  * Reads flags (which win) and environment once, validates every value and returns the typed
@@ -205,7 +225,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
   const parseOptions = Object.fromEntries(
     Object.values(OPTIONS).map((spec: OptionSpec) => [
       spec.flag,
-      { type: spec.boolean ? ("boolean" as const) : ("string" as const) },
+      {
+        type: spec.boolean ? ("boolean" as const) : ("string" as const),
+        ...(spec.short ? { short: spec.short } : {}),
+      },
     ]),
   );
   // Not strict: an unknown flag must not hide the other flags' problems.
@@ -230,6 +253,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
   }
   const flags = values as Record<string, string | boolean | undefined>;
   if (flags.help === true) return { help: true };
+  if (flags.version === true) return { help: true, version: true };
+  const warnings: string[] = [];
 
   const raw = (name: OptionName): { value: string; source: string } | undefined => {
     const spec: OptionSpec = OPTIONS[name];
@@ -238,7 +263,17 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
     const fromEnv = spec.env ? env[spec.env] : undefined;
     if (fromEnv !== undefined && fromEnv !== "" && spec.env)
       return { value: fromEnv, source: spec.env };
-    return undefined;
+    const old = spec.deprecatedEnv ? env[spec.deprecatedEnv] : undefined;
+    if (old === undefined || old === "" || !spec.deprecatedEnv) return undefined;
+    // Kubernetes injects XDS_PORT=tcp://10.0.0.1:18000 for a Service named xds: not ours.
+    if (/^[a-z]+:\/\//i.test(old)) {
+      warnings.push(
+        `${spec.deprecatedEnv}=${old} ignored: looks like a Kubernetes service variable; use ${spec.env}`,
+      );
+      return undefined;
+    }
+    warnings.push(`${spec.deprecatedEnv} is deprecated: use ${spec.env}`);
+    return { value: old, source: spec.deprecatedEnv };
   };
   const text = (name: OptionName, fallback: string): string => raw(name)?.value ?? fallback;
   const optional = (name: OptionName): string | undefined => raw(name)?.value;
@@ -259,8 +294,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
     problems.push(`${given.source}=${given.value}: expected one of ${allowed.join(", ")}`);
     return fallback;
   };
-  const host = (name: OptionName): string => {
-    const value = text(name, DEFAULT_BIND_HOST);
+  const host = (name: OptionName, fallback = DEFAULT_BIND_HOST): string => {
+    const value = text(name, fallback);
     if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(value)) {
       problems.push(`${raw(name)?.source}=${value}: not a host name or IP address`);
     }
@@ -306,7 +341,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
       ),
     },
     http: {
-      host: host("httpHost"),
+      host: host("httpHost", DEFAULT_HTTP_HOST),
       port: integer("httpPort", DEFAULT_HTTP_PORT, 0, 65535),
       token: optional("shimToken"),
       defaultService: serviceName,
@@ -352,5 +387,5 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
     problems.push(`xDS port and HTTP port are both ${config.xds.port}`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return { help: false, config };
+  return { help: false, config, warnings };
 }

@@ -1,6 +1,7 @@
 import { ConfigError, parseConfig, usage } from "./config.ts";
 import { createLogger } from "./logger.ts";
 import { startBridge } from "./bridge.ts";
+import { bridgeVersion } from "./build-info.ts";
 
 /** The composition root's entry point: `npm start -- [flags]`. */
 async function main(): Promise<void> {
@@ -9,14 +10,22 @@ async function main(): Promise<void> {
     parsed = parseConfig(process.argv.slice(2), process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n\n${usage()}\n`);
+    process.stderr.write(`${error.message}\nrun consul-xds-bridge --help for the options\n`);
     process.exit(2);
   }
   if (parsed.help) {
-    process.stdout.write(`${usage()}\n`);
+    process.stdout.write(`${"version" in parsed ? bridgeVersion() : usage()}\n`);
     return;
   }
   const logger = createLogger(parsed.config.logLevel);
+  for (const warning of parsed.warnings) logger.warn(warning);
+  const { http } = parsed.config;
+  if (!isLoopback(http.host) && http.token === undefined) {
+    logger.warn(
+      { host: http.host },
+      "THE SHIM IS REACHABLE FROM OTHER MACHINES WITHOUT A TOKEN: anyone who reaches it can steer traffic; set --shim-token or bind --http-host 127.0.0.1",
+    );
+  }
   const bridge = await startBridge(parsed.config, logger);
   let stopping = false;
   const stop = (signal: string): void => {
@@ -29,9 +38,18 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
+/** Whether a bind address is reachable only from this machine. */
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
+}
+
 main().catch((error: unknown) => {
-  process.stderr.write(
-    `consul-xds-bridge failed to start: ${(error as Error).stack ?? String(error)}\n`,
-  );
+  // One line naming what failed; the stack only helps when it is a bug, so it goes to debug logs.
+  const { code, message } = error as NodeJS.ErrnoException;
+  const reason =
+    code === "EADDRINUSE"
+      ? `a port is already in use (${message}); choose another with --http-port or --xds-port`
+      : message || String(error);
+  process.stderr.write(`consul-xds-bridge failed to start: ${reason}\n`);
   process.exit(1);
 });
