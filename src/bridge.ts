@@ -19,21 +19,14 @@ import {
   type RunningHttpServer,
 } from "./http/http-server.ts";
 import { machineAddresses } from "./http/address-policy.ts";
-import {
-  boundLookups,
-  DEFAULT_LOOKUP_BOUNDS,
-  lookupHost,
-} from "./http/resolve-host.ts";
+import { boundLookups, DEFAULT_LOOKUP_BOUNDS, lookupHost } from "./http/resolve-host.ts";
 import { createShimRules } from "./http/shim-rules.ts";
 import { createShimHandler } from "./http/shim-server.ts";
 import { createStatusHandler } from "./http/status-handler.ts";
 import { createStatusPageHandler } from "./http/status-page.ts";
 import { createMetrics, type BridgeMetrics } from "./metrics.ts";
 import { EndpointStore } from "./model/endpoint-store.ts";
-import {
-  startDiscoveryServer,
-  type DiscoveryServer,
-} from "./xds/discovery-server.ts";
+import { startDiscoveryServer, type DiscoveryServer } from "./xds/discovery-server.ts";
 import { loadXdsProtos } from "./xds/protos.ts";
 import { ResourceCache } from "./xds/resource-cache.ts";
 import { StreamRegistry } from "./xds/stream-registry.ts";
@@ -63,8 +56,7 @@ export interface DiscoveryPipeline {
 function consulRequestHooks(metrics: BridgeMetrics): ConsulClientHooks {
   return {
     onRequest: (endpoint, seconds, failed) => {
-      if (seconds !== undefined)
-        metrics.consulRequestDuration.observe({ endpoint }, seconds);
+      if (seconds !== undefined) metrics.consulRequestDuration.observe({ endpoint }, seconds);
       if (failed) metrics.consulErrors.inc({ endpoint });
     },
   };
@@ -86,8 +78,7 @@ export async function startDiscovery(
   // Consul change → first EDS response after it (only while some stream is there to push to).
   let changedAt: number | undefined;
   const streams = new StreamRegistry({
-    onAckLatency: (typeUrl, seconds) =>
-      metrics.pushToAck.observe({ type_url: typeUrl }, seconds),
+    onAckLatency: (typeUrl, seconds) => metrics.pushToAck.observe({ type_url: typeUrl }, seconds),
     onChange: (stream, event) => {
       const labels = { type: stream.service, mode: stream.mode };
       if (event === "open") metrics.xdsStreams.inc(labels);
@@ -100,21 +91,18 @@ export async function startDiscovery(
     },
   });
   store.subscribe((changed) => {
-    if (changedAt === undefined && store.ready && streams.size > 0)
-      changedAt = performance.now();
+    if (changedAt === undefined && store.ready && streams.size > 0) changedAt = performance.now();
     metrics.endpoints.reset();
     for (const name of store.names()) {
       const counts = new Map<string, number>();
       for (const endpoint of store.get(name)?.endpoints ?? []) {
         counts.set(endpoint.health, (counts.get(endpoint.health) ?? 0) + 1);
       }
-      for (const [health, count] of counts)
-        metrics.endpoints.set({ service: name, health }, count);
+      for (const [health, count] of counts) metrics.endpoints.set({ service: name, health }, count);
     }
     for (const name of changed.slice(0, 20)) {
       const endpoints = store.get(name)?.endpoints;
-      const healthy =
-        endpoints?.filter((e) => e.health === "healthy").length ?? 0;
+      const healthy = endpoints?.filter((e) => e.health === "healthy").length ?? 0;
       feed.publish(
         "service",
         endpoints
@@ -123,21 +111,16 @@ export async function startDiscovery(
       );
     }
   });
-  const cache = new ResourceCache(
-    store,
-    loadXdsProtos(),
-    DEFAULT_COALESCE_WINDOW_MS,
-    {
-      filter: config.routing.services,
-      clusterGraceMs: config.routing.clusterGraceSeconds * 1000,
-      routeConfigName: config.routing.routeConfigName,
-      gateway: config.routing.gateway,
-      logger: logger.child({ component: "xds-cache" }),
-      onInvalidMeta: (service, problem) =>
-        metrics.serviceMetaInvalid.inc({ service, key: problem.key }),
-      onEncode: (typeUrl) => metrics.xdsEncodings.inc({ type: typeUrl }),
-    },
-  );
+  const cache = new ResourceCache(store, loadXdsProtos(), DEFAULT_COALESCE_WINDOW_MS, {
+    filter: config.routing.services,
+    clusterGraceMs: config.routing.clusterGraceSeconds * 1000,
+    routeConfigName: config.routing.routeConfigName,
+    gateway: config.routing.gateway,
+    logger: logger.child({ component: "xds-cache" }),
+    onInvalidMeta: (service, problem) =>
+      metrics.serviceMetaInvalid.inc({ service, key: problem.key }),
+    onEncode: (typeUrl) => metrics.xdsEncodings.inc({ type: typeUrl }),
+  });
   const xds = await startDiscoveryServer({
     cache,
     host: config.xds.host,
@@ -149,24 +132,18 @@ export async function startDiscovery(
     logger: logger.child({ component: "xds" }),
     registry: streams,
     hooks: {
-      onRequest: (kind, typeUrl) =>
-        metrics.xdsRequests.inc({ kind, type_url: typeUrl }),
-      onResponse: (typeUrl) => {
-        metrics.xdsResponses.inc({ type_url: typeUrl });
-        if (
-          typeUrl === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL &&
-          changedAt !== undefined
-        ) {
+      onRequest: (kind, typeUrl, mode) =>
+        metrics.xdsRequests.inc({ kind, type_url: typeUrl, mode }),
+      onResponse: (typeUrl, _count, mode) => {
+        metrics.xdsResponses.inc({ type_url: typeUrl, mode });
+        if (typeUrl === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL && changedAt !== undefined) {
           metrics.changeToPush.observe((performance.now() - changedAt) / 1000);
           changedAt = undefined;
         }
       },
-      onNack: (node, typeUrl, message) => {
-        metrics.xdsNacks.inc({ type_url: typeUrl });
-        feed.publish(
-          "stream",
-          `${node} rejected ${typeUrl.split(".").pop()}: ${message}`,
-        );
+      onNack: (node, typeUrl, message, mode) => {
+        metrics.xdsNacks.inc({ type_url: typeUrl, mode });
+        feed.publish("stream", `${node} rejected ${typeUrl.split(".").pop()}: ${message}`);
       },
       onRefused: (reason) => metrics.xdsRefused.inc({ reason }),
     },
@@ -176,10 +153,7 @@ export async function startDiscovery(
     store,
     translation: { health: config.health, datacenter: "dc1" },
     logger: logger.child({ component: "consul" }),
-    readConcurrency: Math.max(
-      1,
-      config.consul.maxConnections - BLOCKING_CONNECTIONS,
-    ),
+    readConcurrency: Math.max(1, config.consul.maxConnections - BLOCKING_CONNECTIONS),
     checkGraceMs: config.watch.checkGraceSeconds * 1000,
     hooks: {
       onWatchAnswer: (path, index) => consulStatus.answered(path, index),
@@ -192,20 +166,13 @@ export async function startDiscovery(
       onReset: (reason) => metrics.consulIndexResets.inc({ reason }),
       onCheckHeld: () => metrics.consulChecksHeld.inc(),
       onServiceRead: () => metrics.consulServiceReads.inc(),
-      onRejectedInstance: (service) =>
-        metrics.consulRejectedInstances.inc({ service }),
+      onRejectedInstance: (service) => metrics.consulRejectedInstances.inc({ service }),
     },
   });
   void source.start().then(() => {
     metrics.ready.set(1);
-    feed.publish(
-      "consul",
-      `first full read of Consul: ${store.names().length} services`,
-    );
-    logger.info(
-      { services: store.names().length },
-      "first full read of Consul done; serving",
-    );
+    feed.publish("consul", `first full read of Consul: ${store.names().length} services`);
+    logger.info({ services: store.names().length }, "first full read of Consul done; serving");
   });
   return {
     connection,
