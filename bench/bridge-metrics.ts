@@ -6,6 +6,8 @@ export interface BridgeCounters {
   serviceReads: number;
   /** Encodings of responses, when the bridge exposes a counter for them (it does not yet). */
   encodings: number | undefined;
+  /** Responses encoded (`bridge_xds_response_encodings_total`), each shared by many streams. */
+  responseEncodings: number | undefined;
 }
 
 /** Sum of every sample of a metric in Prometheus text format (undefined when absent). */
@@ -29,5 +31,6 @@ export async function bridgeCounters(bridgeUrl: string): Promise<BridgeCounters>
     xdsResponses: metricSum(text, "bridge_xds_responses_total") ?? Number.NaN,
     serviceReads: metricSum(text, "bridge_consul_service_reads_total") ?? Number.NaN,
     encodings: metricSum(text, "bridge_xds_encodings_total"),
+    responseEncodings: metricSum(text, "bridge_xds_response_encodings_total"),
   };
 }

@@ -123,7 +123,8 @@ function rowsOf(trio: Trio, size: string, streams: number, sizes: BenchSizes): B
       note:
         trio.bridge.encodingsPerUpdate === undefined
           ? "the bridge's /metrics exposes no encoding counter; responses sent per update shown"
-          : `encodings per update: ${trio.bridge.encodingsPerUpdate.toFixed(2)}`,
+          : `encodings per update: ${trio.bridge.encodingsPerUpdate.toFixed(2)} resources, ` +
+            `${trio.bridge.responseEncodingsPerUpdate?.toFixed(2) ?? "?"} responses`,
     },
     {
       id: `${p}.reads`,

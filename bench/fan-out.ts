@@ -41,6 +41,7 @@ export interface FanOutResult {
   xdsResponsesPerUpdate: number | undefined;
   serviceReadsPerUpdate: number | undefined;
   encodingsPerUpdate: number | undefined;
+  responseEncodingsPerUpdate: number | undefined;
   /** When the updates ran, on the machine's monotonic clock in µs (a CPU profile's time base). */
   updateWindowUs: UpdateWindow;
 }
@@ -111,6 +112,7 @@ export async function measureFanOut(
       xdsResponsesPerUpdate: perUpdate((c) => c.xdsResponses),
       serviceReadsPerUpdate: perUpdate((c) => c.serviceReads),
       encodingsPerUpdate: perUpdate((c) => c.encodings),
+      responseEncodingsPerUpdate: perUpdate((c) => c.responseEncodings),
       updateWindowUs: { start: windowStart, end: windowEnd, updates: updateStarts },
     };
   } finally {

@@ -3,6 +3,7 @@ import type { BridgeConfig } from "./config.ts";
 import { readBridgeState } from "./bridge-state.ts";
 import { bridgeVersion } from "./build-info.ts";
 import { CatalogSource } from "./consul/catalog-source.ts";
+import { CounterTally } from "./counter-tally.ts";
 import {
   connectConsul,
   consulEndpointOf,
@@ -121,6 +122,9 @@ export async function startDiscovery(
       metrics.serviceMetaInvalid.inc({ service, key: problem.key }),
     onEncode: (typeUrl) => metrics.xdsEncodings.inc({ type: typeUrl }),
   });
+  // Requests and responses are counted once per turn, not once per stream (counter-tally.ts).
+  const requestCount = new CounterTally(metrics.xdsRequests);
+  const responseCount = new CounterTally(metrics.xdsResponses);
   const xds = await startDiscoveryServer({
     cache,
     host: config.xds.host,
@@ -133,9 +137,9 @@ export async function startDiscovery(
     registry: streams,
     hooks: {
       onRequest: (kind, typeUrl, mode) =>
-        metrics.xdsRequests.inc({ kind, type_url: typeUrl, mode }),
+        requestCount.inc(`${kind} ${typeUrl} ${mode}`, { kind, type_url: typeUrl, mode }),
       onResponse: (typeUrl, _count, mode) => {
-        metrics.xdsResponses.inc({ type_url: typeUrl, mode });
+        responseCount.inc(`${typeUrl} ${mode}`, { type_url: typeUrl, mode });
         if (typeUrl === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL && changedAt !== undefined) {
           metrics.changeToPush.observe((performance.now() - changedAt) / 1000);
           changedAt = undefined;
@@ -146,6 +150,7 @@ export async function startDiscovery(
         feed.publish("stream", `${node} rejected ${typeUrl.split(".").pop()}: ${message}`);
       },
       onRefused: (reason) => metrics.xdsRefused.inc({ reason }),
+      onResponseEncode: (typeUrl) => metrics.xdsResponseEncodings.inc({ type: typeUrl }),
     },
   });
   const source = new CatalogSource({

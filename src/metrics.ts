@@ -25,6 +25,7 @@ export interface BridgeMetrics {
   xdsResponses: Counter<"type_url" | "mode">;
   xdsNacks: Counter<"type_url" | "mode">;
   xdsEncodings: Counter<"type">;
+  xdsResponseEncodings: Counter<"type">;
   serviceMetaInvalid: Counter<"service" | "key">;
   xdsRefused: Counter<"reason">;
   shimRequests: Counter<"route" | "status">;
@@ -108,6 +109,12 @@ export function createMetrics(withDefaults = true, version = "unknown"): BridgeM
     xdsEncodings: new Counter({
       name: "bridge_xds_encodings_total",
       help: "Resources encoded, by type URL (each version once, whatever the number of streams)",
+      labelNames: ["type"],
+      registers,
+    }),
+    xdsResponseEncodings: new Counter({
+      name: "bridge_xds_response_encodings_total",
+      help: "xDS responses encoded, by type URL (once per response shared by many streams)",
       labelNames: ["type"],
       registers,
     }),
