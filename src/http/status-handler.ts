@@ -4,6 +4,8 @@ import type { RequestHandler } from "./http-server.ts";
 /** What the status endpoints read. */
 export interface StatusSources {
   ready: () => boolean;
+  /** Why the bridge is not ready beyond waiting for Consul (an ACL problem), when known. */
+  notReadyReason?: () => string | undefined;
   registry: Registry;
 }
 
@@ -23,7 +25,11 @@ export function createStatusHandler(sources: StatusSources): RequestHandler {
       const ready = sources.ready();
       response
         .writeHead(ready ? 200 : 503, { "content-type": "text/plain" })
-        .end(ready ? "ready\n" : "waiting for the first full read of Consul\n");
+        .end(
+          ready
+            ? "ready\n"
+            : `${sources.notReadyReason?.() ?? "waiting for the first full read of Consul"}\n`,
+        );
       return true;
     }
     if (path === "/metrics") {

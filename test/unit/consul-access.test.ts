@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ConsulAccess, ConsulAccessError } from "../../src/consul/consul-access.ts";
+import type { ConsulConnection } from "../../src/consul/consul-client.ts";
+import { ConsulRequestError } from "../../src/consul/consul-reads.ts";
+import { memoryLogger } from "../support/memory-logger.ts";
+
+function access(now: () => number = () => 0) {
+  const log = memoryLogger("info");
+  const kinds: string[] = [];
+  const states: boolean[] = [];
+  const guard = new ConsulAccess({
+    logger: log.logger,
+    tokenSource: "CONSUL_HTTP_TOKEN_FILE=/run/token",
+    hooks: { onProblem: (kind) => kinds.push(kind), onStateChange: (ok) => states.push(ok) },
+    now,
+  });
+  return { guard, log, kinds, states };
+}
+
+describe("ConsulAccess", () => {
+  it("refuses a catalog without any service and a health answer without any node check", () => {
+    const { guard, kinds } = access();
+    assert.throws(() => guard.check("/catalog/services", {}), ConsulAccessError);
+    assert.throws(
+      () => guard.check("/health/state/any", [{ Node: "n", CheckID: "c", ServiceID: "s-1" }]),
+      /lacks node:read/,
+    );
+    assert.deepEqual(kinds, ["filtered", "filtered"]);
+    assert.match(guard.problem() ?? "", /CONSUL_HTTP_TOKEN_FILE=\/run\/token/);
+  });
+
+  it("accepts answers with a service and a node check, and clears the problem of that watch", () => {
+    const { guard, states } = access();
+    assert.throws(() => guard.check("/catalog/services", {}));
+    guard.check("/catalog/services", { consul: [] });
+    guard.check("/health/state/any", [{ Node: "n", CheckID: "serfHealth", ServiceID: "" }]);
+    guard.cleared("/catalog/services");
+    assert.equal(guard.problem(), undefined);
+    assert.deepEqual(states, [false, true]);
+  });
+
+  it("takes a 403 ACL not found as an unknown token and other 403s as denied; other errors are no access problem", () => {
+    const { guard, kinds } = access();
+    guard.failed("/health/state/any", new ConsulRequestError("x", 500));
+    assert.equal(guard.problem(), undefined);
+    guard.failed(
+      "/health/state/any",
+      new ConsulRequestError("x", 403, { reason: "ACL not found" }),
+    );
+    assert.match(guard.problem() ?? "", /no longer known to Consul/);
+    guard.failed(
+      "/catalog/services",
+      new ConsulRequestError("x", 403, { reason: "Permission denied" }),
+    );
+    assert.deepEqual(kinds, ["unknown-token", "denied"]);
+  });
+
+  it("logs the first problem once at error, then a reminder a minute later", () => {
+    let now = 0;
+    const { guard, log } = access(() => now);
+    const denied = new ConsulRequestError("x", 403, { reason: "ACL not found" });
+    for (let i = 0; i < 20; i += 1) guard.failed("/health/state/any", denied);
+    guard.failed("/catalog/services", denied);
+    const errors = () => log.lines.filter((line) => line.level === 50).length;
+    assert.equal(errors(), 1);
+    now = 61_000;
+    guard.failed("/health/state/any", denied);
+    assert.equal(errors(), 2);
+  });
+
+  it("judges nothing when Consul says ACL support is disabled (an empty catalog is really empty)", async () => {
+    const { guard } = access();
+    const connection = {
+      call: async () => ({ status: 401, body: "ACL support disabled" }),
+    } as unknown as ConsulConnection;
+    const facts = await guard.learn(connection, new AbortController().signal, () => undefined);
+    assert.equal(facts.aclsEnabled, false);
+    guard.check("/catalog/services", {});
+    assert.equal(guard.problem(), undefined);
+  });
+});
