@@ -3,6 +3,7 @@ import type { BridgeConfig } from "./config.ts";
 import { readBridgeState } from "./bridge-state.ts";
 import { bridgeVersion } from "./build-info.ts";
 import { CatalogSource } from "./consul/catalog-source.ts";
+import { ConsulAccess } from "./consul/consul-access.ts";
 import { CounterTally } from "./counter-tally.ts";
 import {
   connectConsul,
@@ -50,6 +51,8 @@ export interface DiscoveryPipeline {
   readonly consulStatus: ConsulStatus;
   /** Changes for the status page (`/events`). */
   readonly feed: EventFeed;
+  /** ACL problems with Consul's answers; the bridge is not ready while there is one. */
+  readonly access: ConsulAccess;
   stop(): Promise<void>;
 }
 
@@ -60,6 +63,7 @@ function consulRequestHooks(metrics: BridgeMetrics): ConsulClientHooks {
       if (seconds !== undefined) metrics.consulRequestDuration.observe({ endpoint }, seconds);
       if (failed) metrics.consulErrors.inc({ endpoint });
     },
+    onTooStale: (endpoint) => metrics.consulTooStale.inc({ endpoint }),
   };
 }
 
@@ -153,8 +157,17 @@ export async function startDiscovery(
       onResponseEncode: (typeUrl) => metrics.xdsResponseEncodings.inc({ type: typeUrl }),
     },
   });
+  const access = new ConsulAccess({
+    logger: logger.child({ component: "consul" }),
+    tokenSource: config.consul.tokenSource,
+    hooks: {
+      onProblem: (kind) => metrics.consulAccessProblems.inc({ kind }),
+      onStateChange: (ok) => metrics.consulAccessOk.set(ok ? 1 : 0),
+    },
+  });
   const source = new CatalogSource({
     connection,
+    access,
     store,
     translation: { health: config.health, datacenter: "dc1" },
     logger: logger.child({ component: "consul" }),
@@ -187,6 +200,7 @@ export async function startDiscovery(
     streams,
     consulStatus,
     feed,
+    access,
     async stop() {
       feed.close();
       await source.stop();
@@ -235,7 +249,8 @@ export async function startBridge(
     rules: createShimRules(config.shim, config.consul, machineAddresses()),
   });
   const status = createStatusHandler({
-    ready: () => pipeline.store.ready,
+    ready: () => pipeline.store.ready && pipeline.access.problem() === undefined,
+    notReadyReason: () => pipeline.access.problem(),
     registry: metrics.registry,
   });
   const countedShim: RequestHandler = (request, response) => {

@@ -20,6 +20,12 @@ export interface BridgeMetrics {
   consulChecksHeld: Counter;
   consulServiceReads: Counter;
   consulRejectedInstances: Counter<"service">;
+  /** Consul answers refused for ACL reasons (unknown-token, denied, filtered). */
+  consulAccessProblems: Counter<"kind">;
+  /** 1 while Consul's answers can be trusted as complete, 0 during an ACL problem. */
+  consulAccessOk: Gauge;
+  /** Stale answers past --consul-max-stale, read again from the leader. */
+  consulTooStale: Counter<"endpoint">;
   xdsStreams: Gauge<"type" | "mode">;
   xdsRequests: Counter<"kind" | "type_url" | "mode">;
   xdsResponses: Counter<"type_url" | "mode">;
@@ -80,6 +86,23 @@ export function createMetrics(withDefaults = true, version = "unknown"): BridgeM
       name: "bridge_consul_rejected_instances_total",
       help: "Instances skipped for a bad address or port",
       labelNames: ["service"],
+      registers,
+    }),
+    consulAccessProblems: new Counter({
+      name: "bridge_consul_access_problems_total",
+      help: "Consul answers refused for ACL reasons: unknown-token, denied (403), filtered (empty by ACLs)",
+      labelNames: ["kind"],
+      registers,
+    }),
+    consulAccessOk: new Gauge({
+      name: "bridge_consul_access_ok",
+      help: "1 while the ACL token reads Consul in full, 0 while answers are refused or filtered",
+      registers,
+    }),
+    consulTooStale: new Counter({
+      name: "bridge_consul_too_stale_total",
+      help: "Stale answers whose X-Consul-LastContact exceeded --consul-max-stale (read again from the leader)",
+      labelNames: ["endpoint"],
       registers,
     }),
     xdsStreams: new Gauge({
@@ -179,6 +202,10 @@ function initialize(metrics: BridgeMetrics): void {
     metrics.consulErrors.inc({ endpoint }, 0);
     metrics.consulRequestDuration.zero({ endpoint });
   }
+  for (const kind of ["unknown-token", "denied", "filtered"]) {
+    metrics.consulAccessProblems.inc({ kind }, 0);
+  }
+  metrics.consulAccessOk.set(1);
   for (const reason of ["index-backwards", "content-changed"]) {
     metrics.consulIndexResets.inc({ reason }, 0);
   }

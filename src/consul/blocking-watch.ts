@@ -1,19 +1,12 @@
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
-import {
-  stepAnswer,
-  type AnswerKind,
-  type SeenAnswer,
-} from "./blocking-index.ts";
+import { stepAnswer, type AnswerKind, type SeenAnswer } from "./blocking-index.ts";
 import type { ConsulRead } from "./consul-client.ts";
 import type { TokenBucket } from "./token-bucket.ts";
 
 /** Why a watch threw away what it knew: the index went backwards or the body changed under it. */
-export type ResetReason = Extract<
-  AnswerKind,
-  "index-backwards" | "content-changed"
->;
+export type ResetReason = Extract<AnswerKind, "index-backwards" | "content-changed">;
 
 /** Counters a watch reports through (metrics are wired by the composition root). */
 export interface WatchHooks {
@@ -71,9 +64,7 @@ export function hashBody(body: unknown): string {
  * on as a resync, so what changed during an outage is seen as soon as Consul answers again. A
  * bad answer is logged and counted and the last good state stays in place.
  */
-export async function watchBlocking<T>(
-  options: BlockingWatchOptions<T>,
-): Promise<void> {
+export async function watchBlocking<T>(options: BlockingWatchOptions<T>): Promise<void> {
   const { logger, signal, hooks } = options;
   const minBackoff = options.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS;
   let index = 0;
@@ -106,10 +97,7 @@ export async function watchBlocking<T>(
     } catch (error) {
       if (signal.aborted) return;
       failed(error as Error);
-      logger.error(
-        { err: error },
-        "handling a consul answer failed; reading again",
-      );
+      logger.error({ err: error }, "handling a consul answer failed; reading again");
       await sleep(minBackoff, undefined, { signal }).catch(() => undefined);
     }
   }
@@ -136,10 +124,9 @@ async function readAnswer<T>(
         options.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS,
         options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
       );
-      logger.warn(
-        { err: error, attempt, delayMs },
-        "consul read failed; backing off",
-      );
+      // The first failure at warn, then one reminder per 30 attempts (about a minute at the cap).
+      const level = attempt === 1 || attempt % 30 === 0 ? "warn" : "debug";
+      logger[level]({ err: error, attempt, delayMs }, "consul read failed; backing off");
       await sleep(delayMs, undefined, { signal });
     }
   }
@@ -178,10 +165,7 @@ function report(
       );
       return;
     case "reconnected":
-      logger.info(
-        { index: returned },
-        "consul answered again after failed reads; resyncing",
-      );
+      logger.info({ index: returned }, "consul answered again after failed reads; resyncing");
       return;
     case "unchanged":
       return;

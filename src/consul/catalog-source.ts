@@ -4,21 +4,10 @@ import pRetry from "p-retry";
 import type { Logger } from "pino";
 import type { EndpointStore } from "../model/endpoint-store.ts";
 import type { ServiceEndpoints } from "../model/endpoint.ts";
-import {
-  watchBlocking,
-  type WatchAnswer,
-  type WatchHooks,
-} from "./blocking-watch.ts";
-import {
-  diffCatalog,
-  diffHealth,
-  type HealthFingerprints,
-} from "./change-detection.ts";
-import {
-  parseCatalogServices,
-  parseHealthChecks,
-  parseServiceEntries,
-} from "./consul-answers.ts";
+import { watchBlocking, type WatchAnswer, type WatchHooks } from "./blocking-watch.ts";
+import { diffCatalog, diffHealth, type HealthFingerprints } from "./change-detection.ts";
+import { parseCatalogServices, parseHealthChecks, parseServiceEntries } from "./consul-answers.ts";
+import type { ConsulAccess } from "./consul-access.ts";
 import type { ConsulConnection } from "./consul-client.ts";
 import type {
   ConsulCatalogServices,
@@ -28,10 +17,7 @@ import type {
 import { ServicePlacement } from "./service-placement.ts";
 import { StartUpHold } from "./start-up-hold.ts";
 import { TokenBucket } from "./token-bucket.ts";
-import {
-  toServiceEndpoints,
-  type TranslationOptions,
-} from "./to-service-endpoints.ts";
+import { toServiceEndpoints, type TranslationOptions } from "./to-service-endpoints.ts";
 
 /** Hooks for metrics; all optional. */
 export interface CatalogSourceHooks extends WatchHooks {
@@ -53,7 +39,7 @@ export interface CatalogSourceOptions {
   hooks?: CatalogSourceHooks;
   /** Concurrent targeted reads; two more connections hold the blocking queries. */
   readConcurrency: number;
-  /** Happy-path rate of each blocking loop (design.md §3). */
+  /** Happy-path rate of each blocking loop (docs/architecture.md §3). */
   loopRatePerSecond?: number;
   loopBurst?: number;
   /** Shortest time between two full re-reads triggered by unexplained catalog changes. */
@@ -63,10 +49,15 @@ export interface CatalogSourceOptions {
    * not report its interval (start-up-hold.ts); 0 passes the default on at once.
    */
   checkGraceMs: number;
+  /**
+   * Guards against ACLs (consul-access.ts): learns at start whether they are on, refuses answers
+   * filtered empty by them and reports refused tokens; none: every answer is taken as it is.
+   */
+  access?: ConsulAccess;
 }
 
 /**
- * Watches every service of the catalog with a fixed number of connections (design.md §3): one
+ * Watches every service of the catalog with a fixed number of connections (docs/architecture.md §3): one
  * blocking query on `/v1/health/state/any` (instances and health), one on `/v1/catalog/services`
  * (names and tags), and bounded targeted reads of `/v1/health/service/:name` for the services
  * those two show changed. Catalog changes neither explains (an instance without checks, an
@@ -97,14 +88,21 @@ export class CatalogSource {
 
   /** Starts watching; resolves after the first complete read, when the store is ready. */
   async start(): Promise<void> {
+    const { access, connection, hooks } = this.options;
+    if (access) {
+      try {
+        await access.learn(connection, this.abort.signal, (error) => hooks?.onError?.(error));
+      } catch (error) {
+        if (this.abort.signal.aborted) return;
+        throw error;
+      }
+    }
     this.loops = [
       this.watch("/health/state/any", parseHealthChecks, (checks, answer) =>
         this.onHealth(checks, answer),
       ),
-      this.watch(
-        "/catalog/services",
-        parseCatalogServices,
-        (services, answer) => this.onCatalog(services, answer),
+      this.watch("/catalog/services", parseCatalogServices, (services, answer) =>
+        this.onCatalog(services, answer),
       ),
     ];
     await this.options.store.whenReady();
@@ -116,26 +114,28 @@ export class CatalogSource {
     validate: (body: unknown) => T,
     onChange: (body: T, answer: WatchAnswer) => Promise<void>,
   ): Promise<void> {
-    const { connection, logger, hooks } = this.options;
+    const { connection, logger, hooks, access } = this.options;
     const waitSeconds = connection.config.waitSeconds;
     return watchBlocking({
       read: (index, signal) =>
-        connection.read<unknown>(
-          path,
-          index > 0 ? { index, waitSeconds, signal } : { signal },
-        ),
-      validate,
+        connection.read<unknown>(path, index > 0 ? { index, waitSeconds, signal } : { signal }),
+      validate: (body) => {
+        const value = validate(body);
+        access?.check(path, body);
+        return value;
+      },
       onChange,
-      limiter: new TokenBucket(
-        this.options.loopRatePerSecond ?? 50,
-        this.options.loopBurst ?? 20,
-      ),
+      limiter: new TokenBucket(this.options.loopRatePerSecond ?? 50, this.options.loopBurst ?? 20),
       logger: logger.child({ watch: path }),
       signal: this.abort.signal,
       hooks: {
         ...hooks,
-        onAnswer: (index) => hooks?.onWatchAnswer?.(path, index),
+        onAnswer: (index) => {
+          access?.cleared(path);
+          hooks?.onWatchAnswer?.(path, index);
+        },
         onError: (error) => {
+          access?.failed(path, error);
           hooks?.onError?.(error);
           hooks?.onWatchError?.(path, error);
         },
@@ -152,28 +152,18 @@ export class CatalogSource {
     await Promise.allSettled([...this.loops, this.pumping]);
   }
 
-  private onHealth(
-    checks: ConsulHealthCheck[],
-    answer: WatchAnswer,
-  ): Promise<void> {
-    const delta = diffHealth(
-      this.health ?? { services: new Map(), nodes: new Map() },
-      checks,
-    );
+  private onHealth(checks: ConsulHealthCheck[], answer: WatchAnswer): Promise<void> {
+    const delta = diffHealth(this.health ?? { services: new Map(), nodes: new Map() }, checks);
     this.health = delta.fingerprints;
     for (const service of delta.services) this.dirty.add(service);
     for (const node of delta.nodes) {
-      for (const service of this.placement.servicesOn(node))
-        this.dirty.add(service);
+      for (const service of this.placement.servicesOn(node)) this.dirty.add(service);
     }
     if (answer.resync) this.resyncAll();
     return this.pump();
   }
 
-  private onCatalog(
-    services: ConsulCatalogServices,
-    answer: WatchAnswer,
-  ): Promise<void> {
+  private onCatalog(services: ConsulCatalogServices, answer: WatchAnswer): Promise<void> {
     if (answer.resync) {
       // The services that left are in the old answer and the store, the new ones in this one.
       this.resyncAll();
@@ -182,8 +172,7 @@ export class CatalogSource {
       for (const name of Object.keys(services)) this.dirty.add(name);
     } else {
       const delta = diffCatalog(this.catalog, services);
-      const explained =
-        delta.added.size + delta.removed.size + delta.retagged.size > 0;
+      const explained = delta.added.size + delta.removed.size + delta.retagged.size > 0;
       for (const set of [delta.added, delta.removed, delta.retagged]) {
         for (const name of set) this.dirty.add(name);
       }
@@ -222,8 +211,7 @@ export class CatalogSource {
 
   /** Re-reads dirty services until none is left; one pump at a time. */
   private pump(): Promise<void> {
-    if (this.catalog === undefined || this.health === undefined)
-      return Promise.resolve();
+    if (this.catalog === undefined || this.health === undefined) return Promise.resolve();
     this.pumping ??= this.drain().finally(() => (this.pumping = undefined));
     return this.pumping;
   }
@@ -246,6 +234,7 @@ export class CatalogSource {
         const name = present[i] ?? "";
         if (result.status === "fulfilled") updates.push(result.value);
         else {
+          this.options.access?.failed("/health/service/:name", result.reason);
           failed += 1;
           this.dirty.add(name);
           logger.warn(
@@ -256,10 +245,9 @@ export class CatalogSource {
       });
       logger.debug({ read: present, removed }, "services read");
       store.apply(updates, removed);
+      if (failed === 0) this.options.access?.cleared("/health/service/:name");
       if (failed > 0) {
-        await sleep(500, undefined, { signal: this.abort.signal }).catch(
-          () => undefined,
-        );
+        await sleep(500, undefined, { signal: this.abort.signal }).catch(() => undefined);
         continue;
       }
     }
@@ -285,12 +273,7 @@ export class CatalogSource {
         );
         return parseServiceEntries(name, answer.body);
       },
-      {
-        retries: 2,
-        minTimeout: 50,
-        maxTimeout: 500,
-        signal: this.abort.signal,
-      },
+      { retries: 2, minTimeout: 50, maxTimeout: 500, signal: this.abort.signal },
     );
     hooks?.onServiceRead?.(name);
     this.placement.record(
@@ -298,42 +281,26 @@ export class CatalogSource {
       entries.map((entry) => entry.Node.Node),
     );
     const checkless = entries.some(
-      (entry) =>
-        !entry.Checks.some((check) => check.ServiceID === entry.Service.ID),
+      (entry) => !entry.Checks.some((check) => check.ServiceID === entry.Service.ID),
     );
     if (checkless) this.checkless.add(name);
     else this.checkless.delete(name);
-    const translated = toServiceEndpoints(
-      name,
-      this.holdStartUpChecks(name, entries),
-      translation,
-    );
+    const translated = toServiceEndpoints(name, this.holdStartUpChecks(name, entries), translation);
     for (const { id, reason } of translated.rejected) {
       hooks?.onRejectedInstance?.(name, reason);
-      this.options.logger.warn(
-        { service: name, instance: id, reason },
-        "instance skipped",
-      );
+      this.options.logger.warn({ service: name, instance: id, reason }, "instance skipped");
     }
     return translated.value;
   }
 
   /** Applies the start-up hold and re-reads the service when the earliest hold runs out. */
-  private holdStartUpChecks(
-    name: string,
-    entries: ConsulServiceEntry[],
-  ): ConsulServiceEntry[] {
+  private holdStartUpChecks(name: string, entries: ConsulServiceEntry[]): ConsulServiceEntry[] {
     const { logger, hooks } = this.options;
     const result = this.hold.apply(name, entries);
     for (const check of result.held.filter((held) => held.started)) {
       hooks?.onCheckHeld?.(name);
       logger.info(
-        {
-          service: name,
-          node: check.node,
-          check: check.checkId,
-          shownAs: check.status,
-        },
+        { service: name, node: check.node, check: check.checkId, shownAs: check.status },
         "check not run since its agent started; keeping its last status",
       );
     }

@@ -79,9 +79,11 @@ describe("Consul over HTTPS with ACLs", () => {
     );
   });
 
-  test("without the token the ACLs hide the catalog: the bridge is ready and sees no service (an empty catalog is a complete read)", async (t) => {
+  test("without the token the ACLs hide the catalog: the bridge is not ready and says why (an ACL-filtered catalog is not an empty one)", async (t) => {
     const { pipeline } = await discover({ CONSUL_CACERT: join(dir, "consul-agent-ca.pem") }, t);
-    await pipeline.store.whenReady();
+    await waitFor(() => pipeline.access.problem(), { description: "ACL problem reported" });
+    assert.match(pipeline.access.problem() ?? "", /anonymous token/);
+    assert.equal(pipeline.store.ready, false);
     assert.equal(pipeline.store.get("secure"), undefined, "an anonymous read sees no service");
   });
 
