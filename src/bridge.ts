@@ -203,8 +203,9 @@ export async function startDiscovery(
     access,
     async stop() {
       feed.close();
-      await source.stop();
+      // Streams end before the watch stops, so nothing more (and nothing empty) is pushed.
       await xds.close();
+      await source.stop();
       cache.close();
       connection.close();
     },
@@ -286,10 +287,12 @@ export async function startBridge(
     pipeline,
     http,
     metrics,
+    /** Both servers stop accepting at once; shim calls in flight finish before Consul is let go. */
     async stop() {
-      await http.close();
-      registrarConnection.close();
-      await pipeline.stop();
+      // pipeline.stop() ends the status page's event streams at once, so HTTP can drain.
+      const discovery = pipeline.stop();
+      const shim = http.close().then(() => registrarConnection.close());
+      await Promise.all([discovery, shim]);
     },
   };
 }

@@ -3,6 +3,12 @@ import { createLogger } from "./logger.ts";
 import { startBridge } from "./bridge.ts";
 import { bridgeVersion } from "./build-info.ts";
 
+/**
+ * Longest a graceful stop may take (shim calls draining, xDS streams ending) before the process
+ * exits with 1 anyway; under Docker's default 10 s between SIGTERM and SIGKILL.
+ */
+const SHUTDOWN_TIMEOUT_MS = 8_000;
+
 /** The composition root's entry point: `npm start -- [flags]`. */
 async function main(): Promise<void> {
   let parsed;
@@ -29,10 +35,30 @@ async function main(): Promise<void> {
   const bridge = await startBridge(parsed.config, logger);
   let stopping = false;
   const stop = (signal: string): void => {
-    if (stopping) return;
+    if (stopping) {
+      logger.warn({ signal }, "second signal while stopping: exiting now");
+      process.exit(1);
+    }
     stopping = true;
-    logger.info({ signal }, "stopping");
-    void bridge.stop().then(() => process.exit(0));
+    logger.info({ signal, timeoutMs: SHUTDOWN_TIMEOUT_MS }, "stopping");
+    const timer = setTimeout(() => {
+      logger.error(
+        { timeoutMs: SHUTDOWN_TIMEOUT_MS },
+        "shutdown did not finish in time: exiting anyway",
+      );
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS);
+    bridge.stop().then(
+      () => {
+        clearTimeout(timer);
+        logger.info("stopped");
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));

@@ -16,9 +16,15 @@ export interface RunningHttpServer {
   readonly port: number;
   /** `http://HOST:PORT` of the bound address. */
   readonly url: string;
-  /** Stops accepting, cuts open connections and resolves once closed. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting, lets requests in flight finish for up to `graceMs` (then cuts them), closes
+   * idle keep-alive connections and resolves once closed.
+   */
+  close(graceMs?: number): Promise<void>;
 }
+
+/** How long {@link RunningHttpServer.close} waits for requests in flight by default. */
+export const DEFAULT_HTTP_DRAIN_MS = 5_000;
 
 /**
  * Binds `host:port` and serves `handlers` in order; a request no handler takes gets 404, and a
@@ -32,7 +38,17 @@ export async function startHttpServer(
 ): Promise<RunningHttpServer> {
   // Bounded headers and slow clients cut off: the shim is reachable by whoever can reach the port.
   const limits = { maxHeaderSize: 8 * 1024, headersTimeout: 10_000, requestTimeout: 15_000 };
+  // Requests not yet answered: a graceful close waits for them (shim calls finish).
+  let inFlight = 0;
+  let onDrained: (() => void) | undefined;
   const server = createServer(limits, (request, response) => {
+    inFlight++;
+    response.once("close", () => {
+      inFlight--;
+      // A keep-alive connection answered during close would otherwise stay open until it idles.
+      if (!server.listening) server.closeIdleConnections();
+      if (inFlight === 0) onDrained?.();
+    });
     try {
       if (handlers.some((handler) => handler(request, response))) return;
       response.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
@@ -59,10 +75,23 @@ export async function startHttpServer(
     host: address.address,
     port: address.port,
     url: `http://${urlHost}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: async (graceMs = DEFAULT_HTTP_DRAIN_MS) => {
+      const closed = new Promise<void>((resolve, reject) =>
+        server.close((error) => (error ? reject(error) : resolve())),
+      );
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, graceMs);
+          onDrained = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        if (inFlight > 0) logger?.warn({ inFlight }, "HTTP requests cut at shutdown");
+      }
+      server.closeAllConnections();
+      await closed;
+    },
   };
 }

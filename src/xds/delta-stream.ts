@@ -173,6 +173,11 @@ export class DeltaStream {
     }
   }
 
+  /** Ends the stream with status OK (shutdown): the client keeps what it holds and reconnects. */
+  end(): void {
+    this.close(true);
+  }
+
   private close(graceful: boolean): void {
     if (this.closed) return;
     this.closed = true;

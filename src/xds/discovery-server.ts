@@ -64,13 +64,20 @@ export interface DiscoveryHooks {
   onResponseEncode?: (typeUrl: string) => void;
 }
 
-/** The hooks one stream calls, bound to its mode. */
-function streamHooks(hooks: DiscoveryHooks | undefined, mode: XdsMode): StreamHooks {
+/** The hooks one stream calls, bound to its mode; `forget` runs when it closes. */
+function streamHooks(
+  hooks: DiscoveryHooks | undefined,
+  mode: XdsMode,
+  forget: () => void,
+): StreamHooks {
   return {
     onRequest: (kind, typeUrl) => hooks?.onRequest?.(kind, typeUrl, mode),
     onNack: (nodeId, typeUrl, message) => hooks?.onNack?.(nodeId, typeUrl, message, mode),
     onResponse: (typeUrl, count) => hooks?.onResponse?.(typeUrl, count, mode),
-    onClose: () => hooks?.onClose?.(mode),
+    onClose: () => {
+      forget();
+      hooks?.onClose?.(mode);
+    },
   };
 }
 
@@ -78,7 +85,11 @@ function streamHooks(hooks: DiscoveryHooks | undefined, mode: XdsMode): StreamHo
 export interface DiscoveryServer {
   /** The bound port (useful with port 0). */
   readonly port: number;
-  /** Stops accepting, then ends every stream. */
+  /**
+   * Stops accepting, then ends every stream with status OK, sending nothing else: each Envoy
+   * keeps the configuration it holds and reconnects (to another replica, or to this one
+   * restarted).
+   */
   close(): Promise<void>;
 }
 
@@ -120,6 +131,8 @@ export async function startDiscoveryServer(
   });
   const responses = new SotwResponses(shared, options.cache, protos.discoveryResponse);
   const slices = new WriteSlices();
+  /** Streams open now; ended with status OK at shutdown. */
+  const open = new Set<{ end(): void }>();
 
   const handler =
     (kind: string, onlyType?: ResourceTypeUrl) =>
@@ -127,16 +140,17 @@ export async function startDiscoveryServer(
       hooks?.onOpen?.("sotw");
       const streamLogger = logger.child({ stream: kind, mode: "sotw", peer: call.getPeer() });
       streamLogger.debug("stream opened");
-      new SotwStream({
+      const stream: SotwStream = new SotwStream({
         call,
         cache: options.cache,
         responses,
         slices,
         logger: streamLogger,
         onlyType,
-        hooks: streamHooks(hooks, "sotw"),
+        hooks: streamHooks(hooks, "sotw", () => open.delete(stream)),
         reporter: options.registry?.open({ peer: call.getPeer(), service: kind, mode: "sotw" }),
       });
+      open.add(stream);
     };
   const deltaHandler =
     (kind: string, onlyType?: ResourceTypeUrl) =>
@@ -144,15 +158,16 @@ export async function startDiscoveryServer(
       hooks?.onOpen?.("delta");
       const streamLogger = logger.child({ stream: kind, mode: "delta", peer: call.getPeer() });
       streamLogger.debug("stream opened");
-      new DeltaStream({
+      const stream: DeltaStream = new DeltaStream({
         call,
         cache: options.cache,
         epoch,
         logger: streamLogger,
         onlyType,
-        hooks: streamHooks(hooks, "delta"),
+        hooks: streamHooks(hooks, "delta", () => open.delete(stream)),
         reporter: options.registry?.open({ peer: call.getPeer(), service: kind, mode: "delta" }),
       });
+      open.add(stream);
     };
 
   server.addService(protos.adsService, {
@@ -199,10 +214,13 @@ export async function startDiscoveryServer(
           server.forceShutdown();
           resolve();
         }, 2_000);
+        // tryShutdown unbinds and sends GOAWAY first, so a client whose stream ends next cannot
+        // open a new one here; it finishes once every stream has ended.
         server.tryShutdown(() => {
           clearTimeout(timer);
           resolve();
         });
+        for (const stream of open) stream.end();
         shared.close();
       }),
   };

@@ -192,6 +192,11 @@ export class SotwStream {
     }
   }
 
+  /** Ends the stream with status OK (shutdown): the client keeps what it holds and reconnects. */
+  end(): void {
+    this.close(true);
+  }
+
   private close(graceful: boolean): void {
     if (this.closed) return;
     this.closed = true;

@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { join } from "node:path";
 import { startProcess, type ManagedProcess } from "./child-process.ts";
 import { freePorts } from "./free-port.ts";
@@ -18,6 +19,17 @@ export interface BridgeProcess {
   stop(): Promise<void>;
   /** SIGKILL (a crash: nothing is cleaned up); {@link BridgeProcess.restart} starts it again. */
   kill(): Promise<void>;
+  /**
+   * Sends `signal` to the bridge's own pid only (as a container runtime signals its first
+   * process) and resolves with how it exited; no SIGKILL follows.
+   */
+  signal(signal: NodeJS.Signals): Promise<BridgeExit>;
+}
+
+/** How the bridge process ended. */
+export interface BridgeExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
 }
 
 /** Options of {@link startBridgeProcess}. */
@@ -27,6 +39,8 @@ export interface BridgeProcessOptions {
   env?: Record<string, string>;
   /** Node.js options placed before the script (e.g. `--cpu-prof`, not allowed in NODE_OPTIONS). */
   nodeArgs?: string[];
+  /** `dist`: run the build (`node dist/main.js`, see npm run build) instead of src/main.ts with tsx. */
+  entry?: "source" | "dist";
   /** Called as soon as the process is spawned, before it is ready (benchmarks time start-up). */
   onSpawn?: (started: { pid: number; xdsPort: number; httpPort: number }) => void;
 }
@@ -35,11 +49,13 @@ export interface BridgeProcessOptions {
 export async function startBridgeProcess(options: BridgeProcessOptions): Promise<BridgeProcess> {
   const [xdsPort, httpPort] = await freePorts(2);
   const url = `http://127.0.0.1:${httpPort}`;
+  const script =
+    options.entry === "dist"
+      ? [join(repoRoot, "dist", "main.js")]
+      : ["--import", "tsx", join(repoRoot, "src", "main.ts")];
   const args = [
     ...(options.nodeArgs ?? []),
-    "--import",
-    "tsx",
-    join(repoRoot, "src", "main.ts"),
+    ...script,
     `--consul-addr=${options.consulAddress}`,
     `--xds-port=${xdsPort}`,
     `--http-port=${httpPort}`,
@@ -84,6 +100,17 @@ export async function startBridgeProcess(options: BridgeProcessOptions): Promise
     },
     async kill() {
       await current?.kill();
+    },
+    async signal(signal) {
+      const child = current?.child;
+      if (!child) throw new Error("the bridge is not running");
+      if (child.exitCode !== null || child.signalCode !== null)
+        return { code: child.exitCode, signal: child.signalCode };
+      child.ref(); // keep the test alive until it has exited
+      const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
+      process.kill(child.pid ?? -1, signal);
+      const [code, by] = await exited;
+      return { code, signal: by };
     },
   };
 }

@@ -23,6 +23,8 @@ export interface EnvoyOptions {
   xdsToken?: string;
   /** Envoy's `--log-level` (default `warn`; access logs are printed whatever the level). */
   logLevel?: string;
+  /** Envoy's `--component-log-level` (e.g. `config:debug`), on top of `logLevel`. */
+  componentLogLevel?: string;
   /**
    * What {@link startEnvoy} waits for. `live` (default): `/server_info` says LIVE, which Envoy
    * reaches only once every EDS cluster got its first assignment or `initial_fetch_timeout`
@@ -147,6 +149,7 @@ async function startOnce(options: EnvoyOptions): Promise<EnvoyProxy> {
     "1",
     "--log-level",
     options.logLevel ?? "warn",
+    ...(options.componentLogLevel ? ["--component-log-level", options.componentLogLevel] : []),
     // Access logs reach output() within 0.1 s instead of the default 10 s.
     "--file-flush-interval-msec",
     "100",
