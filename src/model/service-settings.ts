@@ -4,6 +4,13 @@
  * meta never produces a resource that a client would reject.
  */
 
+import {
+  DEFAULT_LB_SETTINGS,
+  LB_META_KEYS,
+  readLbSettings,
+  type LbSettings,
+} from "./lb-settings.ts";
+
 /** Load-balancing policies a service may ask for. */
 export const LB_POLICIES = ["round_robin", "least_request", "ring_hash", "maglev"] as const;
 /** A load-balancing policy. */
@@ -49,8 +56,8 @@ export interface RetrySettings {
   perTryTimeoutMs: number | undefined;
 }
 
-/** Everything a service's cluster and route are built from. */
-export interface ServiceSettings {
+/** Everything a service's cluster and route are built from (subsets and localities: lb-settings.ts). */
+export interface ServiceSettings extends LbSettings {
   connectTimeoutMs: number;
   lbPolicy: LbPolicy;
   protocol: UpstreamProtocol;
@@ -151,6 +158,7 @@ export const SERVICE_META_KEYS = {
     default: "the route timeout",
     example: "1s",
   },
+  ...LB_META_KEYS,
 } as const;
 
 /** Default connect timeout (Envoy's own default). */
@@ -170,6 +178,7 @@ export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = Object.freeze({
   routePrefix: "/",
   routeTimeoutMs: undefined,
   retry: undefined,
+  ...DEFAULT_LB_SETTINGS,
 });
 
 /** What a meta parser gives: the value, or why the text was not accepted. */
@@ -205,7 +214,7 @@ export function readServiceSettings(meta: Readonly<Record<string, string>>): {
   const numRetries = read(K.retries, integer(0, 100), 0);
   const retryOn = read(K.retryOn, retryConditions, DEFAULT_RETRY_ON);
   const perTryTimeoutMs = read<number | undefined>(K.perTryTimeout, duration(1), undefined);
-  const settings: ServiceSettings = {
+  const settings: Omit<ServiceSettings, keyof LbSettings> = {
     connectTimeoutMs: read(K.connectTimeout, duration(1), DEFAULT_CONNECT_TIMEOUT_MS),
     lbPolicy: read<LbPolicy>(K.lbPolicy, oneOf(LB_POLICIES), "round_robin"),
     protocol,
@@ -220,7 +229,9 @@ export function readServiceSettings(meta: Readonly<Record<string, string>>): {
     ),
     retry: numRetries > 0 ? { numRetries, retryOn, perTryTimeoutMs } : undefined,
   };
-  return { settings, problems };
+  const lb = readLbSettings(meta);
+  problems.push(...lb.problems);
+  return { settings: { ...settings, ...lb.settings }, problems };
 }
 
 function oneOf<T extends string>(allowed: readonly T[]): Parser<T> {

@@ -1,5 +1,6 @@
 import { datacenterPriorities, type DatacenterOrder } from "../model/datacenter-priority.ts";
 import type { Endpoint, EndpointHealth, Locality, ServiceEndpoints } from "../model/endpoint.ts";
+import { endpointMetadata, type MetadataValues } from "../model/endpoint-metadata.ts";
 
 /** Envoy's HealthStatus enum names (envoy/config/core/v3/health_check.proto). */
 const HEALTH_STATUS: Record<EndpointHealth, string> = {
@@ -20,9 +21,31 @@ export interface ClusterLoadAssignmentObject {
     lb_endpoints: {
       endpoint: { address: { socket_address: { address: string; port_value: number } } };
       health_status: string;
+      metadata?: LbMetadataObject;
       load_balancing_weight: { value: number };
     }[];
   }[];
+}
+
+/** The filter-metadata namespace Envoy's load balancer and route `metadata_match` read. */
+export const LB_METADATA_NAMESPACE = "envoy.lb";
+
+/** envoy.config.core.v3.Metadata with the endpoint's tags and meta under `envoy.lb`. */
+export interface LbMetadataObject {
+  filter_metadata: {
+    [LB_METADATA_NAMESPACE]: {
+      fields: Record<string, { string_value: string } | { bool_value: true }>;
+    };
+  };
+}
+
+/** Metadata values as a google.protobuf.Struct under `envoy.lb`. */
+function lbMetadata(values: MetadataValues): LbMetadataObject {
+  const fields: LbMetadataObject["filter_metadata"]["envoy.lb"]["fields"] = {};
+  for (const [key, value] of Object.entries(values)) {
+    fields[key] = value === true ? { bool_value: true } : { string_value: value };
+  }
+  return { filter_metadata: { [LB_METADATA_NAMESPACE]: { fields } } };
 }
 
 const localityKey = (locality: Locality): string => `${locality.region}\u0000${locality.zone}`;
@@ -60,13 +83,16 @@ function uniqueAddresses(endpoints: readonly Endpoint[]): Endpoint[] {
  * (region, zone), all at priority 0 — or, given the datacenter order, each region (datacenter)
  * at its failover priority (see datacenterPriorities; docs/architecture.md §3) — each with a locality weight (the sum of its endpoints'
  * weights) because strict clients such as gRPC reject unweighted localities, and each address
- * and port once (see uniqueAddresses). A service with no
+ * and port once (see uniqueAddresses). Each endpoint carries its tags and meta as `envoy.lb`
+ * metadata (endpoint-metadata.ts); `onMetadataDropped` hears how many keys its limits left out,
+ * per endpoint that lost any. A service with no
  * endpoints — unknown yet, or deregistered — gives an empty assignment (docs/architecture.md §4).
  */
 export function toClusterLoadAssignment(
   service: ServiceEndpoints | undefined,
   name: string,
   datacenters?: DatacenterOrder,
+  onMetadataDropped?: (endpointId: string, dropped: number) => void,
 ): ClusterLoadAssignmentObject {
   const groups = new Map<string, ClusterLoadAssignmentObject["endpoints"][number]>();
   for (const endpoint of uniqueAddresses(service?.endpoints ?? [])) {
@@ -82,11 +108,14 @@ export function toClusterLoadAssignment(
       groups.set(key, group);
     }
     group.load_balancing_weight.value += endpoint.weight;
+    const metadata = endpointMetadata(endpoint);
+    if (metadata.dropped > 0) onMetadataDropped?.(endpoint.id, metadata.dropped);
     group.lb_endpoints.push({
       endpoint: {
         address: { socket_address: { address: endpoint.address, port_value: endpoint.port } },
       },
       health_status: HEALTH_STATUS[endpoint.health],
+      ...(Object.keys(metadata.values).length > 0 ? { metadata: lbMetadata(metadata.values) } : {}),
       load_balancing_weight: { value: endpoint.weight },
     });
   }

@@ -37,6 +37,13 @@ export interface ClusterObject {
     max_ejection_percent: Wrapped<number>;
   };
   circuit_breakers?: { thresholds: CircuitBreakerThreshold[] };
+  lb_subset_config?: {
+    fallback_policy: "ANY_ENDPOINT";
+    subset_selectors: { keys: string[] }[];
+  };
+  common_lb_config?:
+    | { locality_weighted_lb_config: Record<string, never> }
+    | { zone_aware_lb_config: Record<string, never> };
 }
 
 /** envoy.config.cluster.v3.CircuitBreakers.Thresholds; an unset limit keeps Envoy's default. */
@@ -51,6 +58,8 @@ export interface CircuitBreakerThreshold {
 /**
  * The cluster of a service: named after it, type EDS with its endpoints over ADS, settings from
  * its meta. No active health checks: Consul checks health and EDS carries the result.
+ * Localities are weighted by default (each carries a weight, docs/architecture.md §3), or
+ * zone-aware when asked; subset selectors fall back to any endpoint when no subset matches.
  */
 export function toCluster(name: string, settings: ServiceSettings): ClusterObject {
   const cluster: ClusterObject = {
@@ -86,6 +95,17 @@ export function toCluster(name: string, settings: ServiceSettings): ClusterObjec
     if (limits.maxRequests) threshold.max_requests = { value: limits.maxRequests };
     if (limits.maxRetries) threshold.max_retries = { value: limits.maxRetries };
     cluster.circuit_breakers = { thresholds: [threshold] };
+  }
+  if (settings.localityLb === "weighted") {
+    cluster.common_lb_config = { locality_weighted_lb_config: {} };
+  } else if (settings.localityLb === "zone-aware") {
+    cluster.common_lb_config = { zone_aware_lb_config: {} };
+  }
+  if (settings.subsets) {
+    cluster.lb_subset_config = {
+      fallback_policy: "ANY_ENDPOINT",
+      subset_selectors: settings.subsets.selectors.map((keys) => ({ keys })),
+    };
   }
   return cluster;
 }

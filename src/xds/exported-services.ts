@@ -1,4 +1,5 @@
-import type { ServiceEndpoints } from "../model/endpoint.ts";
+import type { Endpoint, ServiceEndpoints } from "../model/endpoint.ts";
+import { endpointMetadata } from "../model/endpoint-metadata.ts";
 import {
   NO_ATTRIBUTES,
   serviceAttributes,
@@ -17,6 +18,21 @@ export interface ExportedService {
   settings: ServiceSettings;
   /** False while it is gone but its (empty) cluster is kept for the grace period. */
   present: boolean;
+  /** Values of the subset header's key among the instances (route-configuration.ts). */
+  subsetValues: readonly string[];
+}
+
+/** Most header routes a service gets; further values are reached through the default route. */
+export const MAX_SUBSET_ROUTES = 64;
+
+/** The distinct string values of `key` in the instances' metadata, sorted, at most 64. */
+function subsetValuesOf(endpoints: readonly Endpoint[], key: string): string[] {
+  const values = new Set<string>();
+  for (const endpoint of endpoints) {
+    const value = endpointMetadata(endpoint).values[key];
+    if (typeof value === "string") values.add(value);
+  }
+  return [...values].sort().slice(0, MAX_SUBSET_ROUTES);
 }
 
 /** Options of {@link ExportedServices}. */
@@ -80,7 +96,8 @@ export class ExportedServices {
           ? serviceAttributes(service.endpoints)
           : (previous?.attributes ?? NO_ATTRIBUTES);
       if (service && isExported(this.options.filter, name, attributes)) {
-        if (this.export(name, attributes, previous)) changed.push(name);
+        const endpoints = service.endpoints.length > 0 ? service.endpoints : undefined;
+        if (this.export(name, attributes, endpoints, previous)) changed.push(name);
       } else if (previous?.present) {
         if (this.leave(previous)) changed.push(name);
       }
@@ -93,16 +110,29 @@ export class ExportedServices {
     for (const entry of this.entries.values()) clearTimeout(entry.timer);
   }
 
-  private export(name: string, attributes: ServiceAttributes, previous?: Entry): boolean {
+  private export(
+    name: string,
+    attributes: ServiceAttributes,
+    endpoints: readonly Endpoint[] | undefined,
+    previous?: Entry,
+  ): boolean {
     const { settings, problems } = readServiceSettings(attributes.meta);
     for (const problem of problems) this.report(name, problem);
-    const settingsKey = JSON.stringify(settings);
+    const headerKey = settings.subsets?.header?.key;
+    const subsetValues =
+      headerKey === undefined
+        ? []
+        : endpoints
+          ? subsetValuesOf(endpoints, headerKey)
+          : (previous?.subsetValues ?? []);
+    const settingsKey = JSON.stringify([settings, subsetValues]);
     clearTimeout(previous?.timer);
     if (!previous) this.sortedNames = undefined;
     this.entries.set(name, {
       name,
       settings,
       present: true,
+      subsetValues,
       attributes,
       settingsKey,
       timer: undefined,

@@ -42,6 +42,8 @@ export interface ResourceCacheOptions {
   logger?: Logger;
   /** Told once per service, meta key and value that was ignored. */
   onInvalidMeta?: (service: string, problem: MetaProblem) => void;
+  /** Told once per endpoint whose tags and meta exceed the metadata limits (endpoint-metadata.ts). */
+  onMetadataDropped?: (service: string, dropped: number) => void;
   /** Told each time a resource is encoded (a new version of it, shared by every stream). */
   onEncode?: (typeUrl: ResourceTypeUrl) => void;
 }
@@ -76,6 +78,7 @@ export class ResourceCache implements XdsCache {
   private readonly exported: ExportedServices;
   private readonly routeConfigName: string;
   private readonly reportedShadows = new Set<string>();
+  private readonly reportedDrops = new Set<string>();
 
   constructor(
     private readonly store: EndpointStore,
@@ -189,7 +192,9 @@ export class ResourceCache implements XdsCache {
       case EDS: {
         const present = this.exported.get(name)?.present === true;
         const service = present ? this.store.get(name) : undefined;
-        const value = toClusterLoadAssignment(service, name, this.options.datacenters);
+        const value = toClusterLoadAssignment(service, name, this.options.datacenters, (id, n) =>
+          this.reportDropped(name, id, n),
+        );
         return this.encode(EDS, this.protos.clusterLoadAssignment, name, value, present);
       }
       case CDS: {
@@ -232,6 +237,17 @@ export class ResourceCache implements XdsCache {
     this.encodeCounts[typeUrl] += 1;
     this.options.onEncode?.(typeUrl);
     return { name, version: contentVersion(value), exists, any: { type_url: typeUrl, value } };
+  }
+
+  private reportDropped(service: string, endpointId: string, dropped: number): void {
+    const key = `${service}\u0000${endpointId}\u0000${dropped}`;
+    if (this.reportedDrops.has(key)) return;
+    this.reportedDrops.add(key);
+    this.options.logger?.warn(
+      { service, endpoint: endpointId, dropped },
+      "endpoint metadata over its limits (32 keys, 256 bytes each); the rest left out",
+    );
+    this.options.onMetadataDropped?.(service, dropped);
   }
 
   private reportShadowed(shadowed: string[]): void {

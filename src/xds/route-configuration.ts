@@ -1,18 +1,31 @@
 import type { ServiceSettings } from "../model/service-settings.ts";
-import { duration, type DurationObject, type Wrapped } from "./proto-values.ts";
+import { LB_METADATA_NAMESPACE } from "./cluster-load-assignment.ts";
+import {
+  duration,
+  stringStruct,
+  type DurationObject,
+  type StringStruct,
+  type Wrapped,
+} from "./proto-values.ts";
 
 /** A service as the route builders see it: its name and settings. */
 export interface RoutedService {
   name: string;
   settings: ServiceSettings;
+  /** Values of the subset header's key among the instances, sorted (exported-services.ts). */
+  subsetValues?: readonly string[];
 }
 
 /** An envoy.config.route.v3.Route as a plain object. */
 export interface RouteObject {
   name: string;
-  match: { prefix: string };
+  match: {
+    prefix: string;
+    headers?: { name: string; string_match: { exact: string } }[];
+  };
   route: {
     cluster: string;
+    metadata_match?: { filter_metadata: Record<string, StringStruct> };
     timeout?: DurationObject;
     retry_policy?: {
       retry_on: string;
@@ -44,7 +57,30 @@ export function serviceDomains(name: string): string[] {
   return [name, `${name}:*`, consulName, `${consulName}:*`];
 }
 
-/** The one route of a service: its path prefix to its cluster, timeout and retries from meta. */
+/**
+ * A service's routes: with a subset header (lb-settings.ts), first one route per value V of the
+ * header's key among the instances, matching `header: V` and asking the cluster's subset load
+ * balancer for endpoints whose `envoy.lb` metadata has key = V; then the default route, which
+ * balances over every endpoint. Envoy takes the first route that matches.
+ */
+export function toRoutes(service: RoutedService): RouteObject[] {
+  const route = toRoute(service);
+  const header = service.settings.subsets?.header;
+  if (!header) return [route];
+  const picked = (service.subsetValues ?? []).map((value): RouteObject => ({
+    name: `${service.name}:${header.name}=${value}`,
+    match: { ...route.match, headers: [{ name: header.name, string_match: { exact: value } }] },
+    route: {
+      ...route.route,
+      metadata_match: {
+        filter_metadata: { [LB_METADATA_NAMESPACE]: stringStruct({ [header.key]: value }) },
+      },
+    },
+  }));
+  return [...picked, route];
+}
+
+/** A service's default route: its path prefix to its cluster, timeout and retries from meta. */
 export function toRoute({ name, settings }: RoutedService): RouteObject {
   const route: RouteObject = {
     name,
@@ -70,7 +106,7 @@ export function toVirtualHost(
   service: RoutedService,
   domains: string[] = serviceDomains(service.name),
 ): VirtualHostObject {
-  return { name: service.name, domains, routes: [toRoute(service)] };
+  return { name: service.name, domains, routes: toRoutes(service) };
 }
 
 /**

@@ -18,6 +18,22 @@ describe("toCluster", () => {
       eds_cluster_config: { eds_config: ADS },
       connect_timeout: seconds(5),
       lb_policy: "ROUND_ROBIN",
+      common_lb_config: { locality_weighted_lb_config: {} },
+    });
+  });
+
+  it("balances by locality weight unless meta asks for zone-aware or nothing", () => {
+    assert.deepEqual(cluster({ "envoy-locality-lb": "zone-aware" }).common_lb_config, {
+      zone_aware_lb_config: {},
+    });
+    assert.equal(cluster({ "envoy-locality-lb": "off" }).common_lb_config, undefined);
+  });
+
+  it("builds subsets from envoy-subset-keys, falling back to any endpoint", () => {
+    assert.equal(cluster().lb_subset_config, undefined);
+    assert.deepEqual(cluster({ "envoy-subset-keys": "version;version,stage" }).lb_subset_config, {
+      fallback_policy: "ANY_ENDPOINT",
+      subset_selectors: [{ keys: ["version"] }, { keys: ["stage", "version"] }],
     });
   });
 

@@ -46,13 +46,24 @@ const FULL: RoutedService = {
     routePrefix: "/api",
     routeTimeoutMs: 1_500,
     retry: { numRetries: 2, retryOn: "5xx,reset", perTryTimeoutMs: 500 },
+    localityLb: "zone-aware",
+    subsets: {
+      selectors: [["version"], ["stage", "version"]],
+      header: { name: "x-version", key: "version" },
+    },
   }),
+  subsetValues: ["v1", "v2"],
 };
 
 const ASSIGNMENT = toClusterLoadAssignment(
   service(
     "web",
-    endpoint("10.0.0.1", { weight: 3, locality: { region: "dc1", zone: "a" } }),
+    endpoint("10.0.0.1", {
+      weight: 3,
+      locality: { region: "dc1", zone: "a" },
+      tags: ["canary"],
+      meta: { version: "v2" },
+    }),
     endpoint("10.0.0.2", { health: "degraded", locality: { region: "dc1", zone: "a" } }),
     endpoint("10.0.1.1", { health: "draining", locality: { region: "dc1", zone: "b" } }),
     endpoint("10.0.2.1", {
@@ -152,14 +163,18 @@ describe("protos/ against upstream's complete definitions", () => {
     }
     const cluster = toCluster(FULL.name, FULL.settings);
     compat.assertSurvives(CLUSTER, cluster);
+    assert.ok(cluster.lb_subset_config && cluster.common_lb_config);
+    compat.assertSurvives(CLUSTER, toCluster("web", settings({ localityLb: "weighted" })));
     const options = Object.values(cluster.typed_extension_protocol_options ?? {});
     assert.equal(options.length, 1);
     compat.assertSurvives(options[0]!["@type"].split("/")[1]!, unpacked(options[0]!));
   });
 
-  it("a RouteConfiguration with prefixes, timeouts and retries survives upstream decoding", () => {
+  it("a RouteConfiguration with prefixes, timeouts, retries and subset routes survives upstream decoding", () => {
     const plain = { name: "plain", settings: DEFAULT_SERVICE_SETTINGS };
     const { value } = toRouteConfiguration("consul-services", [FULL, plain]);
+    const routes = value.virtual_hosts[0]!.routes;
+    assert.ok(routes[0]!.match.headers && routes[0]!.route.metadata_match);
     compat.assertSurvives(ROUTES, value);
   });
 

@@ -29,6 +29,9 @@ describe("readServiceSettings", () => {
       "envoy-retries": "2",
       "envoy-retry-on": "5xx, reset",
       "envoy-per-try-timeout": "1m",
+      "envoy-locality-lb": "zone-aware",
+      "envoy-subset-keys": "version; version,stage",
+      "envoy-subset-header": "X-Version",
     });
     assert.deepEqual(problems, []);
     assert.deepEqual(settings, {
@@ -45,7 +48,42 @@ describe("readServiceSettings", () => {
       routePrefix: "/api/",
       routeTimeoutMs: 1500,
       retry: { numRetries: 2, retryOn: "5xx,reset", perTryTimeoutMs: 60_000 },
+      localityLb: "zone-aware",
+      subsets: {
+        selectors: [["version"], ["stage", "version"]],
+        header: { name: "x-version", key: "version" },
+      },
     });
+  });
+
+  it("ignores subset and locality values it cannot use, naming each, and keeps the rest", () => {
+    const bad = readServiceSettings({
+      "envoy-locality-lb": "nearest",
+      "envoy-subset-keys": "version,bad key;envoy-lb-policy",
+      "envoy-subset-header": "x-version",
+    });
+    assert.equal(bad.settings.localityLb, "weighted");
+    assert.equal(bad.settings.subsets, undefined);
+    assert.deepEqual(
+      bad.problems.map((p) => [p.key, p.reason]),
+      [
+        ["envoy-locality-lb", "expected one of weighted, zone-aware, off"],
+        ["envoy-subset-keys", 'not a metadata key: "bad key", "envoy-lb-policy"'],
+        ["envoy-subset-header", "needs a selector of one key in envoy-subset-keys"],
+      ],
+    );
+    const noSingle = readServiceSettings({
+      "envoy-subset-keys": "version,stage",
+      "envoy-subset-header": ":authority",
+    });
+    assert.deepEqual(noSingle.settings.subsets, {
+      selectors: [["stage", "version"]],
+      header: undefined,
+    });
+    assert.deepEqual(
+      noSingle.problems.map((p) => p.reason),
+      ["expected an HTTP header name"],
+    );
   });
 
   it("reads a bare number as milliseconds and 0 as no route timeout", () => {

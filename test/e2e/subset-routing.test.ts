@@ -1,0 +1,111 @@
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import { after, before, describe, test } from "node:test";
+import { startBridgeProcess, type BridgeProcess } from "../support/bridge-process.ts";
+import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
+import { gatewayBootstrap } from "../support/envoy-gateway-config.ts";
+import { startEnvoy, type EnvoyProxy } from "../support/envoy-proxy.ts";
+import { freePort } from "../support/free-port.ts";
+import { waitFor } from "../support/wait-for.ts";
+
+/** An HTTP backend on a free loopback port that answers every request with its name. */
+async function nameServer(name: string): Promise<{ server: Server; port: number }> {
+  const server = createServer((_request, response) => response.end(name));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  return { server, port: typeof address === "object" && address ? address.port : 0 };
+}
+
+const INSTANCES = ["v1-a", "v1-b", "v2-a", "v2-b"];
+
+/**
+ * Subset routing end to end: Consul, the bridge process with a gateway port, Envoy on the
+ * shipped envoy.yaml. Two versions of `shop` (meta version=v1 / v2) with `envoy-subset-keys:
+ * version` and `envoy-subset-header: x-version`: the header picks a version, no header any.
+ */
+describe("a request header picks a version of a service through Envoy's subset load balancer", () => {
+  let consul: ConsulAgent;
+  let bridge: BridgeProcess;
+  let envoy: EnvoyProxy;
+  const servers: Server[] = [];
+
+  /** Who answers `count` requests to shop, each on a new connection. */
+  const answers = async (count: number, headers: Record<string, string> = {}) => {
+    const seen: string[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const response = await envoy.request("/", { host: "shop", ...headers });
+      assert.equal(response.status, 200, response.body);
+      seen.push(response.body);
+    }
+    return new Set(seen);
+  };
+
+  before(async () => {
+    consul = await startConsul();
+    const gatewayPort = await freePort();
+    bridge = await startBridgeProcess({
+      consulAddress: consul.address,
+      extraArgs: [`--gateway-port=${gatewayPort}`, "--gateway-host=127.0.0.1"],
+    });
+    for (const name of INSTANCES) {
+      const { server, port } = await nameServer(name);
+      servers.push(server);
+      await consul.api("PUT", "/v1/agent/service/register", {
+        ID: `shop-${name}`,
+        Name: "shop",
+        Address: "127.0.0.1",
+        Port: port,
+        Tags: name.startsWith("v2") ? ["canary"] : [],
+        Meta: {
+          version: name.slice(0, 2),
+          "envoy-subset-keys": "version",
+          "envoy-subset-header": "x-version",
+        },
+      });
+    }
+    envoy = await startEnvoy({
+      xdsPort: bridge.xdsPort,
+      bootstrap: (values) => gatewayBootstrap(values),
+      listenerPort: gatewayPort,
+    });
+    await waitFor(
+      async () => {
+        const hosts = await envoy.clusterHosts("shop").catch(() => []);
+        return (
+          hosts.length === INSTANCES.length && hosts.every((h) => h.healthStatus === "HEALTHY")
+        );
+      },
+      { description: "shop's four instances healthy in Envoy" },
+    );
+    await waitFor(async () => (await envoy.request("/", { host: "shop" })).status === 200, {
+      description: "shop routed through the gateway",
+    });
+  });
+
+  after(async () => {
+    await envoy?.stop();
+    await bridge?.stop();
+    await consul?.stop();
+    for (const server of servers) server.close();
+  });
+
+  test("x-version: v2 reaches only the v2 instances, x-version: v1 only the v1 ones", async () => {
+    assert.deepEqual([...(await answers(24, { "x-version": "v2" }))].sort(), ["v2-a", "v2-b"]);
+    assert.deepEqual([...(await answers(24, { "x-version": "v1" }))].sort(), ["v1-a", "v1-b"]);
+  });
+
+  test("no header, or a version nobody runs, reaches any instance", async () => {
+    assert.deepEqual([...(await answers(40))].sort(), INSTANCES);
+    const unknown = await answers(40, { "x-version": "v9" });
+    assert.ok(unknown.size >= 3, `any instance answers: ${[...unknown].join(", ")}`);
+  });
+
+  test("Envoy holds each instance's tags and meta as envoy.lb metadata and rejected nothing", async () => {
+    const config = JSON.parse(await envoy.admin("/config_dump?include_eds")) as unknown;
+    const text = JSON.stringify(config);
+    assert.match(text, /"envoy\.lb":\{"version":"v2","canary":true\}/);
+    assert.match(text, /"subset_selectors":\[\{"keys":\["version"\]\}\]/);
+    const rejected = await envoy.stats("update_rejected$");
+    for (const [name, value] of Object.entries(rejected)) assert.equal(value, 0, name);
+  });
+});
