@@ -1,17 +1,39 @@
-# The bridge (and, with another command, the sample backend): `npm start` runs src/main.ts with tsx.
-FROM node:20-slim
+# The bridge (and, with another command, the sample backend) as compiled JavaScript.
+#
+#   docker build -t consul-xds-bridge .
+#   docker run --rm -p 127.0.0.1:5000:5000 -p 18000:18000 -e CONSUL_HTTP_ADDR=consul:8500 \
+#     -e BRIDGE_HTTP_HOST=0.0.0.0 consul-xds-bridge
+#
+# `node` is the container's first process (PID 1), with no npm or shell in between: the
+# runtime's SIGTERM reaches the bridge itself, which installs its own SIGTERM/SIGINT handlers and
+# stops gracefully (shim calls finish, xDS streams end with status OK, exit 0). No init (tini)
+# is needed: the bridge starts no child processes, so there are no zombies to reap.
 
+# Build stage: every dependency, then `npm run build` (tsc to dist/, the status page copied).
+FROM node:20-slim AS build
 WORKDIR /app
-# tsx, which runs the TypeScript, is a runtime dependency: no build step.
-COPY --chown=node:node package.json package-lock.json ./
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# Runtime stage: production dependencies, the compiled code, the .proto files it loads at start.
+FROM node:20-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-COPY --chown=node:node tsconfig.json ./
-COPY --chown=node:node src ./src
-# The .proto files the bridge loads at start (protos/README.md).
-COPY --chown=node:node protos ./protos
+COPY --from=build /app/dist ./dist
+# The bridge finds protos/ and package.json (its version) from dist/, one level up.
+COPY protos ./protos
 
 USER node
 ENV CONSUL_HTTP_ADDR=127.0.0.1:8500
-# 5000: shim and status (HTTP); 18000: xDS (gRPC).
+# 5000: shim, status page, /metrics (HTTP; bound to 127.0.0.1 unless BRIDGE_HTTP_HOST is set);
+# 18000: xDS (gRPC).
 EXPOSE 5000 18000
-CMD ["npm", "start"]
+# No curl in slim images: node itself asks /healthz on the port the bridge was given.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.BRIDGE_HTTP_PORT || 5000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/main.js"]

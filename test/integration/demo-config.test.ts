@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -44,7 +44,19 @@ test("the native service definition registers myservice with weights and an HTTP
   assert.equal(checks["myservice-native-8086-http"]?.Type, "http");
 });
 
-test("docker-compose.yml is a valid Compose file", async () => {
+/** One service of `docker-compose config` (the parts checked here). */
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  network_mode?: string;
+  ports?: string[];
+  volumes?: string[];
+  environment?: Record<string, string>;
+}
+
+/** `docker-compose config` as data (its YAML read by the PyYAML docker-compose itself ships). */
+async function composeConfig(): Promise<Record<string, ComposeService>> {
   try {
     await run("docker-compose", ["version"], { timeout: 30_000 });
   } catch {
@@ -52,5 +64,79 @@ test("docker-compose.yml is a valid Compose file", async () => {
       "docker-compose is missing: scripts/tools.sh installs Debian's docker-compose package",
     );
   }
-  await run("docker-compose", ["config", "-q"], { cwd: repoRoot, timeout: 60_000 });
+  const { stdout } = await run("docker-compose", ["config"], { cwd: repoRoot, timeout: 60_000 });
+  const toJson = "import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))";
+  const parsed = await new Promise<string>((resolve, reject) => {
+    const child = execFile("python3", ["-c", toJson], (error, out) =>
+      error ? reject(error) : resolve(out),
+    );
+    child.stdin?.end(stdout);
+  });
+  return (JSON.parse(parsed) as { services: Record<string, ComposeService> }).services;
+}
+
+test("docker-compose.yml: Consul, the bridge, Envoy on envoy.yaml, five backends, a shim job and Zipkin, published on loopback only", async () => {
+  const services = await composeConfig();
+  assert.deepEqual(Object.keys(services).sort(), [
+    "backend-8081",
+    "backend-8082",
+    "backend-8083",
+    "backend-8084",
+    "backend-8085",
+    "backend-8086",
+    "bridge",
+    "consul",
+    "envoy",
+    "register-through-shim",
+    "zipkin",
+  ]);
+  const published = Object.values(services).flatMap((service) => service.ports ?? []);
+  assert.deepEqual(published, [
+    "127.0.0.1:8500:8500/tcp",
+    "127.0.0.1:5000:5000/tcp",
+    "127.0.0.1:10000:10000/tcp",
+    "127.0.0.1:9901:9901/tcp",
+    "127.0.0.1:9411:9411/tcp",
+  ]);
+  assert.equal(services.bridge?.command, undefined, "the image's CMD: node dist/main.js");
+  assert.equal(services.bridge?.environment?.BRIDGE_GATEWAY_PORT, "10000");
+  assert.ok(
+    services.envoy?.volumes?.some((volume) =>
+      volume.endsWith("/envoy.yaml:/etc/envoy/envoy.yaml:ro"),
+    ),
+  );
+  for (const port of [8081, 8082, 8083, 8084, 8085, 8086]) {
+    const command = services[`backend-${port}`]?.command ?? [];
+    assert.deepEqual(command.slice(0, 4), [
+      "node",
+      "dist/backend/sample-backend.js",
+      "--port",
+      String(port),
+    ]);
+    assert.equal(command.includes("--register"), port === 8084 || port === 8085, `backend-${port}`);
+  }
+  // The one-shot job runs the demo's own curl loop (compose doubles `$` to keep it literal).
+  const job = (services["register-through-shim"]?.command ?? []).join("\n").replaceAll("$$", "$");
+  const demo = await readFile(join(repoRoot, "scripts", "demo.sh"), "utf8");
+  const loop = 'curl -s "http://localhost:5000/edsservice/register?endpoint=127.0.0.1:$i"';
+  assert.ok(job.includes(loop), job);
+  assert.ok(demo.includes(loop), "scripts/demo.sh runs the same loop");
+});
+
+test("the Dockerfile builds in a stage of its own and runs node dist/main.js as a non-root first process with a healthcheck", async () => {
+  const dockerfile = await readFile(join(repoRoot, "Dockerfile"), "utf8");
+  const instructions = dockerfile
+    .replace(/\\\n/g, " ")
+    .split("\n")
+    .filter((line) => /^[A-Z]+ /.test(line));
+  const from = instructions.filter((line) => line.startsWith("FROM "));
+  assert.equal(from.length, 2, "a build stage and a runtime stage");
+  assert.ok(instructions.includes("RUN npm run build"));
+  assert.ok(
+    instructions.includes("RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force"),
+  );
+  assert.ok(instructions.includes("USER node"));
+  assert.equal(instructions.at(-1), 'CMD ["node", "dist/main.js"]');
+  const healthcheck = instructions.find((line) => line.startsWith("HEALTHCHECK "));
+  assert.match(healthcheck ?? "", /CMD \["node", "-e", .*\/healthz/);
 });
