@@ -4,7 +4,6 @@ import { readBridgeState } from "./bridge-state.ts";
 import { bridgeVersion } from "./build-info.ts";
 import { CatalogSource } from "./consul/catalog-source.ts";
 import { ConsulAccess } from "./consul/consul-access.ts";
-import { CounterTally } from "./counter-tally.ts";
 import {
   connectConsul,
   consulEndpointOf,
@@ -126,9 +125,6 @@ export async function startDiscovery(
       metrics.serviceMetaInvalid.inc({ service, key: problem.key }),
     onEncode: (typeUrl) => metrics.xdsEncodings.inc({ type: typeUrl }),
   });
-  // Requests and responses are counted once per turn, not once per stream (counter-tally.ts).
-  const requestCount = new CounterTally(metrics.xdsRequests);
-  const responseCount = new CounterTally(metrics.xdsResponses);
   const xds = await startDiscoveryServer({
     cache,
     host: config.xds.host,
@@ -141,9 +137,9 @@ export async function startDiscovery(
     registry: streams,
     hooks: {
       onRequest: (kind, typeUrl, mode) =>
-        requestCount.inc(`${kind} ${typeUrl} ${mode}`, { kind, type_url: typeUrl, mode }),
+        metrics.xdsRequests.inc({ kind, type_url: typeUrl, mode }),
       onResponse: (typeUrl, _count, mode) => {
-        responseCount.inc(`${typeUrl} ${mode}`, { type_url: typeUrl, mode });
+        metrics.xdsResponses.inc({ type_url: typeUrl, mode });
         if (typeUrl === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL && changedAt !== undefined) {
           metrics.changeToPush.observe((performance.now() - changedAt) / 1000);
           changedAt = undefined;
