@@ -9,7 +9,7 @@ export interface RoutingConfig {
   /** Name of the RouteConfiguration holding one virtual host per service. */
   routeConfigName: string;
   /** The gateway listener (`consul-gateway`); none when undefined. */
-  gateway: { host: string; port: number } | undefined;
+  gateway: { host: string; port: number; zipkinCluster?: string | undefined } | undefined;
 }
 
 export const DEFAULT_CLUSTER_GRACE_SECONDS = 60;
@@ -44,6 +44,12 @@ export const ROUTING_OPTIONS = {
     env: "BRIDGE_GATEWAY_HOST",
     description: `address the gateway listener binds in Envoy (default ${DEFAULT_GATEWAY_HOST})`,
   },
+  gatewayZipkin: {
+    flag: "gateway-zipkin",
+    env: "BRIDGE_GATEWAY_ZIPKIN",
+    description:
+      "Envoy cluster of a Zipkin collector the gateway sends spans to (envoy.yaml defines zipkin_collector, 127.0.0.1:9411; default: no tracing)",
+  },
 } as const;
 
 /** A value as given, with where it came from (`--flag` or `ENV_NAME`) for messages. */
@@ -54,6 +60,7 @@ export type RoutingGiven = Record<keyof typeof ROUTING_OPTIONS, Given>;
 
 const ROUTE_CONFIG_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 const HOST = /^[A-Za-z0-9.:-]{1,253}$/;
+const CLUSTER_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /** Reads the routing options, pushing every problem to `problems`. */
 export function readRoutingConfig(given: RoutingGiven, problems: string[]): RoutingConfig {
@@ -80,11 +87,20 @@ export function readRoutingConfig(given: RoutingGiven, problems: string[]): Rout
   if (!HOST.test(host)) {
     problems.push(`${given.gatewayHost?.source}=${host}: not a host name or IP address`);
   }
+  const zipkinCluster = given.gatewayZipkin?.value;
+  if (zipkinCluster !== undefined && !CLUSTER_NAME.test(zipkinCluster)) {
+    problems.push(`${given.gatewayZipkin?.source}=${zipkinCluster}: not an Envoy cluster name`);
+  }
   let gateway: RoutingConfig["gateway"];
   if (given.gatewayPort) {
-    gateway = { host, port: integer(given.gatewayPort, 0, 1, 65_535, problems) };
-  } else if (given.gatewayHost) {
-    problems.push(`${given.gatewayHost.source} needs a gateway port (--gateway-port)`);
+    gateway = {
+      host,
+      port: integer(given.gatewayPort, 0, 1, 65_535, problems),
+      ...(zipkinCluster === undefined ? {} : { zipkinCluster }),
+    };
+  } else {
+    for (const option of [given.gatewayHost, given.gatewayZipkin])
+      if (option) problems.push(`${option.source} needs a gateway port (--gateway-port)`);
   }
   return { services, clusterGraceSeconds, routeConfigName, gateway };
 }

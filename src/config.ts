@@ -371,6 +371,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
         routeConfigName: raw("routeConfigName"),
         gatewayPort: raw("gatewayPort"),
         gatewayHost: raw("gatewayHost"),
+        gatewayZipkin: raw("gatewayZipkin"),
       },
       problems,
     ),

@@ -54,7 +54,7 @@ function parseBackendArgs(argv: string[]): SampleBackendOptions {
   };
 }
 
-/** Serves `/` (JSON identity of this process) and `/healthz`. */
+/** Serves `/` (JSON identity of this process and the request id it received) and `/healthz`. */
 function createSampleServer(options: SampleBackendOptions): Server {
   const identity = { id: randomUUID(), hostname: hostname(), port: options.port };
   return createServer((request, response) => {
@@ -62,7 +62,9 @@ function createSampleServer(options: SampleBackendOptions): Server {
     if (path === "/healthz") {
       response.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
     } else if (path === "/") {
-      const body = JSON.stringify({ ...identity, service: options.service });
+      // The id Envoy generated (or kept) for this request: find its access-log line by it.
+      const requestId = request.headers["x-request-id"] ?? null;
+      const body = JSON.stringify({ ...identity, service: options.service, request_id: requestId });
       response.writeHead(200, { "content-type": "application/json" }).end(`${body}\n`);
     } else {
       response.writeHead(404, { "content-type": "text/plain" }).end("not found\n");

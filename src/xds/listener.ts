@@ -19,6 +19,9 @@ const HCM_TYPE_URL =
 const ROUTER_TYPE_URL = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
 const STDOUT_ACCESS_LOG_TYPE_URL =
   "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog";
+const ZIPKIN_TYPE_URL = "type.googleapis.com/envoy.config.trace.v3.ZipkinConfig";
+/** Zipkin's span intake (its v2 HTTP API, JSON). */
+export const ZIPKIN_COLLECTOR_ENDPOINT = "/api/v2/spans";
 
 /** One JSON object per request on Envoy's stdout (Envoy substitution format operators). */
 export const ACCESS_LOG_FORMAT: Readonly<Record<string, string>> = Object.freeze({
@@ -45,10 +48,23 @@ export interface HttpConnectionManagerObject {
   route_config?: RouteConfigurationObject;
   http_filters: { name: string; typed_config: { "@type": string } }[];
   generate_request_id?: Wrapped<boolean>;
+  tracing?: { provider: ZipkinProviderObject };
   access_log?: {
     name: string;
     typed_config: { "@type": string; log_format: { json_format: StringStruct } };
   }[];
+}
+
+/** The Zipkin tracer of a connection manager (envoy.config.trace.v3.Tracing.Http). */
+export interface ZipkinProviderObject {
+  name: "envoy.tracers.zipkin";
+  typed_config: {
+    "@type": typeof ZIPKIN_TYPE_URL;
+    collector_cluster: string;
+    collector_endpoint: string;
+    collector_endpoint_version: "HTTP_JSON";
+    trace_id_128bit: boolean;
+  };
 }
 
 /** An envoy.config.listener.v3.Listener as a plain object. */
@@ -67,16 +83,19 @@ const ROUTER_FILTER = Object.freeze({
   typed_config: Object.freeze({ "@type": ROUTER_TYPE_URL }),
 });
 
-/** Where the gateway listens and which route configuration it uses. */
+/** Where the gateway listens, which route configuration it uses and where its spans go. */
 export interface GatewayOptions {
   host: string;
   port: number;
   routeConfigName: string;
+  /** Envoy cluster of a Zipkin collector: every request traced there; no tracer when absent. */
+  zipkinCluster?: string | undefined;
 }
 
 /**
  * The gateway listener: HTTP on `host:port`, routes from the route configuration over ADS,
- * request ids generated, one JSON access-log line per request on stdout.
+ * request ids generated (and passed to the backend), one JSON access-log line per request on
+ * stdout, spans sent to a Zipkin collector when one is configured.
  */
 export function toGatewayListener(options: GatewayOptions): ListenerObject {
   return {
@@ -93,6 +112,9 @@ export function toGatewayListener(options: GatewayOptions): ListenerObject {
               rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: options.routeConfigName },
               http_filters: [ROUTER_FILTER],
               generate_request_id: { value: true },
+              ...(options.zipkinCluster === undefined
+                ? {}
+                : { tracing: { provider: zipkinProvider(options.zipkinCluster) } }),
               access_log: [
                 {
                   name: "envoy.access_loggers.stdout",
@@ -107,6 +129,20 @@ export function toGatewayListener(options: GatewayOptions): ListenerObject {
         ],
       },
     ],
+  };
+}
+
+/** Zipkin over HTTP JSON through `cluster` (Envoy refuses the default encoding, 0). */
+function zipkinProvider(cluster: string): ZipkinProviderObject {
+  return {
+    name: "envoy.tracers.zipkin",
+    typed_config: {
+      "@type": ZIPKIN_TYPE_URL,
+      collector_cluster: cluster,
+      collector_endpoint: ZIPKIN_COLLECTOR_ENDPOINT,
+      collector_endpoint_version: "HTTP_JSON",
+      trace_id_128bit: true,
+    },
   };
 }
 

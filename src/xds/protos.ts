@@ -25,6 +25,7 @@ const PROTO_FILES = [
   "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto",
   "envoy/extensions/filters/http/router/v3/router.proto",
   "envoy/extensions/access_loggers/stream/v3/stream.proto",
+  "envoy/config/trace/v3/zipkin.proto",
   "envoy/extensions/upstreams/http/v3/http_protocol_options.proto",
 ];
 

@@ -7,7 +7,12 @@ import { toCluster } from "./cluster.ts";
 import { toClusterLoadAssignment } from "./cluster-load-assignment.ts";
 import { Coalescer } from "./coalescer.ts";
 import { ExportedServices } from "./exported-services.ts";
-import { GATEWAY_LISTENER_NAME, toApiListener, toGatewayListener } from "./listener.ts";
+import {
+  GATEWAY_LISTENER_NAME,
+  toApiListener,
+  toGatewayListener,
+  type GatewayOptions,
+} from "./listener.ts";
 import type { XdsProtos } from "./protos.ts";
 import { toRouteConfiguration } from "./route-configuration.ts";
 import {
@@ -38,7 +43,7 @@ export interface ResourceCacheOptions {
   /** Local and other datacenters: assignments put each at its failover priority. */
   datacenters?: DatacenterOrder;
   /** Where the gateway listener listens; no gateway listener without it. */
-  gateway?: { host: string; port: number };
+  gateway?: Omit<GatewayOptions, "routeConfigName">;
   logger?: Logger;
   /** Told once per service, meta key and value that was ignored. */
   onInvalidMeta?: (service: string, problem: MetaProblem) => void;

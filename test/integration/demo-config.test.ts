@@ -100,6 +100,7 @@ test("docker-compose.yml: Consul, the bridge, Envoy on envoy.yaml, five backends
   ]);
   assert.equal(services.bridge?.command, undefined, "the image's CMD: node dist/main.js");
   assert.equal(services.bridge?.environment?.BRIDGE_GATEWAY_PORT, "10000");
+  assert.equal(services.bridge?.environment?.BRIDGE_GATEWAY_ZIPKIN, "zipkin_collector");
   assert.ok(
     services.envoy?.volumes?.some((volume) =>
       volume.endsWith("/envoy.yaml:/etc/envoy/envoy.yaml:ro"),

@@ -6,6 +6,8 @@ export interface GatewayBootstrapValues {
   nodeId: string;
   adminPort: number;
   xdsPort: number;
+  /** Port of a Zipkin collector on 127.0.0.1 (the static cluster zipkin_collector). */
+  zipkinPort?: number;
 }
 
 /**
@@ -21,5 +23,7 @@ export function gatewayBootstrap(
   text = replaceExactly(text, "id: envoy-local", `id: ${JSON.stringify(values.nodeId)}`, 1);
   text = replaceExactly(text, "port_value: 9901", `port_value: ${values.adminPort}`, 1);
   text = replaceExactly(text, "port_value: 18000", `port_value: ${values.xdsPort}`, 1);
+  if (values.zipkinPort !== undefined)
+    text = replaceExactly(text, "port_value: 9411", `port_value: ${values.zipkinPort}`, 1);
   return text;
 }

@@ -6,6 +6,7 @@ import {
   GATEWAY_LISTENER_NAME,
   toApiListener,
   toGatewayListener,
+  ZIPKIN_COLLECTOR_ENDPOINT,
 } from "../../src/xds/listener.ts";
 import { roundTrip } from "../support/decode-resource.ts";
 
@@ -69,6 +70,34 @@ describe("toGatewayListener", () => {
       assert.ok(key in values, key);
     }
     for (const key of ["duration_ms", "upstream_host", "cluster"]) assert.ok(key in values, key);
+  });
+});
+
+describe("toGatewayListener with a Zipkin collector", () => {
+  const options = { host: "0.0.0.0", port: 10000, routeConfigName: "consul-services" };
+  const hcmOf = (listener: object): Record<string, unknown> =>
+    (
+      roundTrip("listener", listener) as {
+        filter_chains: { filters: { typed_config: Record<string, unknown> }[] }[];
+      }
+    ).filter_chains[0]!.filters[0]!.typed_config;
+
+  it("traces every request to the collector's cluster over Zipkin's v2 JSON API", () => {
+    const hcm = hcmOf(toGatewayListener({ ...options, zipkinCluster: "zipkin_collector" }));
+    const tracing = hcm.tracing as { provider: { name: string; typed_config: object } };
+    assert.equal(tracing.provider.name, "envoy.tracers.zipkin");
+    assert.deepEqual(tracing.provider.typed_config, {
+      "@type": "type.googleapis.com/envoy.config.trace.v3.ZipkinConfig",
+      collector_cluster: "zipkin_collector",
+      collector_endpoint: ZIPKIN_COLLECTOR_ENDPOINT,
+      collector_endpoint_version: "HTTP_JSON",
+      trace_id_128bit: true,
+    });
+    assert.deepEqual(hcm.generate_request_id, { value: true }, "ids still generated");
+  });
+
+  it("has no tracer when no collector is configured", () => {
+    assert.equal(hcmOf(toGatewayListener(options)).tracing, undefined);
   });
 });
 

@@ -178,11 +178,12 @@ describe("protos/ against upstream's complete definitions", () => {
     compat.assertSurvives(ROUTES, value);
   });
 
-  it("gateway and API listeners survive, with their connection manager, router and access log", () => {
+  it("gateway and API listeners survive, with their connection manager, router, access log and tracer", () => {
     const gateway = toGatewayListener({
       host: "0.0.0.0",
       port: 10000,
       routeConfigName: "consul-services",
+      zipkinCluster: "zipkin_collector",
     });
     compat.assertSurvives(LISTENER, gateway);
     compat.assertSurvives(LISTENER, toApiListener("billing:50051", FULL));
@@ -196,6 +197,10 @@ describe("protos/ against upstream's complete definitions", () => {
       compat.assertSurvives("envoy.config.accesslog.v3.AccessLog", log);
       compat.assertSurvives(packedName(log.typed_config), unpacked(log.typed_config));
     }
+    const tracer = hcm.tracing?.provider;
+    assert.ok(tracer, "the gateway has a tracer");
+    compat.assertSurvives("envoy.config.trace.v3.Tracing.Http", tracer);
+    compat.assertSurvives(packedName(tracer.typed_config), unpacked(tracer.typed_config));
   });
 
   it("a DiscoveryResponse the bridge serializes decodes upstream, resources included", () => {
