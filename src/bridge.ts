@@ -180,6 +180,7 @@ export async function startDiscovery(
       onReset: (reason) => metrics.consulIndexResets.inc({ reason }),
       onCheckHeld: () => metrics.consulChecksHeld.inc(),
       onServiceRead: () => metrics.consulServiceReads.inc(),
+      onServiceProbe: () => metrics.consulServiceProbes.inc(),
       onRejectedInstance: (service) => metrics.consulRejectedInstances.inc({ service }),
     },
   });

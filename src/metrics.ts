@@ -19,6 +19,8 @@ export interface BridgeMetrics {
   consulIndexResets: Counter<"reason">;
   consulChecksHeld: Counter;
   consulServiceReads: Counter;
+  /** Index probes of services a catalog change left unexplained (service-indexes.ts). */
+  consulServiceProbes: Counter;
   consulRejectedInstances: Counter<"service">;
   /** Consul answers refused for ACL reasons (unknown-token, denied, filtered). */
   consulAccessProblems: Counter<"kind">;
@@ -80,6 +82,11 @@ export function createMetrics(withDefaults = true, version = "unknown"): BridgeM
     consulServiceReads: new Counter({
       name: "bridge_consul_service_reads_total",
       help: "Targeted /v1/health/service reads",
+      registers,
+    }),
+    consulServiceProbes: new Counter({
+      name: "bridge_consul_service_probes_total",
+      help: "Index probes of /v1/health/service (empty answers) for services a catalog change left unexplained",
       registers,
     }),
     consulRejectedInstances: new Counter({

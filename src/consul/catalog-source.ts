@@ -14,6 +14,7 @@ import type {
   ConsulHealthCheck,
   ConsulServiceEntry,
 } from "./consul-types.ts";
+import { MATCH_NO_INSTANCE, ServiceIndexes } from "./service-indexes.ts";
 import { ServicePlacement } from "./service-placement.ts";
 import { StartUpHold } from "./start-up-hold.ts";
 import { TokenBucket } from "./token-bucket.ts";
@@ -22,6 +23,8 @@ import { toServiceEndpoints, type TranslationOptions } from "./to-service-endpoi
 /** Hooks for metrics; all optional. */
 export interface CatalogSourceHooks extends WatchHooks {
   onServiceRead?: (service: string) => void;
+  /** A suspect service's index was probed (service-indexes.ts). */
+  onServiceProbe?: (service: string) => void;
   onRejectedInstance?: (service: string, reason: string) => void;
   /** A check in its agent start-up default is shown with its previous status. */
   onCheckHeld?: (service: string) => void;
@@ -42,7 +45,7 @@ export interface CatalogSourceOptions {
   /** Happy-path rate of each blocking loop (docs/architecture.md §3). */
   loopRatePerSecond?: number;
   loopBurst?: number;
-  /** Shortest time between two full re-reads triggered by unexplained catalog changes. */
+  /** Shortest time between two probes of every service triggered by unexplained catalog changes. */
   fullResyncIntervalMs?: number;
   /**
    * How long a previously healthy check may sit in its agent start-up default when Consul does
@@ -61,8 +64,9 @@ export interface CatalogSourceOptions {
  * blocking query on `/v1/health/state/any` (instances and health), one on `/v1/catalog/services`
  * (names and tags), and bounded targeted reads of `/v1/health/service/:name` for the services
  * those two show changed. Catalog changes neither explains (an instance without checks, an
- * address changed in place) re-read the services without checks at once and everything else at
- * most once per `fullResyncIntervalMs`. An answer the watch flags as a resync (index backwards,
+ * address changed in place) probe the index of the services without checks at once and of
+ * everything else at most once per `fullResyncIntervalMs`, and read only those that moved
+ * (service-indexes.ts). An answer the watch flags as a resync (index backwards,
  * content changed at the same index, first answer after an outage) re-reads everything at once.
  * Checks a restarted agent reports in their start-up default are held (start-up-hold.ts).
  */
@@ -74,6 +78,9 @@ export class CatalogSource {
   private readonly placement = new ServicePlacement();
   private readonly checkless = new Set<string>();
   private readonly dirty = new Set<string>();
+  /** Services whose index is to be probed before anything is read (service-indexes.ts). */
+  private readonly suspects = new Set<string>();
+  private readonly indexes = new ServiceIndexes();
   private pumping: Promise<void> | undefined;
   private lastFullResync = 0;
   private fullResyncTimer: NodeJS.Timeout | undefined;
@@ -177,7 +184,7 @@ export class CatalogSource {
         for (const name of set) this.dirty.add(name);
       }
       if (!explained) {
-        for (const name of this.checkless) this.dirty.add(name);
+        for (const name of this.checkless) this.suspects.add(name);
         this.scheduleFullResync();
       }
     }
@@ -192,6 +199,7 @@ export class CatalogSource {
   private resyncAll(): void {
     for (const name of Object.keys(this.catalog ?? {})) this.dirty.add(name);
     for (const name of this.options.store.names()) this.dirty.add(name);
+    this.suspects.clear();
     clearTimeout(this.fullResyncTimer);
     this.fullResyncTimer = undefined;
     this.lastFullResync = Date.now();
@@ -204,7 +212,7 @@ export class CatalogSource {
     this.fullResyncTimer = setTimeout(() => {
       this.fullResyncTimer = undefined;
       this.lastFullResync = Date.now();
-      for (const name of Object.keys(this.catalog ?? {})) this.dirty.add(name);
+      for (const name of Object.keys(this.catalog ?? {})) this.suspects.add(name);
       void this.pump();
     }, delay);
   }
@@ -218,7 +226,8 @@ export class CatalogSource {
 
   private async drain(): Promise<void> {
     const { store, logger } = this.options;
-    while (this.dirty.size > 0 && !this.abort.signal.aborted) {
+    while ((this.dirty.size > 0 || this.suspects.size > 0) && !this.abort.signal.aborted) {
+      await this.probeSuspects();
       const batch = [...this.dirty];
       this.dirty.clear();
       const catalog = this.catalog ?? {};
@@ -255,9 +264,28 @@ export class CatalogSource {
     if (this.dirty.size === 0 && !this.abort.signal.aborted) store.markReady();
   }
 
-  /** Drops what is known of a service's nodes and checks. */
+  /** Moves the suspects whose index moved since their last read to `dirty`. */
+  private async probeSuspects(): Promise<void> {
+    const catalog = this.catalog ?? {};
+    const suspects = [...this.suspects].filter((name) => name in catalog && !this.dirty.has(name));
+    this.suspects.clear();
+    const probe = (name: string): Promise<number> =>
+      this.limit(async () => {
+        const path = `/health/service/${encodeURIComponent(name)}`;
+        const answer = await this.options.connection.read<unknown>(path, {
+          filter: MATCH_NO_INSTANCE,
+          signal: this.abort.signal,
+        });
+        this.options.hooks?.onServiceProbe?.(name);
+        return answer.index;
+      });
+    for (const name of await this.indexes.moved(suspects, probe)) this.dirty.add(name);
+  }
+
+  /** Drops what is known of a service's nodes, checks and index. */
   private forget(name: string): void {
     this.placement.forget(name);
+    this.indexes.forget(name);
     this.checkless.delete(name);
     this.hold.forget(name);
     clearTimeout(this.recheckTimers.get(name));
@@ -266,16 +294,17 @@ export class CatalogSource {
 
   private async readService(name: string): Promise<ServiceEndpoints> {
     const { connection, translation, hooks } = this.options;
-    const entries = await pRetry(
+    const { entries, index } = await pRetry(
       async () => {
         const answer = await connection.read<unknown>(
           `/health/service/${encodeURIComponent(name)}`,
         );
-        return parseServiceEntries(name, answer.body);
+        return { entries: parseServiceEntries(name, answer.body), index: answer.index };
       },
       { retries: 2, minTimeout: 50, maxTimeout: 500, signal: this.abort.signal },
     );
     hooks?.onServiceRead?.(name);
+    this.indexes.record(name, index);
     this.placement.record(
       name,
       entries.map((entry) => entry.Node.Node),

@@ -18,6 +18,8 @@ export interface ReadOptions {
   waitSeconds?: number;
   /** Cancels the request (the watcher stopping). */
   signal?: AbortSignal;
+  /** Consul's `filter` expression; a filtered read never goes through the agent cache. */
+  filter?: string;
 }
 
 /** The node-consul client with the connection bound and TLS the configuration asks for. */
@@ -112,7 +114,8 @@ export function connectConsul(
   ): Promise<ConsulRead<T>> => {
     // Consul adds up to wait/16 of jitter to a blocking query; allow for it and the network.
     const timeoutMs = ((options.waitSeconds ?? 0) * 1.1 + 10) * 1000;
-    if (config.cached && path.startsWith("/health/service/") && options.index === undefined) {
+    const cacheable = options.index === undefined && options.filter === undefined;
+    if (config.cached && path.startsWith("/health/service/") && cacheable) {
       // The package has no `cached` option; /v1/health/service supports ?cached (Consul ≥ 1.3).
       const query: Record<string, string> = { cached: "" };
       if (stale) query.stale = "";

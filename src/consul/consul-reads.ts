@@ -38,6 +38,8 @@ export interface PublicReadOptions {
   stale: boolean;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Consul's `filter` expression. */
+  filter?: string;
 }
 
 /** The response the package hands back when asked for it (its own watch asks the same way). */
@@ -51,7 +53,7 @@ type PackageMethod = (options: Record<string, unknown>) => Promise<unknown>;
 
 /**
  * The `consul` package's public method for each path the watchers read. The common options
- * (`index`, `wait`, `stale`, `timeout`, `ctx`) are documented for every method; the package's
+ * (`index`, `wait`, `stale`, `filter`, `timeout`, `ctx`) are documented for every method; the package's
  * typings list only some of them, hence the one cast.
  */
 function methodFor(consul: Consul, path: string): PackageMethod | undefined {
@@ -94,6 +96,7 @@ export async function publicRead<T>(
     if (options.index !== undefined) query.index = String(options.index);
     if (options.waitSeconds !== undefined) query.wait = `${options.waitSeconds}s`;
     if (options.stale) query.stale = true;
+    if (options.filter !== undefined) query.filter = options.filter;
     [response, body] = (await method(query)) as [PackageResponse, unknown];
   } catch (error) {
     const answered = (error as { response?: PackageResponse }).response;
