@@ -65,15 +65,29 @@ async function composeConfig(): Promise<Record<string, ComposeService>> {
     );
   }
   const { stdout } = await run("docker-compose", ["config"], { cwd: repoRoot, timeout: 60_000 });
+  return ((await yamlData(stdout)) as { services: Record<string, ComposeService> }).services;
+}
+
+/** YAML text as data, read by the PyYAML that Debian's docker-compose depends on. */
+async function yamlData(text: string): Promise<unknown> {
   const toJson = "import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))";
   const parsed = await new Promise<string>((resolve, reject) => {
     const child = execFile("python3", ["-c", toJson], (error, out) =>
       error ? reject(error) : resolve(out),
     );
-    child.stdin?.end(stdout);
+    child.stdin?.end(text);
   });
-  return (JSON.parse(parsed) as { services: Record<string, ComposeService> }).services;
+  return JSON.parse(parsed) as unknown;
 }
+
+test("every shipped Envoy configuration binds its admin interface to 127.0.0.1", async () => {
+  for (const file of ["envoy.yaml", "envoy-static.yaml"]) {
+    const config = (await yamlData(await readFile(join(repoRoot, file), "utf8"))) as {
+      admin: { address: { socket_address: { address: string } } };
+    };
+    assert.equal(config.admin.address.socket_address.address, "127.0.0.1", file);
+  }
+});
 
 test("docker-compose.yml: Consul, the bridge, Envoy on envoy.yaml, five backends, a shim job and Zipkin, published on loopback only", async () => {
   const services = await composeConfig();

@@ -59,7 +59,7 @@ export function envoyConfig(
 ): string {
   let text = yaml;
   text = replaceExactly(text, "id: envoy-local", `id: ${JSON.stringify(values.nodeId)}`, 1);
-  text = replaceExactly(text, "address: 0.0.0.0", "address: 127.0.0.1", 2);
+  text = replaceExactly(text, "address: 0.0.0.0", "address: 127.0.0.1", 1); // the listener
   text = replaceExactly(text, "port_value: 9901", `port_value: ${values.adminPort}`, 1);
   text = replaceExactly(text, "port_value: 10000", `port_value: ${values.listenerPort}`, 1);
   text = replaceExactly(text, "port_value: 18000", `port_value: ${values.xdsPort}`, 1);
