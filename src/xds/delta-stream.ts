@@ -69,10 +69,6 @@ export class DeltaStream {
     const { call, cache } = options;
     this.unsubscribe = cache.subscribe((changes) => this.onCacheChanges(changes));
     call.on("data", (request: DeltaDiscoveryRequest) => this.onRequest(request));
-    call.on("drain", () => {
-      this.blocked = false;
-      this.flush();
-    });
     call.on("end", () => this.close(true));
     call.on("error", (error: StreamError) => {
       logStreamError(this.options.logger, this.nodeId, error);
@@ -166,10 +162,14 @@ export class DeltaStream {
         { node: this.nodeId, typeUrl, nonce, resources: plan.names, removed: plan.removed },
         "delta response sent",
       );
-      if (!call.write(response)) {
-        this.blocked = true;
-        return;
-      }
+      // One response in flight: grpc-js queues up to 16 messages before write() says "full",
+      // and queued versions could not be replaced by newer ones (docs/architecture.md §5).
+      this.blocked = true;
+      call.write(response, () => {
+        this.blocked = false;
+        this.flush();
+      });
+      return;
     }
   }
 

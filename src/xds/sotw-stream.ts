@@ -76,10 +76,6 @@ export class SotwStream {
     const { call, cache } = options;
     this.unsubscribe = cache.subscribe((changes) => this.onCacheChanges(changes));
     call.on("data", (request: DiscoveryRequest) => this.onRequest(request));
-    call.on("drain", () => {
-      this.blocked = false;
-      this.flush();
-    });
     call.on("end", () => this.close(true));
     call.on("error", (error: StreamError) => {
       logStreamError(this.options.logger, this.nodeId, error);
@@ -185,10 +181,14 @@ export class SotwStream {
           "response sent",
         );
       }
-      if (!call.write(response.bytes)) {
-        this.blocked = true;
-        return;
-      }
+      // One response in flight: grpc-js queues up to 16 messages before write() says "full",
+      // and queued versions could not be replaced by newer ones (docs/architecture.md §5).
+      this.blocked = true;
+      call.write(response.bytes, () => {
+        this.blocked = false;
+        this.flush();
+      });
+      return;
     }
   }
 
