@@ -279,7 +279,6 @@ export async function startBridge(
     config.http.port,
     logger,
   );
-  logger.info({ host: http.host, port: http.port }, "HTTP shim listening");
   return {
     pipeline,
     http,
