@@ -2,7 +2,11 @@ import type { Logger } from "pino";
 import type { BridgeConfig } from "./config.ts";
 import { readBridgeState } from "./bridge-state.ts";
 import { bridgeVersion } from "./build-info.ts";
+import pLimit from "p-limit";
 import { CatalogSource } from "./consul/catalog-source.ts";
+import { readLocalDatacenter } from "./consul/local-datacenter.ts";
+import { RemoteDatacenterSource } from "./consul/remote-datacenter-source.ts";
+import type { DatacenterOrder } from "./model/datacenter-priority.ts";
 import { ConsulAccess } from "./consul/consul-access.ts";
 import {
   connectConsul,
@@ -115,7 +119,12 @@ export async function startDiscovery(
       );
     }
   });
+  // Learnt from the agent before the first full read (docs/architecture.md §3, "Locality").
+  let datacenterOrder: DatacenterOrder | undefined;
   const cache = new ResourceCache(store, loadXdsProtos(), DEFAULT_COALESCE_WINDOW_MS, {
+    datacenters: () => datacenterOrder,
+    onMetadataDropped: (service, dropped) =>
+      metrics.endpointMetadataDropped.inc({ service }, dropped),
     filter: config.routing.services,
     clusterGraceMs: config.routing.clusterGraceSeconds * 1000,
     routeConfigName: config.routing.routeConfigName,
@@ -161,11 +170,35 @@ export async function startDiscovery(
       onStateChange: (ok) => metrics.consulAccessOk.set(ok ? 1 : 0),
     },
   });
+  // One connection budget: 2 local blocking queries, 1 per other datacenter, a shared read pool.
+  const remoteDatacenters = config.consul.datacenters ?? [];
+  const readLimit = pLimit(
+    Math.max(1, config.consul.maxConnections - BLOCKING_CONNECTIONS - remoteDatacenters.length),
+  );
+  // The fallback region of instances whose answer names none; set once the agent has told.
+  const translation = { health: config.health, datacenter: "" };
+  const remotes = remoteDatacenters.map((datacenter) => {
+    metrics.consulDatacenterUnreachable.set({ dc: datacenter }, 0);
+    return new RemoteDatacenterSource({
+      connection,
+      store,
+      datacenter,
+      translation: { health: config.health },
+      readLimit,
+      logger: logger.child({ component: "consul", datacenter }),
+      onReachable: (dc, reachable) => {
+        metrics.consulDatacenterUnreachable.set({ dc }, reachable ? 0 : 1);
+        feed.publish("consul", `datacenter ${dc} ${reachable ? "answering again" : "unreachable"}`);
+      },
+    });
+  });
+  const startUp = new AbortController();
   const source = new CatalogSource({
+    readLimit,
     connection,
     access,
     store,
-    translation: { health: config.health, datacenter: "dc1" },
+    translation,
     logger: logger.child({ component: "consul" }),
     readConcurrency: Math.max(1, config.consul.maxConnections - BLOCKING_CONNECTIONS),
     checkGraceMs: config.watch.checkGraceSeconds * 1000,
@@ -184,11 +217,26 @@ export async function startDiscovery(
       onRejectedInstance: (service) => metrics.consulRejectedInstances.inc({ service }),
     },
   });
-  void source.start().then(() => {
-    metrics.ready.set(1);
-    feed.publish("consul", `first full read of Consul: ${store.names().length} services`);
-    logger.info({ services: store.names().length }, "first full read of Consul done; serving");
+  const started = readLocalDatacenter(connection, logger, startUp.signal).then((local) => {
+    translation.datacenter = local;
+    const others = remoteDatacenters.filter((dc) => dc !== local);
+    datacenterOrder = { local, others };
+    logger.info({ datacenter: local, failover: others }, "local datacenter read from the agent");
+    for (const remote of remotes) if (remote.datacenter !== local) remote.start();
+    return source.start();
   });
+  void started.then(
+    () => {
+      if (startUp.signal.aborted) return;
+      metrics.ready.set(1);
+      feed.publish("consul", `first full read of Consul: ${store.names().length} services`);
+      logger.info({ services: store.names().length }, "first full read of Consul done; serving");
+    },
+    (error: unknown) => {
+      // Stopped before the agent told its datacenter: nothing to report.
+      if (!startUp.signal.aborted) throw error;
+    },
+  );
   return {
     connection,
     store,
@@ -202,7 +250,8 @@ export async function startDiscovery(
       feed.close();
       // Streams end before the watch stops, so nothing more (and nothing empty) is pushed.
       await xds.close();
-      await source.stop();
+      startUp.abort();
+      await Promise.all([source.stop(), ...remotes.map((remote) => remote.stop())]);
       cache.close();
       connection.close();
     },

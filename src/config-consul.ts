@@ -41,6 +41,8 @@ export interface ConsulConfig {
   cached?: boolean;
   /** Upper bound on concurrent HTTP connections to Consul. */
   maxConnections: number;
+  /** Other datacenters watched through the same agent (`?dc=`), in failover order; none: []. */
+  datacenters?: string[];
 }
 
 export const DEFAULT_CONSUL_ADDR = "127.0.0.1:8500";
@@ -125,6 +127,12 @@ export const CONSUL_OPTIONS = {
     env: "BRIDGE_CONSUL_MAX_CONNS",
     description: `max concurrent connections to Consul, 3-64 (default ${DEFAULT_MAX_CONSUL_CONNECTIONS})`,
   },
+  datacenters: {
+    flag: "datacenters",
+    env: "BRIDGE_DATACENTERS",
+    description:
+      "other datacenters to fail over to, in order (dc2,dc3); each takes one of the max connections",
+  },
 } as const;
 
 /** Key of {@link CONSUL_OPTIONS}. */
@@ -157,6 +165,9 @@ export function readConsulConfig(
   const maxStale = given.consulMaxStale;
   if (maxStale && !stale) problems.push(`${maxStale.source} needs --consul-stale`);
   const token = readToken(given, problems);
+  const maxConnections = integer("consulMaxConns", DEFAULT_MAX_CONSUL_CONNECTIONS, 3, 64);
+  const datacenters = readDatacenters(given.datacenters, problems);
+  checkBudget(maxConnections, datacenters, problems);
   return {
     ...address,
     caCertFile: given.consulCaCert?.value,
@@ -167,8 +178,37 @@ export function readConsulConfig(
     stale,
     maxStaleSeconds: maxStale ? integer("consulMaxStale", 0, 1, 3600) : undefined,
     cached: bool("consulCached", false),
-    maxConnections: integer("consulMaxConns", DEFAULT_MAX_CONSUL_CONNECTIONS, 3, 64),
+    maxConnections,
+    datacenters,
   };
+}
+
+/**
+ * The connection budget (docs/architecture.md §3): two blocking queries for the local datacenter,
+ * one per other datacenter, and at least one for targeted reads, shared by all.
+ */
+function checkBudget(maxConnections: number, datacenters: string[], problems: string[]): void {
+  const needed = 2 + datacenters.length + 1;
+  if (needed > maxConnections) {
+    problems.push(
+      `--datacenters ${datacenters.join(",")} needs --consul-max-conns of at least ${needed} (2 + ${datacenters.length} blocking queries + 1 read)`,
+    );
+  }
+}
+
+/** A comma-separated list of datacenter names (Consul's: letters, digits, `-`, `_`), no repeats. */
+function readDatacenters(value: GivenValue | undefined, problems: string[]): string[] {
+  if (!value) return [];
+  const names = value.value
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
+  const bad = names.filter((name) => !/^[A-Za-z0-9_-]{1,64}$/.test(name));
+  if (bad.length > 0) {
+    problems.push(`${value.source}=${value.value}: not a datacenter name: ${bad.join(", ")}`);
+    return [];
+  }
+  return [...new Set(names)];
 }
 
 /** Consul's ParseBool spellings, plus yes/no. */

@@ -35,6 +35,10 @@ export interface BridgeMetrics {
   xdsEncodings: Counter<"type">;
   xdsResponseEncodings: Counter<"type">;
   serviceMetaInvalid: Counter<"service" | "key">;
+  /** Endpoint metadata keys left out by the size limits (each endpoint once). */
+  endpointMetadataDropped: Counter<"service">;
+  /** 1 while another datacenter (--datacenters) does not answer; its last endpoints are kept. */
+  consulDatacenterUnreachable: Gauge<"dc">;
   xdsRefused: Counter<"reason">;
   shimRequests: Counter<"route" | "status">;
   changeToPush: Histogram;
@@ -158,6 +162,18 @@ export function createMetrics(withDefaults = true, version = "unknown"): BridgeM
       name: "bridge_service_meta_invalid_total",
       help: "Service meta values ignored for a default (each service, key and value once)",
       labelNames: ["service", "key"],
+      registers,
+    }),
+    endpointMetadataDropped: new Counter({
+      name: "bridge_endpoint_metadata_dropped_total",
+      help: "Endpoint metadata keys (tags, meta) left out by the limits of 32 keys and 256 bytes (each endpoint once)",
+      labelNames: ["service"],
+      registers,
+    }),
+    consulDatacenterUnreachable: new Gauge({
+      name: "bridge_consul_datacenter_unreachable",
+      help: "1 while a datacenter of --datacenters does not answer (its last endpoints are kept)",
+      labelNames: ["dc"],
       registers,
     }),
     shimRequests: new Counter({

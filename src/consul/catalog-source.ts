@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import pLimit from "p-limit";
+import pLimit, { type LimitFunction } from "p-limit";
 import pRetry from "p-retry";
 import type { Logger } from "pino";
 import type { EndpointStore } from "../model/endpoint-store.ts";
@@ -42,6 +42,8 @@ export interface CatalogSourceOptions {
   hooks?: CatalogSourceHooks;
   /** Concurrent targeted reads; two more connections hold the blocking queries. */
   readConcurrency: number;
+  /** A targeted-read pool shared with other datacenters' sources; default: one of its own. */
+  readLimit?: LimitFunction;
   /** Happy-path rate of each blocking loop (docs/architecture.md §3). */
   loopRatePerSecond?: number;
   loopBurst?: number;
@@ -89,7 +91,7 @@ export class CatalogSource {
   private readonly recheckTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly options: CatalogSourceOptions) {
-    this.limit = pLimit(options.readConcurrency);
+    this.limit = options.readLimit ?? pLimit(options.readConcurrency);
     this.hold = new StartUpHold({ graceMs: options.checkGraceMs });
   }
 

@@ -18,6 +18,8 @@ export interface ReadOptions {
   waitSeconds?: number;
   /** Cancels the request (the watcher stopping). */
   signal?: AbortSignal;
+  /** Another datacenter, read through this agent (`?dc=`); none: the agent's own. */
+  datacenter?: string;
   /** Consul's `filter` expression; a filtered read never goes through the agent cache. */
   filter?: string;
 }
@@ -119,6 +121,7 @@ export function connectConsul(
       // The package has no `cached` option; /v1/health/service supports ?cached (Consul ≥ 1.3).
       const query: Record<string, string> = { cached: "" };
       if (stale) query.stale = "";
+      if (options.datacenter) query.dc = options.datacenter;
       return answerToRead<T>(path, await consulHttp(target, "GET", path, { query, timeoutMs }));
     }
     return publicRead<T>(consul, path, { ...options, stale, timeoutMs });

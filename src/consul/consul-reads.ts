@@ -38,6 +38,8 @@ export interface PublicReadOptions {
   stale: boolean;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** `dc`: another datacenter, answered through this agent. */
+  datacenter?: string;
   /** Consul's `filter` expression. */
   filter?: string;
 }
@@ -97,6 +99,7 @@ export async function publicRead<T>(
     if (options.waitSeconds !== undefined) query.wait = `${options.waitSeconds}s`;
     if (options.stale) query.stale = true;
     if (options.filter !== undefined) query.filter = options.filter;
+    if (options.datacenter) query.dc = options.datacenter;
     [response, body] = (await method(query)) as [PackageResponse, unknown];
   } catch (error) {
     const answered = (error as { response?: PackageResponse }).response;

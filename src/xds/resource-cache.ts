@@ -40,8 +40,11 @@ export interface ResourceCacheOptions {
   /** How long a departed service keeps its empty cluster and virtual host. */
   clusterGraceMs?: number;
   routeConfigName?: string;
-  /** Local and other datacenters: assignments put each at its failover priority. */
-  datacenters?: DatacenterOrder;
+  /**
+   * Local and other datacenters, read when an assignment is built (the local one is learnt from
+   * the agent before the first full read): assignments put each at its failover priority.
+   */
+  datacenters?: () => DatacenterOrder | undefined;
   /** Where the gateway listener listens; no gateway listener without it. */
   gateway?: Omit<GatewayOptions, "routeConfigName">;
   logger?: Logger;
@@ -197,8 +200,11 @@ export class ResourceCache implements XdsCache {
       case EDS: {
         const present = this.exported.get(name)?.present === true;
         const service = present ? this.store.get(name) : undefined;
-        const value = toClusterLoadAssignment(service, name, this.options.datacenters, (id, n) =>
-          this.reportDropped(name, id, n),
+        const value = toClusterLoadAssignment(
+          service,
+          name,
+          this.options.datacenters?.(),
+          (id, n) => this.reportDropped(name, id, n),
         );
         return this.encode(EDS, this.protos.clusterLoadAssignment, name, value, present);
       }

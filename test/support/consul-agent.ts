@@ -9,6 +9,10 @@ export interface ConsulAgent {
   readonly dnsPort: number;
   /** The HTTPS API port (-1 unless `https` was asked for). */
   readonly httpsPort: number;
+  /** The Serf WAN port, which another datacenter's `consul join -wan` names. */
+  readonly serfWanPort?: number;
+  /** The agent's datacenter (`dc1` unless given). */
+  readonly datacenter?: string;
   /** `127.0.0.1:PORT`, the value of CONSUL_HTTP_ADDR. */
   readonly address: string;
   readonly nodeName: string;
@@ -33,6 +37,8 @@ export interface ConsulAgentOptions {
   /** ACL token the helpers send (for an agent started with ACLs on). */
   token?: string;
   nodeName?: string;
+  /** `-datacenter` (default dc1), for multi-datacenter tests joined with `consul join -wan`. */
+  datacenter?: string;
 }
 
 /** Starts a dev agent and resolves once it has a leader and its own node is in the catalog. */
@@ -53,6 +59,7 @@ export async function startConsul(options: ConsulAgentOptions = {}): Promise<Con
     `-grpc-port=${grpc}`,
     "-log-level=warn",
   ];
+  if (options.datacenter) args.push(`-datacenter=${options.datacenter}`);
   if (options.configDir) args.push(`-config-dir=${options.configDir}`);
   if (options.https) args.push(`-https-port=${https}`);
   for (const fragment of options.hcl ?? []) args.push(`-hcl=${fragment}`);
@@ -74,6 +81,8 @@ export async function startConsul(options: ConsulAgentOptions = {}): Promise<Con
     httpPort: http,
     dnsPort: dns,
     httpsPort: options.https ? https! : -1,
+    serfWanPort: serfWan!,
+    datacenter: options.datacenter ?? "dc1",
     address,
     nodeName,
     pid: process.child.pid ?? -1,
