@@ -217,26 +217,23 @@ export async function startDiscovery(
       onRejectedInstance: (service) => metrics.consulRejectedInstances.inc({ service }),
     },
   });
-  const started = readLocalDatacenter(connection, logger, startUp.signal).then((local) => {
+  // Until the agent tells its datacenter every local endpoint is at priority 0, as it will be.
+  const learnt = readLocalDatacenter(connection, logger, startUp.signal, () =>
+    metrics.consulErrors.inc({ endpoint: "/agent/self" }),
+  ).then((local) => {
     translation.datacenter = local;
     const others = remoteDatacenters.filter((dc) => dc !== local);
     datacenterOrder = { local, others };
     logger.info({ datacenter: local, failover: others }, "local datacenter read from the agent");
     for (const remote of remotes) if (remote.datacenter !== local) remote.start();
-    return source.start();
   });
-  void started.then(
-    () => {
-      if (startUp.signal.aborted) return;
-      metrics.ready.set(1);
-      feed.publish("consul", `first full read of Consul: ${store.names().length} services`);
-      logger.info({ services: store.names().length }, "first full read of Consul done; serving");
-    },
-    (error: unknown) => {
-      // Stopped before the agent told its datacenter: nothing to report.
-      if (!startUp.signal.aborted) throw error;
-    },
-  );
+  // Stopped before the agent told its datacenter: nothing to report.
+  learnt.catch(() => undefined);
+  void source.start().then(() => {
+    metrics.ready.set(1);
+    feed.publish("consul", `first full read of Consul: ${store.names().length} services`);
+    logger.info({ services: store.names().length }, "first full read of Consul done; serving");
+  });
   return {
     connection,
     store,

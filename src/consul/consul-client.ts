@@ -52,6 +52,7 @@ export const CONSUL_ENDPOINTS = [
   "/agent/service/deregister/:id",
   "/agent/service/:id",
   "/catalog/service/:name",
+  "/agent/self",
 ] as const;
 
 /** The label of a path under /v1: known fixed paths as they are, names and IDs as `:name`/`:id`. */

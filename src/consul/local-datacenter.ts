@@ -27,12 +27,13 @@ async function fromAgentSelf(connection: ConsulConnection): Promise<string> {
  * `/v1/agent/self` through the package's public `agent.self()`. A token without `agent:read` is
  * refused there; then the first of `/v1/catalog/datacenters` is taken (sorted by round-trip time
  * from the agent, so its own comes first; that read needs no ACL). Retried with back-off until it
- * answers or `signal` aborts: assignments cannot be ranked without it.
+ * answers or `signal` aborts; each failure is told to `onError` (metrics).
  */
 export async function readLocalDatacenter(
   connection: ConsulConnection,
   logger: Logger,
   signal: AbortSignal,
+  onError?: (error: unknown) => void,
 ): Promise<string> {
   return pRetry(
     async () => {
@@ -55,6 +56,7 @@ export async function readLocalDatacenter(
       maxTimeout: 2_000,
       signal,
       onFailedAttempt: ({ error, attemptNumber }) => {
+        onError?.(error);
         if (attemptNumber === 1 || attemptNumber % 20 === 0) {
           logger.warn(
             { err: error, attempt: attemptNumber },

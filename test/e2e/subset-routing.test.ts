@@ -63,6 +63,15 @@ describe("a request header picks a version of a service through Envoy's subset l
         },
       });
     }
+    const zoned = await nameServer("zoned");
+    servers.push(zoned.server);
+    await consul.api("PUT", "/v1/agent/service/register", {
+      ID: "zoned-1",
+      Name: "zoned",
+      Address: "127.0.0.1",
+      Port: zoned.port,
+      Meta: { "envoy-locality-lb": "zone-aware" },
+    });
     envoy = await startEnvoy({
       xdsPort: bridge.xdsPort,
       bootstrap: (values) => gatewayBootstrap(values),
@@ -98,6 +107,15 @@ describe("a request header picks a version of a service through Envoy's subset l
     assert.deepEqual([...(await answers(40))].sort(), INSTANCES);
     const unknown = await answers(40, { "x-version": "v9" });
     assert.ok(unknown.size >= 3, `any instance answers: ${[...unknown].join(", ")}`);
+  });
+
+  test("a zone-aware cluster and the default locality-weighted ones are accepted and answer", async () => {
+    await waitFor(async () => (await envoy.request("/", { host: "zoned" })).body === "zoned", {
+      description: "zoned answering through the gateway",
+    });
+    const text = await envoy.admin("/config_dump");
+    assert.match(text, /"zone_aware_lb_config"/);
+    assert.match(text, /"locality_weighted_lb_config"/);
   });
 
   test("Envoy holds each instance's tags and meta as envoy.lb metadata and rejected nothing", async () => {
