@@ -4,9 +4,8 @@ import { repoRoot } from "../test/support/tools.ts";
 
 /** The Go module with the reference servers and the load client. */
 export const GO_MODULE_DIR = join(repoRoot, "bench", "reference");
-/** Project-local Go folders (git-ignored): module cache, build cache, built programs. */
-export const GO_HOME = join(repoRoot, ".tools", "go");
-const GO_BIN = join(GO_HOME, "bin");
+/** Where the built Go programs go (git-ignored). */
+const GO_BIN = join(repoRoot, ".tools", "go", "bin");
 
 /** Paths of the built Go programs. */
 export interface GoPrograms {
@@ -31,13 +30,14 @@ export class GoBuildError extends Error {
   override readonly name = "GoBuildError";
 }
 
-/** Environment that keeps every Go download and build inside .tools/go. */
+/**
+ * Go's environment for the build: the user's own module and build caches (caches only, refilled
+ * from the Go module proxy when empty, shared by every clone like npm's), the local toolchain,
+ * and go.sum as the only source of versions.
+ */
 export function goEnvironment(): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    GOPATH: GO_HOME,
-    GOMODCACHE: join(GO_HOME, "mod"),
-    GOCACHE: join(GO_HOME, "cache"),
     GOTOOLCHAIN: "local",
     GOFLAGS: "-mod=readonly",
   };
