@@ -49,7 +49,10 @@ export const DEFAULT_CONSUL_ADDR = "127.0.0.1:8500";
 export const DEFAULT_WAIT_SECONDS = 300;
 export const DEFAULT_MAX_CONSUL_CONNECTIONS = 6;
 
-/** The Consul options, in the shape of config.ts's option table; env names are Consul's own. */
+/**
+ * The Consul options, in the shape of config.ts's option table; env names are Consul's own. The
+ * switches are `valueOptional`: alone they mean true, `=false` (any ParseBool spelling) still works.
+ */
 export const CONSUL_OPTIONS = {
   consulAddr: {
     flag: "consul-addr",
@@ -68,13 +71,15 @@ export const CONSUL_OPTIONS = {
   },
   consulSsl: {
     flag: "consul-ssl",
+    valueOptional: true,
     env: "CONSUL_HTTP_SSL",
-    description: "use HTTPS to Consul (true/false)",
+    description: "use HTTPS to Consul (alone: true; or =true/false)",
   },
   consulSslVerify: {
     flag: "consul-ssl-verify",
+    valueOptional: true,
     env: "CONSUL_HTTP_SSL_VERIFY",
-    description: "verify Consul's certificate (true/false, default true)",
+    description: "verify Consul's certificate (alone: true; =false skips it; default true)",
   },
   consulCaCert: {
     flag: "consul-cacert",
@@ -103,8 +108,9 @@ export const CONSUL_OPTIONS = {
   },
   consulStale: {
     flag: "consul-stale",
+    valueOptional: true,
     env: "BRIDGE_CONSUL_STALE",
-    description: "allow stale reads from any Consul server (true/false, default false)",
+    description: "allow stale reads from any Consul server (alone: true; default false)",
   },
   consulMaxStale: {
     flag: "consul-max-stale",
@@ -114,8 +120,9 @@ export const CONSUL_OPTIONS = {
   },
   consulCached: {
     flag: "consul-cached",
+    valueOptional: true,
     env: "BRIDGE_CONSUL_CACHED",
-    description: "read services through the agent cache, ?cached (true/false, default false)",
+    description: "read services through the agent cache, ?cached (alone: true; default false)",
   },
   consulWait: {
     flag: "consul-wait",

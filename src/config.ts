@@ -5,6 +5,7 @@ import {
   type ConsulConfig,
   type ConsulOption,
 } from "./config-consul.ts";
+import { readConfigFile } from "./config-file.ts";
 import { readRoutingConfig, ROUTING_OPTIONS, type RoutingConfig } from "./config-routing.ts";
 import { readShimConfig, SHIM_OPTIONS, type ShimConfig } from "./config-shim.ts";
 import { readXdsAuth, XDS_AUTH_OPTIONS, type XdsTlsConfig } from "./config-xds-auth.ts";
@@ -90,6 +91,9 @@ export const DEFAULT_MAX_CONNECTION_AGE_MS = 30 * 60_000;
 export const DEFAULT_LOG_LEVEL = "info";
 export const DEFAULT_CHECK_GRACE_SECONDS = 30;
 
+/** Consul's ParseBool spellings (and yes/no): the words a switch takes as a separate argument. */
+const BOOLEAN_WORD = /^(1|t|true|yes|0|f|false|no)$/i;
+
 /** Raised when the configuration is invalid; lists every problem found. */
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -107,9 +111,17 @@ interface OptionSpec {
   short?: string;
   description: string;
   boolean?: boolean;
+  /** A switch that may stand alone, meaning true (`--consul-ssl`), or carry a value (`--consul-ssl=false`). */
+  valueOptional?: boolean;
 }
 
 const OPTIONS = {
+  config: {
+    flag: "config",
+    env: "BRIDGE_CONFIG",
+    description:
+      'JSON file of options keyed by flag name ({"xds-port": 18000}); flags and environment win',
+  },
   ...CONSUL_OPTIONS,
   xdsHost: {
     flag: "xds-host",
@@ -226,7 +238,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
     Object.values(OPTIONS).map((spec: OptionSpec) => [
       spec.flag,
       {
-        type: spec.boolean ? ("boolean" as const) : ("string" as const),
+        type: spec.boolean || spec.valueOptional ? ("boolean" as const) : ("string" as const),
         ...(spec.short ? { short: spec.short } : {}),
       },
     ]),
@@ -240,12 +252,23 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
     tokens: true,
   });
   const known = new Map(Object.values(OPTIONS).map((spec: OptionSpec) => [spec.flag, spec]));
+  // A switch's value: `--consul-ssl=false`, `--consul-ssl false`, or alone for true.
+  const switches = new Map<string, string>();
+  const taken = new Set<number>();
   for (const token of tokens) {
-    if (token.kind === "positional")
+    if (token.kind === "positional" && !taken.has(token.index))
       problems.push(`unexpected argument ${JSON.stringify(token.value)}`);
     if (token.kind !== "option") continue;
     const spec = known.get(token.name);
-    if (!spec) problems.push(`unknown option ${token.rawName}`);
+    if (spec?.valueOptional) {
+      const next = tokens.find((other) => other.index === token.index + 1);
+      const separate =
+        token.value === undefined && next?.kind === "positional" && BOOLEAN_WORD.test(next.value)
+          ? next
+          : undefined;
+      if (separate) taken.add(separate.index);
+      switches.set(token.name, token.value ?? separate?.value ?? "true");
+    } else if (!spec) problems.push(`unknown option ${token.rawName}`);
     else if (!spec.boolean && token.value === undefined)
       problems.push(`${token.rawName} needs a value`);
     else if (spec.boolean && token.value !== undefined)
@@ -255,14 +278,25 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
   if (flags.help === true) return { help: true };
   if (flags.version === true) return { help: true, version: true };
   const warnings: string[] = [];
+  const fileName = typeof flags.config === "string" ? flags.config : env.BRIDGE_CONFIG;
+  const fromFile = fileName
+    ? readConfigFile(
+        {
+          value: fileName,
+          source: typeof flags.config === "string" ? "--config" : "BRIDGE_CONFIG",
+        },
+        new Set(
+          [...known.values()]
+            .filter((spec) => !spec.boolean && spec.flag !== "config")
+            .map((spec) => spec.flag),
+        ),
+        problems,
+      )
+    : new Map<string, { value: string; source: string }>();
 
-  const raw = (name: OptionName): { value: string; source: string } | undefined => {
-    const spec: OptionSpec = OPTIONS[name];
-    const flag = flags[spec.flag];
-    if (typeof flag === "string") return { value: flag, source: `--${spec.flag}` };
-    const fromEnv = spec.env ? env[spec.env] : undefined;
-    if (fromEnv !== undefined && fromEnv !== "" && spec.env)
-      return { value: fromEnv, source: spec.env };
+  const fromEnv = (spec: OptionSpec): { value: string; source: string } | undefined => {
+    const value = spec.env ? env[spec.env] : undefined;
+    if (value !== undefined && value !== "" && spec.env) return { value, source: spec.env };
     const old = spec.deprecatedEnv ? env[spec.deprecatedEnv] : undefined;
     if (old === undefined || old === "" || !spec.deprecatedEnv) return undefined;
     // Kubernetes injects XDS_PORT=tcp://10.0.0.1:18000 for a Service named xds: not ours.
@@ -274,6 +308,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
     }
     warnings.push(`${spec.deprecatedEnv} is deprecated: use ${spec.env}`);
     return { value: old, source: spec.deprecatedEnv };
+  };
+  /** Flags win over the environment, the environment over the --config file. */
+  const raw = (name: OptionName): { value: string; source: string } | undefined => {
+    const spec: OptionSpec = OPTIONS[name];
+    const flag = spec.valueOptional ? switches.get(spec.flag) : flags[spec.flag];
+    if (typeof flag === "string") return { value: flag, source: `--${spec.flag}` };
+    const given = fromEnv(spec);
+    return given ?? fromFile.get(spec.flag);
   };
   const text = (name: OptionName, fallback: string): string => raw(name)?.value ?? fallback;
   const optional = (name: OptionName): string | undefined => raw(name)?.value;

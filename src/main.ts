@@ -1,4 +1,5 @@
 import { ConfigError, parseConfig, usage } from "./config.ts";
+import { describeConfig } from "./config-summary.ts";
 import { createLogger } from "./logger.ts";
 import { startBridge } from "./bridge.ts";
 import { bridgeVersion } from "./build-info.ts";
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(parsed.config.logLevel);
   for (const warning of parsed.warnings) logger.warn(warning);
+  logger.info({ config: describeConfig(parsed.config) }, "effective configuration");
   const { http } = parsed.config;
   if (!isLoopback(http.host) && http.token === undefined) {
     logger.warn(

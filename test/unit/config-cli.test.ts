@@ -1,6 +1,30 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
-import { DEFAULT_HTTP_HOST, parseConfig, usage } from "../../src/config.ts";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { ConfigError, DEFAULT_HTTP_HOST, parseConfig, usage } from "../../src/config.ts";
+import { describeConfig } from "../../src/config-summary.ts";
+
+const scratch = mkdtempSync(join(tmpdir(), "config-cli-"));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Writes a --config file and returns its path. */
+function configFile(name: string, content: unknown): string {
+  const path = join(scratch, name);
+  writeFileSync(path, typeof content === "string" ? content : JSON.stringify(content));
+  return path;
+}
+
+function problemsOf(argv: string[], env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseConfig(argv, env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  assert.fail("expected a ConfigError");
+}
 
 function parse(argv: string[], env: NodeJS.ProcessEnv = {}) {
   const parsed = parseConfig(argv, env);
@@ -36,5 +60,90 @@ describe("command line", () => {
     const parsed = parse([], { XDS_PORT: "tcp://10.0.0.1:18000" });
     assert.equal(parsed.config.xds.port, 18000);
     assert.match(parsed.warnings.join("\n"), /XDS_PORT=tcp:\/\/10\.0\.0\.1:18000 ignored/);
+  });
+
+  it("takes a Consul switch alone as true, and still reads =false or a separate true/false", () => {
+    assert.equal(parse(["--consul-ssl"]).config.consul.secure, true);
+    assert.equal(parse(["--consul-ssl=false"]).config.consul.secure, false);
+    assert.equal(parse(["--consul-ssl", "--xds-port", "18001"]).config.consul.secure, true);
+    assert.equal(parse(["--consul-ssl", "--xds-port", "18001"]).config.xds.port, 18001);
+    const separate = parse(["--consul-stale", "false", "--consul-cached"]).config.consul;
+    assert.equal(separate.stale, false);
+    assert.equal(separate.cached, true);
+    assert.equal(parse(["--consul-ssl-verify=no"]).config.consul.tls?.verify, false);
+    assert.deepEqual(problemsOf(["--consul-ssl=maybe"]), [
+      "--consul-ssl=maybe: expected true or false",
+    ]);
+  });
+
+  it("reads a --config file keyed by flag names, below flags and environment", () => {
+    const file = configFile("ok.json", {
+      "xds-port": 18100,
+      "http-port": "5100",
+      services: ["api-*", "web"],
+      "consul-ssl": true,
+      "log-level": "debug",
+    });
+    const fromFile = parse(["--config", file]).config;
+    assert.equal(fromFile.xds.port, 18100);
+    assert.equal(fromFile.http.port, 5100);
+    assert.equal(fromFile.consul.secure, true);
+    assert.equal(fromFile.logLevel, "debug");
+    const env = { BRIDGE_XDS_PORT: "18200", BRIDGE_CONFIG: file };
+    const layered = parse(["--http-port=5300"], env).config;
+    assert.equal(layered.xds.port, 18200, "environment wins over the file");
+    assert.equal(layered.http.port, 5300, "a flag wins over the file");
+    assert.equal(layered.logLevel, "debug", "the file wins over the default");
+  });
+
+  it("lists every problem of a config file at once, naming the file and the key", () => {
+    const file = configFile("bad.json", {
+      "xds-port": "many",
+      "no-such-option": 1,
+      help: true,
+      "warning-as": { nested: true },
+    });
+    const problems = problemsOf(["--config", file, "--http-port=x"]);
+    assert.deepEqual(problems.toSorted(), [
+      "--http-port=x: expected an integer from 0 to 65535",
+      `${file}: key "warning-as": expected a string, number, boolean or list of strings`,
+      `${file}: unknown key "help" (keys are the flag names)`,
+      `${file}: unknown key "no-such-option" (keys are the flag names)`,
+      `${file}:xds-port=many: expected an integer from 0 to 65535`,
+    ]);
+    assert.match(
+      problemsOf(["--config", join(scratch, "missing.json")])[0] ?? "",
+      /^--config=.*missing\.json: cannot read the file \(ENOENT\)$/,
+    );
+    assert.match(
+      problemsOf(["--config", configFile("broken.json", "{")])[0] ?? "",
+      /broken\.json: not valid JSON/,
+    );
+    assert.match(
+      problemsOf(["--config", configFile("list.json", [1])])[0] ?? "",
+      /list\.json: expected a JSON object/,
+    );
+  });
+
+  it("describes the effective configuration with every secret masked", () => {
+    const tokenFile = configFile("token", "file-secret\n");
+    const { config } = parse(
+      ["--shim-token=shim-secret", "--xds-token=xds-secret", `--consul-token-file=${tokenFile}`],
+      { CONSUL_HTTP_TOKEN: "env-secret" },
+    );
+    const described = describeConfig(config) as {
+      consul: { token: string; tokenSource: string };
+      http: { token: string; port: number };
+      xds: { token: string };
+    };
+    const text = JSON.stringify(described);
+    for (const secret of ["shim-secret", "xds-secret", "file-secret", "env-secret"]) {
+      assert.ok(!text.includes(secret), `${secret} is not shown`);
+    }
+    assert.equal(described.consul.token, "***");
+    assert.equal(described.http.token, "***");
+    assert.equal(described.xds.token, "***");
+    assert.equal(described.http.port, 5000);
+    assert.match(described.consul.tokenSource, /--consul-token-file=/);
   });
 });
