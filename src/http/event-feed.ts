@@ -12,6 +12,11 @@ export interface FeedEvent {
 
 /** Comment lines keep idle event streams open through proxies. */
 const KEEPALIVE_MS = 15_000;
+/**
+ * `state` events go out at most this often: each makes the page read /debug/state again, and
+ * 1,000 streams ACKing one update would otherwise ask for 1,000 reads.
+ */
+const STATE_INTERVAL_MS = 250;
 
 /**
  * The live feed behind `/events` (server-sent events): `change` events carry a {@link FeedEvent}
@@ -22,6 +27,8 @@ export class EventFeed {
   private readonly history: FeedEvent[] = [];
   private readonly clients = new Set<ServerResponse>();
   private readonly keepalive: NodeJS.Timeout;
+  private lastStateAt = -Infinity;
+  private stateTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly limit = 50,
@@ -39,9 +46,16 @@ export class EventFeed {
     this.write(`event: change\ndata: ${JSON.stringify(event)}\n\n`);
   }
 
-  /** Tells clients the state moved without a change worth listing. */
+  /**
+   * Tells clients the state moved without a change worth listing; at most one `state` event per
+   * {@link STATE_INTERVAL_MS}, the last touch of a burst always followed by one.
+   */
   touch(): void {
-    this.write("event: state\ndata: {}\n\n");
+    if (this.stateTimer || this.clients.size === 0) return;
+    const wait = this.lastStateAt + STATE_INTERVAL_MS - this.now();
+    if (wait <= 0) return this.sendState();
+    this.stateTimer = setTimeout(() => this.sendState(), wait);
+    this.stateTimer.unref();
   }
 
   /** The recent changes, oldest first. */
@@ -71,8 +85,15 @@ export class EventFeed {
   /** Ends every event stream (shutdown). */
   close(): void {
     clearInterval(this.keepalive);
+    clearTimeout(this.stateTimer);
     for (const client of this.clients) client.end();
     this.clients.clear();
+  }
+
+  private sendState(): void {
+    this.stateTimer = undefined;
+    this.lastStateAt = this.now();
+    this.write("event: state\ndata: {}\n\n");
   }
 
   private write(text: string): void {

@@ -20,8 +20,8 @@ export interface StreamTypeState {
   lastNack: NackRecord | undefined;
 }
 
-/** One open stream as `/debug/state` and the status page show it. */
-export interface StreamSnapshot {
+/** Who a stream is: what the change hook receives (no per-type state, nothing copied). */
+export interface StreamInfo {
   id: number;
   nodeId: string;
   peer: string;
@@ -30,6 +30,10 @@ export interface StreamSnapshot {
   mode: StreamMode;
   /** ISO-8601 time the stream opened. */
   openedAt: string;
+}
+
+/** One open stream as `/debug/state` and the status page show it. */
+export interface StreamSnapshot extends StreamInfo {
   types: StreamTypeState[];
 }
 
@@ -49,8 +53,11 @@ export interface StreamReporter {
 
 /** Callbacks of a {@link StreamRegistry} (metrics, the status page's change feed). */
 export interface StreamRegistryHooks {
-  /** Any change to any stream (open, subscription, ACK, NACK, close). */
-  onChange?: (stream: StreamSnapshot, event: "open" | "update" | "close") => void;
+  /**
+   * Any change to any stream (open, subscription, ACK, NACK, close). It gets the stream's live
+   * identity, not a snapshot: snapshots are built only when {@link StreamRegistry.snapshot} asks.
+   */
+  onChange?: (stream: Readonly<StreamInfo>, event: "open" | "update" | "close") => void;
   /** Time from a response being written to the client's ACK of it. */
   onAckLatency?: (typeUrl: string, seconds: number) => void;
 }
@@ -61,7 +68,7 @@ interface TypeEntry extends StreamTypeState {
 }
 
 interface StreamEntry {
-  snapshot: Omit<StreamSnapshot, "types">;
+  info: StreamInfo;
   types: Map<string, TypeEntry>;
 }
 
@@ -86,7 +93,7 @@ export class StreamRegistry {
   open(info: { peer: string; service: string; mode: StreamMode }): StreamReporter {
     const id = this.nextId++;
     const entry: StreamEntry = {
-      snapshot: { id, nodeId: "unknown", openedAt: this.iso(), ...info },
+      info: { id, nodeId: "unknown", openedAt: this.iso(), ...info },
       types: new Map(),
     };
     this.streams.set(id, entry);
@@ -109,15 +116,15 @@ export class StreamRegistry {
     let closed = false;
     return {
       node: (nodeId) => {
-        if (nodeId === entry.snapshot.nodeId) return;
-        entry.snapshot.nodeId = nodeId;
+        if (nodeId === entry.info.nodeId) return;
+        entry.info.nodeId = nodeId;
         this.emit(entry, "update");
       },
       subscribed: (typeUrl, names) => {
         const state = type(typeUrl);
-        const next = names.length === 0 ? ["*"] : [...names].sort();
-        if (next.join("\n") === state.subscriptions.join("\n")) return;
-        state.subscriptions = next;
+        // Called on every request (ACKs included): unchanged lists are found without copying.
+        if (sameNames(state.subscriptions, names)) return;
+        state.subscriptions = names.length === 0 ? ["*"] : [...names].sort();
         this.emit(entry, "update");
       },
       sent: (typeUrl, version, nonce) => {
@@ -152,7 +159,7 @@ export class StreamRegistry {
     };
   }
 
-  /** Every open stream, oldest first. */
+  /** Every open stream, oldest first; built on each call (entries are updated in place). */
   snapshot(): StreamSnapshot[] {
     return [...this.streams.values()].map(toSnapshot);
   }
@@ -163,7 +170,7 @@ export class StreamRegistry {
   }
 
   private emit(entry: StreamEntry, event: "open" | "update" | "close"): void {
-    this.hooks.onChange?.(toSnapshot(entry), event);
+    this.hooks.onChange?.(entry.info, event);
   }
 
   private iso(): string {
@@ -171,9 +178,20 @@ export class StreamRegistry {
   }
 }
 
+/** Whether `names` (as requested) is the sorted list `current` (`["*"]` when empty). */
+function sameNames(current: readonly string[], names: readonly string[]): boolean {
+  if (names.length === 0) return current.length === 1 && current[0] === "*";
+  if (names.length !== current.length) return false;
+  let inOrder = true;
+  for (let i = 0; i < names.length && inOrder; i++) inOrder = names[i] === current[i];
+  if (inOrder) return true;
+  const sorted = [...names].sort();
+  return sorted.every((name, i) => name === current[i]);
+}
+
 function toSnapshot(entry: StreamEntry): StreamSnapshot {
   return {
-    ...entry.snapshot,
+    ...entry.info,
     types: [...entry.types.values()].map((state) => ({
       typeUrl: state.typeUrl,
       subscriptions: [...state.subscriptions],

@@ -46,3 +46,31 @@ test("an empty subscription list is shown as a wildcard", () => {
   registry.open({ peer: "p", service: "cds", mode: "sotw" }).subscribed("t", []);
   assert.deepEqual(registry.snapshot()[0]?.types[0]?.subscriptions, ["*"]);
 });
+
+test("repeated requests for the same names and ACKs of a known version report no change", () => {
+  const events: string[] = [];
+  const registry = new StreamRegistry({ onChange: (_stream, event) => events.push(event) });
+  const reporter = registry.open({ peer: "p", service: "ads", mode: "sotw" });
+  reporter.subscribed(CLA, ["b", "a"]);
+  reporter.sent(CLA, "v1", "n1");
+  for (let i = 0; i < 3; i++) {
+    reporter.subscribed(CLA, i === 0 ? ["a", "b"] : ["b", "a"]);
+    reporter.acked(CLA, "v1", "n1");
+  }
+  assert.deepEqual(events, ["open", "update", "update"]);
+  reporter.subscribed(CLA, ["a"]);
+  assert.deepEqual(registry.snapshot()[0]?.types[0]?.subscriptions, ["a"]);
+  assert.equal(events.length, 4);
+});
+
+test("a snapshot is a copy: later reports do not change one already taken", () => {
+  const registry = new StreamRegistry();
+  const reporter = registry.open({ peer: "p", service: "eds", mode: "sotw" });
+  reporter.subscribed(CLA, ["a"]);
+  const before = registry.snapshot();
+  reporter.node("envoy-2");
+  reporter.subscribed(CLA, ["a", "c"]);
+  assert.equal(before[0]?.nodeId, "unknown");
+  assert.deepEqual(before[0]?.types[0]?.subscriptions, ["a"]);
+  assert.equal(registry.snapshot()[0]?.nodeId, "envoy-2");
+});
