@@ -1,4 +1,4 @@
-import { startBridgeProcess } from "../test/support/bridge-process.ts";
+import { startBenchBridge } from "./bench-bridge.ts";
 import { startConsul } from "../test/support/consul-agent.ts";
 import { startEnvoy, type EnvoyProxy } from "../test/support/envoy-proxy.ts";
 import { loadServices } from "./consul-catalog.ts";
@@ -28,7 +28,7 @@ export async function burstRows(
   const consul = await startConsul();
   const stops: (() => Promise<void>)[] = [() => consul.stop()];
   try {
-    const bridge = await startBridgeProcess({
+    const bridge = await startBenchBridge({
       consulAddress: consul.address,
       extraArgs: ["--log-level=warn"],
     });

@@ -206,6 +206,14 @@ function rowsOf(trio: Trio, size: string, streams: number, sizes: BenchSizes): B
       large ? atMost(RSS_TARGET_MB, "MB") : undefined,
       MB,
     ),
+    row(
+      `${p}.rss-idle`,
+      `fan-out ${n}: RSS, streams connected and idle`,
+      (r) => r.idleRssBytes,
+      "MB",
+      undefined,
+      MB,
+    ),
     ...counters,
   ];
 }

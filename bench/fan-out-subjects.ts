@@ -1,4 +1,4 @@
-import { startBridgeProcess } from "../test/support/bridge-process.ts";
+import { startBenchBridge } from "./bench-bridge.ts";
 import { startConsul } from "../test/support/consul-agent.ts";
 import { bridgeCounters, type BridgeCounters } from "./bridge-metrics.ts";
 import { registerInstance, registerInstances } from "./consul-catalog.ts";
@@ -30,7 +30,7 @@ export async function bridgeSubject(
   const consul = await startConsul();
   try {
     await registerInstances(consul.address, service, initial);
-    const bridge = await startBridgeProcess({
+    const bridge = await startBenchBridge({
       consulAddress: consul.address,
       extraArgs: ["--log-level=warn"],
       nodeArgs,

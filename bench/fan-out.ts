@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { FanOutSubject } from "./fan-out-subjects.ts";
 import { instances } from "./instances.ts";
 import { nowMs, startLoadClient, type StreamRecord } from "./load-client.ts";
-import { cpuSeconds, peakRssBytes } from "./proc-stats.ts";
+import { cpuSeconds, peakRssBytes, rssBytes } from "./proc-stats.ts";
 import { mean } from "./stats.ts";
 
 /** The service every fan-out stream subscribes to. */
@@ -11,6 +11,8 @@ export const SERVICE = "fanout";
 const UPDATE_GAP_MS = 150;
 const START_TIMEOUT_MS = 180_000;
 const UPDATE_TIMEOUT_MS = 30_000;
+/** Quiet time after start-up before the idle RSS is read (the start-up's garbage collected). */
+const IDLE_SETTLE_MS = 1_000;
 
 /** Sizes of one fan-out measurement. */
 export interface FanOutPlan {
@@ -37,6 +39,8 @@ export interface FanOutResult {
   /** CPU the load client itself used per update (it shares the machine's cores). */
   clientCpuSecondsPerUpdate: number;
   peakRssBytes: number;
+  /** Resident set size with every stream connected and holding the set, before the updates. */
+  idleRssBytes: number;
   /** Per update, from the bridge's /metrics (undefined for the references). */
   xdsResponsesPerUpdate: number | undefined;
   serviceReadsPerUpdate: number | undefined;
@@ -75,6 +79,8 @@ export async function measureFanOut(
     const started = await client.waitAll(plan.endpoints, START_TIMEOUT_MS);
     if (!started.ok)
       throw new Error(`${subject.name}: ${started.complete}/${plan.streams} streams got the set`);
+    await sleep(IDLE_SETTLE_MS);
+    const idleRss = await rssBytes(subject.pid);
     const cpuBefore = await cpuSeconds(subject.pid);
     const clientCpuBefore = await cpuSeconds(client.pid);
     const countersBefore = await subject.counters();
@@ -109,6 +115,7 @@ export async function measureFanOut(
       cpuSecondsPerUpdate: (cpuAfter - cpuBefore) / plan.updates,
       clientCpuSecondsPerUpdate: (clientCpuAfter - clientCpuBefore) / plan.updates,
       peakRssBytes: await peakRssBytes(subject.pid),
+      idleRssBytes: idleRss,
       xdsResponsesPerUpdate: perUpdate((c) => c.xdsResponses),
       serviceReadsPerUpdate: perUpdate((c) => c.serviceReads),
       encodingsPerUpdate: perUpdate((c) => c.encodings),

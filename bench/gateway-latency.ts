@@ -8,7 +8,7 @@
  */
 import { createServer, request as httpRequest } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startBridgeProcess } from "../test/support/bridge-process.ts";
+import { startBenchBridge } from "./bench-bridge.ts";
 import { startConsul } from "../test/support/consul-agent.ts";
 import { gatewayBootstrap } from "../test/support/envoy-gateway-config.ts";
 import { startEnvoy } from "../test/support/envoy-proxy.ts";
@@ -52,7 +52,7 @@ async function main(samples: number): Promise<void> {
   const backendPort = (backend.address() as { port: number }).port;
   const consul = await startConsul();
   const gatewayPort = await freePort();
-  const bridge = await startBridgeProcess({
+  const bridge = await startBenchBridge({
     consulAddress: consul.address,
     extraArgs: [`--gateway-port=${gatewayPort}`, "--gateway-host=127.0.0.1"],
   });

@@ -13,10 +13,19 @@ export async function cpuSeconds(pid: number): Promise<number> {
 }
 
 /** Peak resident set size in bytes (VmHWM of /proc/PID/status). */
-export async function peakRssBytes(pid: number): Promise<number> {
+export function peakRssBytes(pid: number): Promise<number> {
+  return statusBytes(pid, "VmHWM");
+}
+
+/** Resident set size now, in bytes (VmRSS of /proc/PID/status). */
+export function rssBytes(pid: number): Promise<number> {
+  return statusBytes(pid, "VmRSS");
+}
+
+async function statusBytes(pid: number, field: "VmHWM" | "VmRSS"): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const match = /^VmHWM:\s+(\d+) kB$/m.exec(status);
-  if (!match) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(status);
+  if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(match[1]) * 1024;
 }
 

@@ -40,6 +40,9 @@ function area(frame: CallFrame): string {
   if (module) return module[1]!;
   const source = /\/(src\/.+)$/.exec(url);
   if (source) return source[1]!;
+  // The bench runs the build: dist/xds/x.js is reported as the source it was compiled from.
+  const built = /\/dist\/(.+)\.js$/.exec(url);
+  if (built) return `src/${built[1]!}.ts`;
   if (url.startsWith("node:")) return "node internals";
   return url;
 }

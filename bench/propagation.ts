@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { startBridgeProcess } from "../test/support/bridge-process.ts";
+import { startBenchBridge } from "./bench-bridge.ts";
 import { startConsul } from "../test/support/consul-agent.ts";
 import { startEnvoy, type EnvoyProxy } from "../test/support/envoy-proxy.ts";
 import { summary } from "./stats.ts";
@@ -63,7 +63,7 @@ async function measure(samples: number): Promise<number[]> {
       Port: 9,
       Check: { CheckID: CHECK_ID, TTL: "10m", Status: "passing" },
     });
-    const bridge = await startBridgeProcess({
+    const bridge = await startBenchBridge({
       consulAddress: consul.address,
       extraArgs: ["--log-level=warn"],
     });

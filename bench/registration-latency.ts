@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startBridgeProcess } from "../test/support/bridge-process.ts";
+import { startBenchBridge } from "./bench-bridge.ts";
 import { startConsul } from "../test/support/consul-agent.ts";
 import { startEnvoy } from "../test/support/envoy-proxy.ts";
 import { summary } from "./stats.ts";
@@ -58,7 +58,7 @@ async function measure(
   via: "shim" | "agent",
 ): Promise<{ listed: number[]; healthy: number[] }> {
   const consul = await startConsul();
-  const bridge = await startBridgeProcess({
+  const bridge = await startBenchBridge({
     consulAddress: consul.address,
     extraArgs: ["--log-level=warn"],
   });

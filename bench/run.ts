@@ -1,4 +1,5 @@
 import { writeFileSync } from "node:fs";
+import { ensureBuild } from "../test/support/dist-build.ts";
 import { burstRows } from "./burst.ts";
 import { fanOutRows } from "./fan-out-rows.ts";
 import { buildGoPrograms } from "./go-programs.ts";
@@ -11,13 +12,14 @@ import { evaluate, printTable, type BenchRow } from "./table.ts";
 
 /**
  * `npm run bench [-- --quick] [--json PATH] [--profile DIR] [--only NAMES]`: every benchmark on
- * real parts (Consul, the bridge as its own process, Envoy, the Go load client and reference
- * servers), one table at the end.
+ * real parts (Consul, the bridge as its own process run from its build in dist/, Envoy, the Go
+ * load client and reference servers), one table at the end.
  */
 async function main(): Promise<void> {
   const options = parseBenchOptions(process.argv.slice(2));
   const started = performance.now();
-  const programs = await buildGoPrograms();
+  // The bridge runs as shipped (`node dist/main.js`): built here once, if any source is newer.
+  const [programs] = await Promise.all([buildGoPrograms(), ensureBuild()]);
   const machine = machineInfo();
   const { sizes } = options;
   const wanted = (name: BenchmarkName) => options.only.length === 0 || options.only.includes(name);

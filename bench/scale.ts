@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { startBridgeProcess, type BridgeProcess } from "../test/support/bridge-process.ts";
+import { startBenchBridge } from "./bench-bridge.ts";
+import type { BridgeProcess } from "../test/support/bridge-process.ts";
 import { startConsul, type ConsulAgent } from "../test/support/consul-agent.ts";
 import { bridgeCounters } from "./bridge-metrics.ts";
 import { loadServices, registerInstance } from "./consul-catalog.ts";
@@ -115,7 +116,7 @@ async function timedStart(
   onSpawn?: (started: { pid: number; xdsPort: number }) => void,
 ): Promise<{ bridge: BridgeProcess; readyMs: number }> {
   let ready: Promise<number> | undefined;
-  const bridge = await startBridgeProcess({
+  const bridge = await startBenchBridge({
     consulAddress: consul.address,
     extraArgs: ["--log-level=warn"],
     onSpawn(started) {

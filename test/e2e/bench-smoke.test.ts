@@ -18,7 +18,7 @@ const EXPECTED_ROWS = [
     ...["first", "all"].flatMap((who) =>
       ["p50", "p99", "max"].map((p) => `fanout.${size}.${who}.${p}`),
     ),
-    ...["bytes", "pushes", "cpu", "client-cpu", "rss", "responses", "reads"].map(
+    ...["bytes", "pushes", "cpu", "client-cpu", "rss", "rss-idle", "responses", "reads"].map(
       (f) => `fanout.${size}.${f}`,
     ),
   ]),
@@ -39,7 +39,7 @@ const EXPECTED_ROWS = [
 
 /** Rows also measured on both go-control-plane reference servers. */
 const WITH_REFERENCES =
-  /^(startup|fanout)\.(small|large)(\.first)?(\.(first|all)\.(p50|p99|max)|\.(bytes|pushes|cpu|client-cpu|rss))?$/;
+  /^(startup|fanout)\.(small|large)(\.first)?(\.(first|all)\.(p50|p99|max)|\.(bytes|pushes|cpu|client-cpu|rss|rss-idle))?$/;
 
 test(
   "the quick benchmark builds its Go programs and prints every row with numbers",
