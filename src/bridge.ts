@@ -31,6 +31,8 @@ import { createStatusHandler } from "./http/status-handler.ts";
 import { createStatusPageHandler } from "./http/status-page.ts";
 import { createMetrics, type BridgeMetrics } from "./metrics.ts";
 import { EndpointStore } from "./model/endpoint-store.ts";
+import { mergeSourcesInto } from "./model/merged-sources.ts";
+import { DnsSource } from "./dns/dns-source.ts";
 import { startDiscoveryServer, type DiscoveryServer } from "./xds/discovery-server.ts";
 import { loadXdsProtos } from "./xds/protos.ts";
 import { ResourceCache } from "./xds/resource-cache.ts";
@@ -70,6 +72,29 @@ function consulRequestHooks(metrics: BridgeMetrics): ConsulClientHooks {
   };
 }
 
+/** The DNS source of `--dns-services`, its endpoints in the local datacenter; none without names. */
+function startDnsSource(
+  config: BridgeConfig["dns"],
+  datacenter: string,
+  view: EndpointStore,
+  logger: Logger,
+  metrics: BridgeMetrics,
+): DnsSource | undefined {
+  if (config.targets.length === 0) return undefined;
+  const source = new DnsSource({
+    targets: config.targets,
+    server: config.server,
+    minTtlSeconds: config.minTtlSeconds,
+    maxTtlSeconds: config.maxTtlSeconds,
+    locality: { region: datacenter, zone: "" },
+    logger,
+    onEndpoints: (update) => view.apply([update]),
+    onError: (error) => metrics.dnsErrors.inc({ service: error.service }),
+  });
+  source.start();
+  return source;
+}
+
 /**
  * Wires the Consul source, the endpoint store, the resource cache and the xDS server. The xDS
  * server listens at once but answers nothing until the first full read of Consul is done.
@@ -81,6 +106,19 @@ export async function startDiscovery(
 ): Promise<DiscoveryPipeline> {
   const connection = connectConsul(config.consul, consulRequestHooks(metrics));
   const store = new EndpointStore();
+  // With DNS names, the catalog and DNS write views of their own, merged into `store` for xDS.
+  const catalogView = config.dns.targets.length > 0 ? new EndpointStore() : store;
+  const dnsView = new EndpointStore();
+  const stopMerging =
+    catalogView === store
+      ? () => undefined
+      : mergeSourcesInto({
+          consul: catalogView,
+          dns: dnsView,
+          target: store,
+          mode: config.dns.merge,
+        });
+  let dns: DnsSource | undefined;
   const feed = new EventFeed();
   const consulStatus = new ConsulStatus();
   // Consul change → first EDS response after it (only while some stream is there to push to).
@@ -181,7 +219,7 @@ export async function startDiscovery(
     metrics.consulDatacenterUnreachable.set({ dc: datacenter }, 0);
     return new RemoteDatacenterSource({
       connection,
-      store,
+      store: catalogView,
       datacenter,
       translation: { health: config.health },
       readLimit,
@@ -197,7 +235,7 @@ export async function startDiscovery(
     readLimit,
     connection,
     access,
-    store,
+    store: catalogView,
     translation,
     logger: logger.child({ component: "consul" }),
     readConcurrency: Math.max(1, config.consul.maxConnections - BLOCKING_CONNECTIONS),
@@ -226,6 +264,8 @@ export async function startDiscovery(
     datacenterOrder = { local, others };
     logger.info({ datacenter: local, failover: others }, "local datacenter read from the agent");
     for (const remote of remotes) if (remote.datacenter !== local) remote.start();
+    if (!startUp.signal.aborted)
+      dns = startDnsSource(config.dns, local, dnsView, logger.child({ component: "dns" }), metrics);
   });
   // Stopped before the agent told its datacenter: nothing to report.
   learnt.catch(() => undefined);
@@ -248,7 +288,8 @@ export async function startDiscovery(
       // Streams end before the watch stops, so nothing more (and nothing empty) is pushed.
       await xds.close();
       startUp.abort();
-      await Promise.all([source.stop(), ...remotes.map((remote) => remote.stop())]);
+      await Promise.all([source.stop(), ...remotes.map((remote) => remote.stop()), dns?.stop()]);
+      stopMerging();
       cache.close();
       connection.close();
     },

@@ -6,6 +6,7 @@ import {
   type ConsulOption,
 } from "./config-consul.ts";
 import { readConfigFile } from "./config-file.ts";
+import { DNS_OPTIONS, readDnsConfig, type DnsConfig } from "./config-dns.ts";
 import { readRoutingConfig, ROUTING_OPTIONS, type RoutingConfig } from "./config-routing.ts";
 import { readShimConfig, SHIM_OPTIONS, type ShimConfig } from "./config-shim.ts";
 import { readXdsAuth, XDS_AUTH_OPTIONS, type XdsTlsConfig } from "./config-xds-auth.ts";
@@ -75,6 +76,8 @@ export interface BridgeConfig {
   shim: ShimConfig;
   /** Which services become clusters and routes; the gateway listener. */
   routing: RoutingConfig;
+  /** Services resolved from DNS names, merged with the catalog's. */
+  dns: DnsConfig;
   logLevel: string;
 }
 
@@ -195,6 +198,7 @@ const OPTIONS = {
   ...XDS_AUTH_OPTIONS,
   ...SHIM_OPTIONS,
   ...ROUTING_OPTIONS,
+  ...DNS_OPTIONS,
   logLevel: {
     flag: "log-level",
     env: "BRIDGE_LOG_LEVEL",
@@ -414,6 +418,16 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
         gatewayPort: raw("gatewayPort"),
         gatewayHost: raw("gatewayHost"),
         gatewayZipkin: raw("gatewayZipkin"),
+      },
+      problems,
+    ),
+    dns: readDnsConfig(
+      {
+        dnsServices: raw("dnsServices"),
+        dnsServer: raw("dnsServer"),
+        dnsMinTtl: raw("dnsMinTtl"),
+        dnsMaxTtl: raw("dnsMaxTtl"),
+        dnsMerge: raw("dnsMerge"),
       },
       problems,
     ),

@@ -39,6 +39,8 @@ export interface BridgeMetrics {
   endpointMetadataDropped: Counter<"service">;
   /** 1 while another datacenter (--datacenters) does not answer; its last endpoints are kept. */
   consulDatacenterUnreachable: Gauge<"dc">;
+  /** Failed or empty resolutions of a --dns-services name; its last endpoints are kept. */
+  dnsErrors: Counter<"service">;
   xdsRefused: Counter<"reason">;
   shimRequests: Counter<"route" | "status">;
   changeToPush: Histogram;
@@ -174,6 +176,12 @@ export function createMetrics(withDefaults = true, version = "unknown"): BridgeM
       name: "bridge_consul_datacenter_unreachable",
       help: "1 while a datacenter of --datacenters does not answer (its last endpoints are kept)",
       labelNames: ["dc"],
+      registers,
+    }),
+    dnsErrors: new Counter({
+      name: "bridge_dns_errors_total",
+      help: "Failed or empty resolutions of a --dns-services name (its last endpoints are kept)",
+      labelNames: ["service"],
       registers,
     }),
     shimRequests: new Counter({

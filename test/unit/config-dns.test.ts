@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { readDnsConfig, type DnsGiven } from "../../src/config-dns.ts";
+import { ConfigError, parseConfig, usage } from "../../src/config.ts";
 
 const none: DnsGiven = {
   dnsServices: undefined,
@@ -67,5 +68,40 @@ describe("DNS source configuration", () => {
     assert.match(problems[5]!, /--dns-server=nowhere: expected HOST:PORT/);
     assert.match(problems[6]!, /above --dns-max-ttl/);
     assert.match(problems[7]!, /--dns-merge=both/);
+  });
+
+  it("reaches BridgeConfig from flags, which win, and from the environment", () => {
+    const parsed = parseConfig(
+      ["--dns-services=ext=extsrc.service.consul,web=web.example.com:8080", "--dns-min-ttl=2"],
+      {
+        BRIDGE_DNS_SERVICES: "ignored=ignored.example.com",
+        BRIDGE_DNS_SERVER: "127.0.0.1:8600",
+        BRIDGE_DNS_MAX_TTL: "60",
+        BRIDGE_DNS_MERGE: "merge",
+      },
+    );
+    assert.ok(!parsed.help);
+    assert.deepEqual(parsed.config.dns, {
+      targets: [
+        { service: "ext", kind: "srv", name: "extsrc.service.consul" },
+        { service: "web", kind: "address", name: "web.example.com", port: 8080 },
+      ],
+      server: "127.0.0.1:8600",
+      minTtlSeconds: 2,
+      maxTtlSeconds: 60,
+      merge: "merge",
+    });
+    assert.match(usage(), /--dns-services .*\[env BRIDGE_DNS_SERVICES\]/);
+  });
+
+  it("reports bad DNS values with the other configuration problems", () => {
+    assert.throws(
+      () => parseConfig(["--dns-merge=both", "--dns-server=nowhere", "--xds-port=x"], {}),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.problems.some((p) => p.startsWith("--dns-merge=both")) &&
+        error.problems.some((p) => p.startsWith("--dns-server=nowhere")) &&
+        error.problems.some((p) => p.startsWith("--xds-port=x")),
+    );
   });
 });
