@@ -73,6 +73,13 @@ export function asksForWildcard(request: SotwRequest, kind: RequestKind, wasWild
   return kind === "initial" || wasWildcard;
 }
 
+/** Whether two name lists hold the same names in the same order (an empty list never matches). */
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length === 0 || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /**
  * Per-name responses (EDS, RDS): each response carries only the resources whose version the
  * client has not seen; a resource that does not exist is not sent.
@@ -80,6 +87,8 @@ export function asksForWildcard(request: SotwRequest, kind: RequestKind, wasWild
 export class SotwSubscription implements TypeSubscription {
   private names = new Set<string>();
   private wildcard = false;
+  /** `resource_names` of the last request that was not stale, as sent. */
+  private requested: readonly string[] = [];
   /** Resource version last sent for each name. */
   private readonly sent = new Map<string, string>();
   private readonly pending = new Set<string>();
@@ -103,6 +112,12 @@ export class SotwSubscription implements TypeSubscription {
   onRequest(request: SotwRequest, allNames: () => Iterable<string>): RequestKind {
     const kind = this.nonces.classify(request);
     if (kind === "stale") return kind;
+    if (kind !== "initial" && !this.wildcard && sameList(request.resource_names, this.requested)) {
+      // The usual ACK: the same names as last time, so the subscription is unchanged.
+      for (const name of this.names) if (!this.sent.has(name)) this.pending.add(name);
+      return kind;
+    }
+    this.requested = request.resource_names;
     this.wildcard = asksForWildcard(request, kind, this.wildcard);
     const requested = new Set(request.resource_names.filter((name) => name !== "*"));
 
