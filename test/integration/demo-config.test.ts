@@ -132,7 +132,10 @@ test("docker-compose.yml: Consul, the bridge, Envoy on envoy.yaml, five backends
   }
   // The one-shot job runs the demo's own curl loop (compose doubles `$` to keep it literal).
   const job = (services["register-through-shim"]?.command ?? []).join("\n").replaceAll("$$", "$");
-  const demo = await readFile(join(repoRoot, "scripts", "demo.sh"), "utf8");
+  // The demo's shim port is configurable; its default is the compose job's 5000.
+  const script = await readFile(join(repoRoot, "scripts", "demo.sh"), "utf8");
+  assert.ok(script.includes('DEMO_HTTP_PORT="${DEMO_HTTP_PORT:-5000}"'));
+  const demo = script.replaceAll("$DEMO_HTTP_PORT", "5000");
   const loop = 'curl -s "http://localhost:5000/edsservice/register?endpoint=127.0.0.1:$i"';
   assert.ok(job.includes(loop), job);
   assert.ok(demo.includes(loop), "scripts/demo.sh runs the same loop");
