@@ -1,4 +1,5 @@
 import { startProcess } from "./child-process.ts";
+import { consulApi, consulCli, consulPortArgs, consulReady } from "./consul-api.ts";
 import { freePorts } from "./free-port.ts";
 import { toolPath } from "./tools.ts";
 import { waitFor } from "./wait-for.ts";
@@ -48,15 +49,14 @@ export async function startConsul(options: ConsulAgentOptions = {}): Promise<Con
   const args = [
     "agent",
     "-dev",
-    "-bind=127.0.0.1",
-    "-client=127.0.0.1",
-    `-node=${nodeName}`,
-    `-http-port=${http}`,
-    `-dns-port=${dns}`,
-    `-server-port=${server}`,
-    `-serf-lan-port=${serfLan}`,
-    `-serf-wan-port=${serfWan}`,
-    `-grpc-port=${grpc}`,
+    ...consulPortArgs(nodeName, {
+      http: http!,
+      dns: dns!,
+      server: server!,
+      serfLan: serfLan!,
+      serfWan: serfWan!,
+      grpc: grpc!,
+    }),
     "-log-level=warn",
   ];
   if (options.datacenter) args.push(`-datacenter=${options.datacenter}`);
@@ -66,16 +66,7 @@ export async function startConsul(options: ConsulAgentOptions = {}): Promise<Con
   const process = startProcess(toolPath("consul"), args);
   const address = `127.0.0.1:${http}`;
 
-  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`http://${address}${path}`, {
-      method,
-      headers: options.token ? { "x-consul-token": options.token } : {},
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  };
+  const api = consulApi(address, options.token);
 
   const agent: ConsulAgent = {
     httpPort: http,
@@ -87,19 +78,7 @@ export async function startConsul(options: ConsulAgentOptions = {}): Promise<Con
     nodeName,
     pid: process.child.pid ?? -1,
     api,
-    async cli(...cliArgs) {
-      const run = startProcess(toolPath("consul"), cliArgs, {
-        env: {
-          ...globalThis.process.env,
-          CONSUL_HTTP_ADDR: address,
-          ...(options.token ? { CONSUL_HTTP_TOKEN: options.token } : {}),
-        },
-      });
-      run.child.ref(); // awaited: keep the event loop alive until it exits
-      const code = await new Promise<number | null>((resolve) => run.child.on("exit", resolve));
-      if (code !== 0) throw new Error(`consul ${cliArgs.join(" ")}: ${run.output()}`);
-      return run.output();
-    },
+    cli: consulCli(address, options.token),
     output: () => process.output(),
     stop: () => process.stop(),
   };
@@ -108,10 +87,7 @@ export async function startConsul(options: ConsulAgentOptions = {}): Promise<Con
     await waitFor(
       async () => {
         if (process.child.exitCode !== null) throw new Error(`consul exited: ${process.output()}`);
-        const leader = await api<string>("GET", "/v1/status/leader");
-        if (!leader) return false;
-        const nodes = await api<{ Node: string }[]>("GET", "/v1/catalog/nodes");
-        return nodes.some((node) => node.Node === nodeName);
+        return consulReady(api, nodeName);
       },
       { timeoutMs: 30_000, description: "consul agent ready" },
     );

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startProcess, type ManagedProcess } from "./child-process.ts";
+import { consulApi, consulCli, consulPortArgs, type ConsulPorts } from "./consul-api.ts";
 import type { ConsulAgent } from "./consul-agent.ts";
 import { freePorts } from "./free-port.ts";
 import { toolPath } from "./tools.ts";
@@ -40,15 +41,6 @@ export interface ConsulClusterOptions {
   servers?: number;
 }
 
-/** The ports one agent listens on. */
-interface AgentPorts {
-  http: number;
-  dns: number;
-  server: number;
-  serfLan: number;
-  serfWan: number;
-}
-
 // Raft timings of `consul agent -dev` (the default multiplier, 5, is meant for slow networks):
 // a follower stops trusting a silent leader after ~1 s instead of ~5 s.
 const FAST_RAFT = "performance { raft_multiplier = 1 }";
@@ -68,20 +60,12 @@ export async function startConsulCluster(
   const dataRoot = await mkdtemp(join(tmpdir(), "consul-cluster-"));
   const joins = serverPorts.map((port) => `-retry-join=127.0.0.1:${port.serfLan}`);
   const processes: ManagedProcess[] = [];
-  const launch = (name: string, port: AgentPorts, extra: string[]): ManagedProcess => {
+  const launch = (name: string, port: ConsulPorts, extra: string[]): ManagedProcess => {
     const child = startProcess(toolPath("consul"), [
       "agent",
       ...extra,
       `-data-dir=${join(dataRoot, name)}`,
-      "-bind=127.0.0.1",
-      "-client=127.0.0.1",
-      `-node=${name}`,
-      `-http-port=${port.http}`,
-      `-dns-port=${port.dns}`,
-      `-server-port=${port.server}`,
-      `-serf-lan-port=${port.serfLan}`,
-      `-serf-wan-port=${port.serfWan}`,
-      "-grpc-port=-1",
+      ...consulPortArgs(name, port),
       ...joins,
       "-retry-interval=1s",
       `-hcl=${FAST_RAFT}`,
@@ -101,7 +85,7 @@ export async function startConsulCluster(
       pid: child.child.pid ?? -1,
       running: () => child.child.exitCode === null && child.child.signalCode === null,
       knownLeader: async () =>
-        (await callApi<string>(`127.0.0.1:${port.http}`, "GET", "/v1/status/leader")) ?? "",
+        (await consulApi(`127.0.0.1:${port.http}`)<string>("GET", "/v1/status/leader")) ?? "",
       kill: () => child.kill(),
       output: () => child.output(),
     };
@@ -139,7 +123,7 @@ export async function startConsulCluster(
 }
 
 /** The client agent seen through the same interface as a dev agent. */
-function clientAgent(process: ManagedProcess, nodeName: string, ports: AgentPorts): ConsulAgent {
+function clientAgent(process: ManagedProcess, nodeName: string, ports: ConsulPorts): ConsulAgent {
   const address = `127.0.0.1:${ports.http}`;
   return {
     httpPort: ports.http,
@@ -148,39 +132,14 @@ function clientAgent(process: ManagedProcess, nodeName: string, ports: AgentPort
     address,
     nodeName,
     pid: process.child.pid ?? -1,
-    api: (method, path, body) => callApi(address, method, path, body),
-    async cli(...args) {
-      const run = startProcess(toolPath("consul"), args, {
-        env: { ...globalThis.process.env, CONSUL_HTTP_ADDR: address },
-      });
-      run.child.ref(); // awaited: keep the event loop alive until it exits
-      const code = await new Promise<number | null>((resolve) => run.child.on("exit", resolve));
-      if (code !== 0) throw new Error(`consul ${args.join(" ")}: ${run.output()}`);
-      return run.output();
-    },
+    api: consulApi(address),
+    cli: consulCli(address),
     output: () => process.output(),
     stop: () => process.stop(),
   };
 }
 
-/** Calls an agent's HTTP API and parses JSON; throws on a non-2xx answer. */
-async function callApi<T>(
-  address: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<T> {
-  const response = await fetch(`http://${address}${path}`, {
-    method,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
-
-async function allocatePorts(agents: number): Promise<AgentPorts[]> {
+async function allocatePorts(agents: number): Promise<ConsulPorts[]> {
   const all = await freePorts(agents * 5);
   return Array.from({ length: agents }, (_, index) => {
     const [http, dns, server, serfLan, serfWan] = all.slice(index * 5, index * 5 + 5) as [

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startProcess, type ManagedProcess } from "./child-process.ts";
+import { consulApi, consulCli, consulPortArgs, consulReady } from "./consul-api.ts";
 import type { ConsulAgent } from "./consul-agent.ts";
 import { freePorts } from "./free-port.ts";
 import { toolPath } from "./tools.ts";
@@ -58,31 +59,14 @@ export async function startRestartableConsul(
     ...(options.join ? [`-retry-join=${options.join}`, "-retry-interval=1s"] : []),
     ...(options.join ? [] : ["-server", "-bootstrap-expect=1", `-hcl=${FAST_RAFT}`]),
     `-data-dir=${dataDir}`,
-    "-bind=127.0.0.1",
-    "-client=127.0.0.1",
-    `-node=${nodeName}`,
-    `-http-port=${http}`,
-    `-dns-port=${dns}`,
-    `-server-port=${server}`,
-    `-serf-lan-port=${serfLan}`,
-    `-serf-wan-port=${serfWan}`,
-    "-grpc-port=-1",
+    ...consulPortArgs(nodeName, { http, dns, server, serfLan, serfWan }),
     "-hcl=disable_update_check = true",
     "-log-level=warn",
   ];
   let current: ManagedProcess | undefined;
   let earlierOutput = "";
 
-  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`http://${address}${path}`, {
-      method,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  };
+  const api = consulApi(address);
   const running = (): boolean =>
     current !== undefined && current.child.exitCode === null && current.child.signalCode === null;
   const launch = async (): Promise<void> => {
@@ -92,9 +76,7 @@ export async function startRestartableConsul(
     await waitFor(
       async () => {
         if (!running()) throw new Error(`consul exited: ${child.output()}`);
-        if (!(await api<string>("GET", "/v1/status/leader"))) return false;
-        const nodes = await api<{ Node: string }[]>("GET", "/v1/catalog/nodes");
-        return nodes.some((node) => node.Node === nodeName);
+        return consulReady(api, nodeName);
       },
       { timeoutMs: 60_000, intervalMs: 20, description: `consul ${role} ${nodeName} ready` },
     );
@@ -122,15 +104,7 @@ export async function startRestartableConsul(
     dataDir,
     serfLanAddress: `127.0.0.1:${serfLan}`,
     api,
-    async cli(...cliArgs) {
-      const run = startProcess(toolPath("consul"), cliArgs, {
-        env: { ...globalThis.process.env, CONSUL_HTTP_ADDR: address },
-      });
-      run.child.ref(); // awaited: keep the event loop alive until it exits
-      const code = await new Promise<number | null>((resolve) => run.child.on("exit", resolve));
-      if (code !== 0) throw new Error(`consul ${cliArgs.join(" ")}: ${run.output()}`);
-      return run.output();
-    },
+    cli: consulCli(address),
     output: () => earlierOutput + (current?.output() ?? ""),
     running,
     kill: async () => current?.kill(),
