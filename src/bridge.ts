@@ -43,7 +43,7 @@ import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "./xds/type-urls.ts";
 const BLOCKING_CONNECTIONS = 2;
 /** Connections of the shim's registrar, apart from the watcher's. */
 const REGISTRAR_CONNECTIONS = 2;
-/** Trailing window in which store changes are merged into one push (design.md §5). */
+/** Trailing window in which store changes are merged into one push (docs/architecture.md §5). */
 export const DEFAULT_COALESCE_WINDOW_MS = 20;
 
 /** The running discovery side of the bridge: Consul → model → xDS. */

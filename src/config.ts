@@ -5,8 +5,8 @@ import {
   type ConsulConfig,
   type ConsulOption,
 } from "./config-consul.ts";
-import { readConfigFile } from "./config-file.ts";
 import { DNS_OPTIONS, readDnsConfig, type DnsConfig } from "./config-dns.ts";
+import { readConfigFile } from "./config-file.ts";
 import { readRoutingConfig, ROUTING_OPTIONS, type RoutingConfig } from "./config-routing.ts";
 import { readShimConfig, SHIM_OPTIONS, type ShimConfig } from "./config-shim.ts";
 import { readXdsAuth, XDS_AUTH_OPTIONS, type XdsTlsConfig } from "./config-xds-auth.ts";

@@ -229,6 +229,71 @@ describe("parseConfig validation", () => {
   });
 });
 
+describe("parseConfig routing", () => {
+  it("exports every service, keeps departed clusters 60 s and serves no gateway by default", () => {
+    const { routing } = config();
+    assert.deepEqual(routing.services.patterns, []);
+    assert.equal(routing.clusterGraceSeconds, 60);
+    assert.equal(routing.routeConfigName, "consul-services");
+    assert.equal(routing.gateway, undefined);
+  });
+
+  it("reads the service filter, grace, route name and gateway from flags and environment", () => {
+    const { routing } = config(["--services", "api-*, tag:public", "--gateway-port", "10000"], {
+      BRIDGE_CLUSTER_GRACE: "5",
+      BRIDGE_ROUTE_CONFIG_NAME: "edge-routes",
+      BRIDGE_GATEWAY_HOST: "127.0.0.1",
+    });
+    assert.deepEqual(
+      routing.services.patterns.map((p) => [p.kind, p.text]),
+      [
+        ["name", "api-*"],
+        ["tag", "tag:public"],
+      ],
+    );
+    assert.equal(routing.clusterGraceSeconds, 5);
+    assert.equal(routing.routeConfigName, "edge-routes");
+    assert.deepEqual(routing.gateway, { host: "127.0.0.1", port: 10000 });
+  });
+
+  it("takes BRIDGE_SERVICES and BRIDGE_GATEWAY_PORT from the environment", () => {
+    const { routing } = config([], {
+      BRIDGE_SERVICES: "meta:team=payments",
+      BRIDGE_GATEWAY_PORT: "8080",
+    });
+    assert.deepEqual(routing.services.patterns[0], {
+      kind: "meta",
+      text: "meta:team=payments",
+      key: "team",
+      value: "payments",
+    });
+    assert.deepEqual(routing.gateway, { host: "0.0.0.0", port: 8080 });
+  });
+
+  it("reports every bad routing value at once", () => {
+    const found = problems([
+      "--services",
+      "api-*,tag:,meta:noequals,bad name",
+      "--cluster-grace",
+      "-1",
+      "--route-config-name",
+      "has space",
+      "--gateway-port",
+      "70000",
+    ]).join("\n");
+    assert.match(found, /--services: pattern 2 "tag:"/);
+    assert.match(found, /--services: pattern 3 "meta:noequals"/);
+    assert.match(found, /--services: pattern 4 "bad name"/);
+    assert.match(found, /--cluster-grace=-1/);
+    assert.match(found, /--route-config-name=has space/);
+    assert.match(found, /--gateway-port=70000/);
+  });
+
+  it("rejects a gateway host without a gateway port", () => {
+    assert.match(problems(["--gateway-host", "127.0.0.1"]).join(), /needs a gateway port/);
+  });
+});
+
 describe("parseConfig xDS authentication", () => {
   let certs: TestCertificates;
   let tls: string[];
@@ -344,71 +409,6 @@ describe("parseConfig xDS authentication", () => {
       "xds-token-file",
     ])
       assert.match(usage(), new RegExp(`--${flag} `));
-  });
-});
-
-describe("parseConfig routing", () => {
-  it("exports every service, keeps departed clusters 60 s and serves no gateway by default", () => {
-    const { routing } = config();
-    assert.deepEqual(routing.services.patterns, []);
-    assert.equal(routing.clusterGraceSeconds, 60);
-    assert.equal(routing.routeConfigName, "consul-services");
-    assert.equal(routing.gateway, undefined);
-  });
-
-  it("reads the service filter, grace, route name and gateway from flags and environment", () => {
-    const { routing } = config(["--services", "api-*, tag:public", "--gateway-port", "10000"], {
-      BRIDGE_CLUSTER_GRACE: "5",
-      BRIDGE_ROUTE_CONFIG_NAME: "edge-routes",
-      BRIDGE_GATEWAY_HOST: "127.0.0.1",
-    });
-    assert.deepEqual(
-      routing.services.patterns.map((p) => [p.kind, p.text]),
-      [
-        ["name", "api-*"],
-        ["tag", "tag:public"],
-      ],
-    );
-    assert.equal(routing.clusterGraceSeconds, 5);
-    assert.equal(routing.routeConfigName, "edge-routes");
-    assert.deepEqual(routing.gateway, { host: "127.0.0.1", port: 10000 });
-  });
-
-  it("takes BRIDGE_SERVICES and BRIDGE_GATEWAY_PORT from the environment", () => {
-    const { routing } = config([], {
-      BRIDGE_SERVICES: "meta:team=payments",
-      BRIDGE_GATEWAY_PORT: "8080",
-    });
-    assert.deepEqual(routing.services.patterns[0], {
-      kind: "meta",
-      text: "meta:team=payments",
-      key: "team",
-      value: "payments",
-    });
-    assert.deepEqual(routing.gateway, { host: "0.0.0.0", port: 8080 });
-  });
-
-  it("reports every bad routing value at once", () => {
-    const found = problems([
-      "--services",
-      "api-*,tag:,meta:noequals,bad name",
-      "--cluster-grace",
-      "-1",
-      "--route-config-name",
-      "has space",
-      "--gateway-port",
-      "70000",
-    ]).join("\n");
-    assert.match(found, /--services: pattern 2 "tag:"/);
-    assert.match(found, /--services: pattern 3 "meta:noequals"/);
-    assert.match(found, /--services: pattern 4 "bad name"/);
-    assert.match(found, /--cluster-grace=-1/);
-    assert.match(found, /--route-config-name=has space/);
-    assert.match(found, /--gateway-port=70000/);
-  });
-
-  it("rejects a gateway host without a gateway port", () => {
-    assert.match(problems(["--gateway-host", "127.0.0.1"]).join(), /needs a gateway port/);
   });
 });
 
