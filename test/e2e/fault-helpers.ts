@@ -1,6 +1,8 @@
+import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { get } from "node:http";
 import type { TestContext } from "node:test";
+import { startBackend, type BackendProcess } from "../support/backend-process.ts";
 import type { EnvoyProxy } from "../support/envoy-proxy.ts";
 import { waitFor } from "../support/wait-for.ts";
 
@@ -92,4 +94,42 @@ export async function residentMiB(pid: number): Promise<number> {
 /** Reports a measured figure in the test output (the README's failure figures come from these). */
 export function report(t: TestContext, what: string, ms: number): void {
   t.diagnostic(`${what}: ${Math.round(ms)} ms`);
+}
+
+/** Starts `count` backends (not registered) that register with the Consul agent at `consulAddress`. */
+export function startBackends(count: number, consulAddress: string): Promise<BackendProcess[]> {
+  return Promise.all(Array.from({ length: count }, () => startBackend({ consulAddress })));
+}
+
+/** Registers each backend through a bridge's shim, asserting the `ENDPOINT ok` answer. */
+export async function shimRegister(
+  bridgeUrl: string,
+  backends: readonly BackendProcess[],
+): Promise<void> {
+  for (const backend of backends) {
+    const answer = await shimCall(bridgeUrl, "register", backend.endpoint);
+    assert.equal(answer.status, 200, answer.text);
+    assert.equal(answer.text, `${backend.endpoint} ok`);
+  }
+}
+
+/** Something a fault test started and stops in `after`. */
+interface Stoppable {
+  stop(): Promise<void>;
+}
+
+/**
+ * Stops what a fault test started, in order — the backends (killed), Envoy, the bridges, then
+ * Consul — each stage even when something in an earlier one failed to stop.
+ */
+export async function stopAll(started: {
+  backends: readonly BackendProcess[];
+  envoy: Stoppable | undefined;
+  bridges: readonly (Stoppable | undefined)[];
+  consul: Stoppable | undefined;
+}): Promise<void> {
+  await Promise.allSettled(started.backends.map((backend) => backend.kill()));
+  await Promise.allSettled([started.envoy?.stop()]);
+  await Promise.allSettled(started.bridges.map((bridge) => bridge?.stop()));
+  await started.consul?.stop();
 }

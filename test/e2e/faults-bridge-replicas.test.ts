@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startBackend, type BackendProcess } from "../support/backend-process.ts";
+import type { BackendProcess } from "../support/backend-process.ts";
 import { startBridgeProcess, type BridgeProcess } from "../support/bridge-process.ts";
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
 import { startEnvoy, type EnvoyProxy } from "../support/envoy-proxy.ts";
@@ -11,6 +11,9 @@ import {
   LONG_TESTS,
   report,
   shimCall,
+  shimRegister,
+  startBackends,
+  stopAll,
   untilInEnvoy,
 } from "./fault-helpers.ts";
 import { startTraffic } from "./traffic.ts";
@@ -53,12 +56,8 @@ describe("fault: two bridge replicas, the one Envoy uses killed -9", () => {
     consul = await startConsul();
     for (let i = 0; i < 2; i++)
       replicas.push(await startBridgeProcess({ consulAddress: consul.address }));
-    backends.push(
-      ...(await Promise.all(
-        Array.from({ length: 3 + ROUNDS }, () => startBackend({ consulAddress: consul.address })),
-      )),
-    );
-    for (const backend of backends.slice(0, 2)) await shimOk(replicas[0]!, "register", backend);
+    backends.push(...(await startBackends(3 + ROUNDS, consul.address)));
+    await shimRegister(replicas[0]!.url, backends.slice(0, 2));
     envoy = await startEnvoy({
       xdsPort: replicas[0]!.xdsPort,
       extraXdsPorts: [replicas[1]!.xdsPort],
@@ -67,12 +66,7 @@ describe("fault: two bridge replicas, the one Envoy uses killed -9", () => {
       await untilInEnvoy(envoy, "myservice", backend.endpoint);
   });
 
-  after(async () => {
-    await Promise.allSettled(backends.map((b) => b.kill()));
-    await envoy?.stop();
-    await Promise.allSettled(replicas.map((replica) => replica.stop()));
-    await consul?.stop();
-  });
+  after(() => stopAll({ backends, envoy, bridges: replicas, consul }));
 
   test("a shim deregistration sent to either replica removes what the other registered", async () => {
     const { used, other } = await inUse();

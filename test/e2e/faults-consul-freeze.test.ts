@@ -1,12 +1,21 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startBackend, type BackendProcess } from "../support/backend-process.ts";
+import type { BackendProcess } from "../support/backend-process.ts";
 import { startBridgeProcess, type BridgeProcess } from "../support/bridge-process.ts";
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
 import { startEnvoy, type EnvoyProxy } from "../support/envoy-proxy.ts";
 import { waitFor } from "../support/wait-for.ts";
-import { healthyEndpoints, LONG_TESTS, report, shimCall, untilInEnvoy } from "./fault-helpers.ts";
+import {
+  healthyEndpoints,
+  LONG_TESTS,
+  report,
+  shimCall,
+  shimRegister,
+  startBackends,
+  stopAll,
+  untilInEnvoy,
+} from "./fault-helpers.ts";
 import { answeringPorts, sendRequests, startTraffic } from "./traffic.ts";
 
 /** How long Consul stays frozen: a few seconds in CI, half a minute in the long form. */
@@ -21,30 +30,16 @@ describe("fault: Consul frozen (SIGSTOP) and resumed", () => {
   before(async () => {
     consul = await startConsul();
     bridge = await startBridgeProcess({ consulAddress: consul.address });
-    backends.push(
-      ...(await Promise.all([0, 1, 2].map(() => startBackend({ consulAddress: consul.address })))),
-    );
-    for (const backend of backends.slice(0, 2)) {
-      const answer = await shimCall(bridge.url, "register", backend.endpoint);
-      assert.equal(answer.status, 200, answer.text);
-    }
+    backends.push(...(await startBackends(3, consul.address)));
+    await shimRegister(bridge.url, backends.slice(0, 2));
     envoy = await startEnvoy({ xdsPort: bridge.xdsPort });
-    const registered = backends.slice(0, 2).map((b) => b.endpoint);
-    await waitFor(
-      async () => {
-        const healthy = await healthyEndpoints(envoy, "myservice");
-        return registered.every((endpoint) => healthy.has(endpoint));
-      },
-      { timeoutMs: 30_000, description: "the two registered backends healthy in Envoy" },
-    );
+    for (const backend of backends.slice(0, 2))
+      await untilInEnvoy(envoy, "myservice", backend.endpoint);
   });
 
   after(async () => {
     if (consul) process.kill(consul.pid, "SIGCONT");
-    await Promise.allSettled(backends.map((b) => b.kill()));
-    await envoy?.stop();
-    await bridge?.stop();
-    await consul?.stop();
+    await stopAll({ backends, envoy, bridges: [bridge], consul });
   });
 
   test("no request fails while Consul is frozen, and a registration right after resume reaches Envoy", async (t) => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startBackend, type BackendProcess } from "../support/backend-process.ts";
+import type { BackendProcess } from "../support/backend-process.ts";
 import { startBridgeProcess, type BridgeProcess } from "../support/bridge-process.ts";
 import { startConsulCluster, type ConsulCluster } from "../support/consul-cluster.ts";
 import { startEnvoy, type EnvoyProxy } from "../support/envoy-proxy.ts";
@@ -11,6 +11,9 @@ import {
   LONG_TESTS,
   report,
   shimCall,
+  shimRegister,
+  startBackends,
+  stopAll,
   untilInEnvoy,
 } from "./fault-helpers.ts";
 import { startTraffic } from "./traffic.ts";
@@ -33,26 +36,14 @@ describe(`fault: the leader of a ${SERVERS}-server Consul cluster killed`, () =>
     cluster = await startConsulCluster({ servers: SERVERS });
     const consulAddress = cluster.client.address;
     bridge = await startBridgeProcess({ consulAddress });
-    backends.push(
-      ...(await Promise.all(
-        Array.from({ length: 2 + KILLS }, () => startBackend({ consulAddress })),
-      )),
-    );
-    for (const backend of backends.slice(0, 2)) {
-      const answer = await shimCall(bridge.url, "register", backend.endpoint);
-      assert.equal(answer.status, 200, answer.text);
-    }
+    backends.push(...(await startBackends(2 + KILLS, consulAddress)));
+    await shimRegister(bridge.url, backends.slice(0, 2));
     envoy = await startEnvoy({ xdsPort: bridge.xdsPort });
     for (const backend of backends.slice(0, 2))
       await untilInEnvoy(envoy, "myservice", backend.endpoint);
   });
 
-  after(async () => {
-    await Promise.allSettled(backends.map((b) => b.kill()));
-    await envoy?.stop();
-    await bridge?.stop();
-    await cluster?.stop();
-  });
+  after(() => stopAll({ backends, envoy, bridges: [bridge], consul: cluster }));
 
   test("no request fails, and a registration after the new leader is elected reaches Envoy", async (t) => {
     const errorsBefore = await bridgeMetric(bridge.url, "bridge_consul_errors_total");

@@ -12,6 +12,8 @@ import {
   LONG_TESTS,
   report,
   shimCall,
+  startBackends,
+  stopAll,
   untilInEnvoy,
 } from "./fault-helpers.ts";
 import { startTraffic } from "./traffic.ts";
@@ -61,9 +63,7 @@ describe("fault: the Consul server killed -9 and restarted on its data dir", () 
 
   before(async () => {
     consul = await startRestartableConsul();
-    backends.push(
-      ...(await Promise.all([0, 1, 2].map(() => startBackend({ consulAddress: consul.address })))),
-    );
+    backends.push(...(await startBackends(3, consul.address)));
     // Registered before the bridge starts, so that no re-read of its own is pending during the
     // outage: only the watch's reconnection can bring the deregistration below.
     for (const backend of backends) await registerWithAgent(consul, backend);
@@ -72,12 +72,7 @@ describe("fault: the Consul server killed -9 and restarted on its data dir", () 
     for (const backend of backends) await untilInEnvoy(envoy, "myservice", backend.endpoint);
   });
 
-  after(async () => {
-    await Promise.allSettled(backends.map((b) => b.kill()));
-    await envoy?.stop();
-    await bridge?.stop();
-    await consul?.stop();
-  });
+  after(() => stopAll({ backends, envoy, bridges: [bridge], consul }));
 
   test("Envoy keeps every endpoint through the outage, and a deregistration made as Consul comes back arrives at once", async (t) => {
     const before = await healthyEndpoints(envoy, "myservice");

@@ -8,7 +8,7 @@ import { startBridgeProcess, type BridgeProcess } from "../support/bridge-proces
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
 import { startEnvoy, type EnvoyProxy } from "../support/envoy-proxy.ts";
 import { waitFor } from "../support/wait-for.ts";
-import { bridgeMetric, healthyEndpoints, report, untilInEnvoy } from "./fault-helpers.ts";
+import { bridgeMetric, healthyEndpoints, report, stopAll, untilInEnvoy } from "./fault-helpers.ts";
 import { startTraffic } from "./traffic.ts";
 
 /**
@@ -55,10 +55,7 @@ describe("fault: consul snapshot restore while the bridge's queries are parked",
   });
 
   after(async () => {
-    await Promise.allSettled(backends.map((b) => b.kill()));
-    await envoy?.stop();
-    await bridge?.stop();
-    await consul?.stop();
+    await stopAll({ backends, envoy, bridges: [bridge], consul });
     if (snapshot) await rm(snapshot, { force: true });
   });
 
