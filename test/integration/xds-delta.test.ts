@@ -1,27 +1,18 @@
 import assert from "node:assert/strict";
-import { afterEach, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { createMetrics } from "../../src/metrics.ts";
 import type { Endpoint, ServiceEndpoints } from "../../src/model/endpoint.ts";
-import { EndpointStore } from "../../src/model/endpoint-store.ts";
-import { startDiscoveryServer } from "../../src/xds/discovery-server.ts";
-import { loadXdsProtos } from "../../src/xds/protos.ts";
-import { ResourceCache, type ResourceCacheOptions } from "../../src/xds/resource-cache.ts";
+import type { ResourceCacheOptions } from "../../src/xds/resource-cache.ts";
 import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS,
   CLUSTER_TYPE_URL as CDS,
   LISTENER_TYPE_URL as LDS,
   ROUTE_CONFIGURATION_TYPE_URL as RDS,
 } from "../../src/xds/type-urls.ts";
-import { memoryLogger } from "../support/memory-logger.ts";
 import { endpoint as fixtureEndpoint } from "../support/model-fixtures.ts";
 import { waitFor } from "../support/wait-for.ts";
-import {
-  openDeltaXdsStream,
-  openXdsStream,
-  type DecodedDeltaResponse,
-  type DeltaXdsTestStream,
-  type XdsServiceKind,
-} from "../support/xds-client.ts";
+import type { DecodedDeltaResponse, XdsServiceKind } from "../support/xds-client.ts";
+import { xdsServerFixture } from "../support/xds-server-fixture.ts";
 
 const endpoint = (port: number, meta: Record<string, string> = {}): Endpoint =>
   fixtureEndpoint("127.0.0.1", { id: `node/${port}`, port, meta });
@@ -45,28 +36,17 @@ function assignedPorts(response: DecodedDeltaResponse): Record<string, number[]>
 }
 
 describe("delta xDS over real gRPC", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const xds = xdsServerFixture();
 
   async function start(
     services: ServiceEndpoints[],
-    options: ResourceCacheOptions & { ready?: boolean } = {},
+    { ready, ...options }: ResourceCacheOptions & { ready?: boolean } = {},
   ) {
-    const store = new EndpointStore();
-    store.apply(services);
-    if (options.ready !== false) store.markReady();
-    const cache = new ResourceCache(store, loadXdsProtos(), 0, { clusterGraceMs: 0, ...options });
-    const logs = memoryLogger();
     const metrics = createMetrics(false);
-    const server = await startDiscoveryServer({
-      cache,
-      host: "127.0.0.1",
-      port: 0,
-      keepaliveTimeMs: 30_000,
-      maxConnectionAgeMs: 600_000,
-      logger: logs.logger,
+    const { store, delta, stream, logs } = await xds.start({
+      services,
+      ready,
+      cache: { clusterGraceMs: 0, ...options },
       hooks: {
         onRequest: (kind, typeUrl, mode) =>
           metrics.xdsRequests.inc({ kind, type_url: typeUrl, mode }),
@@ -74,15 +54,6 @@ describe("delta xDS over real gRPC", () => {
           metrics.xdsNacks.inc({ type_url: typeUrl, mode }),
       },
     });
-    cleanups.push(
-      () => server.close(),
-      () => cache.close(),
-    );
-    const delta = (kind: XdsServiceKind = "ads"): DeltaXdsTestStream => {
-      const stream = openDeltaXdsStream(server.port, kind);
-      cleanups.push(() => stream.close());
-      return stream;
-    };
     /** Waits until the server has seen `count` requests of that kind (delta, any type). */
     const seen = (kind: string, count: number) =>
       waitFor(
@@ -92,7 +63,7 @@ describe("delta xDS over real gRPC", () => {
             .reduce((sum, v) => sum + v.value, 0) >= count,
         { description: `${count} ${kind} requests` },
       );
-    return { store, delta, logs, metrics, seen, port: server.port };
+    return { store, delta, stream, logs, metrics, seen };
   }
 
   test("a wildcard CDS subscription gets every cluster, then new ones, then removals", async () => {
@@ -249,10 +220,9 @@ describe("delta xDS over real gRPC", () => {
   });
 
   test("a client with a delta and a SotW stream sees the same data on both", async () => {
-    const { store, delta, port } = await start([service("web", 1), service("api", 2)]);
+    const { store, delta, stream } = await start([service("web", 1), service("api", 2)]);
     const incremental = delta();
-    const sotw = openXdsStream(port, "ads");
-    cleanups.push(() => sotw.close());
+    const sotw = stream("ads");
     incremental.send({ node: { id: "mixed" }, type_url: CDS });
     sotw.send({ node: { id: "mixed" }, type_url: CDS, resource_names: [] });
     const [d, s] = [await incremental.next(), await sotw.next()];

@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
-import { afterEach, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Endpoint, ServiceEndpoints } from "../../src/model/endpoint.ts";
-import { EndpointStore } from "../../src/model/endpoint-store.ts";
-import { startDiscoveryServer } from "../../src/xds/discovery-server.ts";
-import { loadXdsProtos } from "../../src/xds/protos.ts";
-import { ResourceCache, type ResourceCacheOptions } from "../../src/xds/resource-cache.ts";
+import type { ResourceCacheOptions } from "../../src/xds/resource-cache.ts";
 import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS,
   CLUSTER_TYPE_URL as CDS,
@@ -13,14 +10,9 @@ import {
   ROUTE_CONFIGURATION_TYPE_URL as RDS,
 } from "../../src/xds/type-urls.ts";
 import { callThroughXds, RAW_ECHO } from "../support/grpc-xds-call.ts";
-import { memoryLogger } from "../support/memory-logger.ts";
 import { endpoint as fixtureEndpoint } from "../support/model-fixtures.ts";
-import {
-  openXdsStream,
-  type DecodedResponse,
-  type XdsServiceKind,
-  type XdsTestStream,
-} from "../support/xds-client.ts";
+import type { DecodedResponse, XdsTestStream } from "../support/xds-client.ts";
+import { xdsServerFixture } from "../support/xds-server-fixture.ts";
 
 const endpoint = (port: number, meta: Record<string, string> = {}): Endpoint =>
   fixtureEndpoint("127.0.0.1", { id: `node/${port}`, port, meta });
@@ -47,35 +39,9 @@ const virtualHosts = (response: DecodedResponse): string[] =>
   ((response.resources[0]?.virtual_hosts ?? []) as { name: string }[]).map((host) => host.name);
 
 describe("xDS routing resources over real gRPC", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-
-  async function start(options: ResourceCacheOptions = {}, ...services: ServiceEndpoints[]) {
-    const store = new EndpointStore();
-    store.apply(services);
-    store.markReady();
-    const cache = new ResourceCache(store, loadXdsProtos(), 0, { clusterGraceMs: 0, ...options });
-    const server = await startDiscoveryServer({
-      cache,
-      host: "127.0.0.1",
-      port: 0,
-      keepaliveTimeMs: 30_000,
-      maxConnectionAgeMs: 600_000,
-      logger: memoryLogger().logger,
-    });
-    cleanups.push(
-      () => server.close(),
-      () => cache.close(),
-    );
-    const stream = (kind: XdsServiceKind = "ads"): XdsTestStream => {
-      const s = openXdsStream(server.port, kind);
-      cleanups.push(() => s.close());
-      return s;
-    };
-    return { store, stream, port: server.port };
-  }
+  const xds = xdsServerFixture();
+  const start = (options: ResourceCacheOptions = {}, ...services: ServiceEndpoints[]) =>
+    xds.start({ services, cache: { clusterGraceMs: 0, ...options } });
 
   test("CDS answers carry every service, and a removed one is absent from the next", async () => {
     const { store, stream } = await start({}, service("web", 1), service("api", 2));
@@ -250,7 +216,7 @@ describe("xDS routing resources over real gRPC", () => {
         error ? reject(error) : resolve(bound),
       ),
     );
-    cleanups.push(() => backend.forceShutdown());
+    xds.defer(() => backend.forceShutdown());
     const { port } = await start({}, service("echo", backendPort, { "envoy-protocol": "grpc" }));
     assert.deepEqual(await callThroughXds(port, "xds:///echo"), { ok: true, answer: "hello" });
     assert.deepEqual(await callThroughXds(port, "xds:///echo:50051"), {

@@ -1,16 +1,11 @@
 import assert from "node:assert/strict";
-import { afterEach, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { createMetrics } from "../../src/metrics.ts";
 import type { Endpoint } from "../../src/model/endpoint.ts";
-import { EndpointStore } from "../../src/model/endpoint-store.ts";
-import { startDiscoveryServer, type DiscoveryServer } from "../../src/xds/discovery-server.ts";
-import { loadXdsProtos } from "../../src/xds/protos.ts";
-import { ResourceCache } from "../../src/xds/resource-cache.ts";
 import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as CLA } from "../../src/xds/type-urls.ts";
 import { endpoint as fixtureEndpoint } from "../support/model-fixtures.ts";
-import { memoryLogger } from "../support/memory-logger.ts";
 import { waitFor } from "../support/wait-for.ts";
-import { openXdsStream, type XdsTestStream } from "../support/xds-client.ts";
+import { xdsServerFixture } from "../support/xds-server-fixture.ts";
 
 const endpoint = (port: number): Endpoint =>
   fixtureEndpoint("127.0.0.1", { id: `node/${port}`, port });
@@ -29,46 +24,19 @@ const ports = (response: {
   );
 
 describe("xDS server over real gRPC", () => {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const xds = xdsServerFixture();
 
-  async function start(ready = true): Promise<{
-    store: EndpointStore;
-    server: DiscoveryServer;
-    logs: ReturnType<typeof memoryLogger>;
-    metrics: ReturnType<typeof createMetrics>;
-    stream: (kind?: "ads" | "eds") => XdsTestStream;
-  }> {
-    const store = new EndpointStore();
-    if (ready) store.markReady();
-    const cache = new ResourceCache(store, loadXdsProtos(), 0);
-    const logs = memoryLogger();
+  async function start(ready = true) {
     const metrics = createMetrics(false);
-    const server = await startDiscoveryServer({
-      cache,
-      host: "127.0.0.1",
-      port: 0,
-      keepaliveTimeMs: 30_000,
-      maxConnectionAgeMs: 600_000,
-      logger: logs.logger,
+    const started = await xds.start({
+      ready,
       hooks: {
         onNack: (_node, typeUrl) => metrics.xdsNacks.inc({ type_url: typeUrl }),
         onOpen: () => metrics.xdsStreams.inc({ type: "ads", mode: "sotw" }),
         onClose: () => metrics.xdsStreams.dec({ type: "ads", mode: "sotw" }),
       },
     });
-    cleanups.push(
-      () => server.close(),
-      () => cache.close(),
-    );
-    const stream = (kind: "ads" | "eds" = "ads"): XdsTestStream => {
-      const s = openXdsStream(server.port, kind);
-      cleanups.push(() => s.close());
-      return s;
-    };
-    return { store, server, logs, metrics, stream };
+    return { ...started, metrics };
   }
 
   test("nothing is answered before the first full read, then the real state is", async () => {

@@ -1,0 +1,94 @@
+import { afterEach } from "node:test";
+import type { ServiceEndpoints } from "../../src/model/endpoint.ts";
+import { EndpointStore } from "../../src/model/endpoint-store.ts";
+import {
+  startDiscoveryServer,
+  type DiscoveryHooks,
+  type DiscoveryServer,
+} from "../../src/xds/discovery-server.ts";
+import { loadXdsProtos } from "../../src/xds/protos.ts";
+import { ResourceCache, type ResourceCacheOptions } from "../../src/xds/resource-cache.ts";
+import { memoryLogger } from "./memory-logger.ts";
+import {
+  openDeltaXdsStream,
+  openXdsStream,
+  type DeltaXdsTestStream,
+  type XdsServiceKind,
+  type XdsTestStream,
+} from "./xds-client.ts";
+
+/** Options of {@link XdsServerFixture.start}. */
+export interface XdsServerFixtureOptions {
+  /** Services in the store before the server starts. */
+  services?: ServiceEndpoints[];
+  /** Whether the store has had its first full read (default true). */
+  ready?: boolean;
+  /** The resource cache's options (its defaults when absent). */
+  cache?: ResourceCacheOptions;
+  hooks?: DiscoveryHooks;
+}
+
+/** A real discovery server on a free loopback port over a store the test drives. */
+export interface XdsServerHandle {
+  store: EndpointStore;
+  server: DiscoveryServer;
+  logs: ReturnType<typeof memoryLogger>;
+  port: number;
+  /** Opens a state-of-the-world stream, closed after the test. */
+  stream(kind?: XdsServiceKind): XdsTestStream;
+  /** Opens a delta stream, closed after the test. */
+  delta(kind?: XdsServiceKind): DeltaXdsTestStream;
+}
+
+/** Starts servers for the tests of the enclosing suite; all of a test's are closed after it. */
+export interface XdsServerFixture {
+  start(options?: XdsServerFixtureOptions): Promise<XdsServerHandle>;
+  /** Runs `cleanup` after the current test (before what was opened earlier is closed). */
+  defer(cleanup: () => Promise<void> | void): void;
+}
+
+/**
+ * Call inside a `describe`: registers an `afterEach` that closes, newest first, every server,
+ * cache and stream the test opened through the fixture.
+ */
+export function xdsServerFixture(): XdsServerFixture {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  const opened = <T extends { close(): void }>(stream: T): T => {
+    cleanups.push(() => stream.close());
+    return stream;
+  };
+  return {
+    defer: (cleanup) => void cleanups.push(cleanup),
+    async start(options = {}) {
+      const store = new EndpointStore();
+      if (options.services) store.apply(options.services);
+      if (options.ready !== false) store.markReady();
+      const cache = new ResourceCache(store, loadXdsProtos(), 0, options.cache);
+      const logs = memoryLogger();
+      const server = await startDiscoveryServer({
+        cache,
+        host: "127.0.0.1",
+        port: 0,
+        keepaliveTimeMs: 30_000,
+        maxConnectionAgeMs: 600_000,
+        logger: logs.logger,
+        hooks: options.hooks,
+      });
+      cleanups.push(
+        () => server.close(),
+        () => cache.close(),
+      );
+      return {
+        store,
+        server,
+        logs,
+        port: server.port,
+        stream: (kind = "ads") => opened(openXdsStream(server.port, kind)),
+        delta: (kind = "ads") => opened(openDeltaXdsStream(server.port, kind)),
+      };
+    },
+  };
+}
