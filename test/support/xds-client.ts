@@ -79,16 +79,21 @@ const KIND_OF_TYPE: Record<string, ResourceKind> = {
   "type.googleapis.com/envoy.config.route.v3.RouteConfiguration": "routeConfiguration",
 };
 
-/** Opens an ADS (default), EDS, CDS, LDS or RDS stream to `127.0.0.1:port`. */
-export function openXdsStream(
+/** A resource Any decoded, or just its `"@type"` when it is of a kind the tests do not decode. */
+function decodeAny(any: { type_url: string; value: Buffer }): Record<string, unknown> {
+  const kind = KIND_OF_TYPE[any.type_url];
+  return kind ? decodeResource(kind, any.value) : { "@type": any.type_url };
+}
+
+/** Opens bidirectional call `method` of a discovery service on a client to `127.0.0.1:port`. */
+function openCall<Request>(
+  definition: Parameters<typeof makeGenericClientConstructor>[0],
+  clientName: string,
+  method: string,
   port: number,
-  service: XdsServiceKind = "ads",
   connect: XdsConnectOptions = {},
-): XdsTestStream {
-  const protos = loadXdsProtos();
-  const [definitionName, method] = METHODS[service];
-  const definition = protos[definitionName];
-  const Client = makeGenericClientConstructor(definition, service);
+): { call: ClientDuplexStream<Request, Record<string, unknown>>; close(): void } {
+  const Client = makeGenericClientConstructor(definition, clientName);
   const client = new Client(
     `127.0.0.1:${port}`,
     connect.credentials ?? credentials.createInsecure(),
@@ -99,12 +104,77 @@ export function openXdsStream(
   const call = (
     client as unknown as Record<
       string,
-      (metadata: Metadata) => ClientDuplexStream<TestRequest, Record<string, unknown>>
+      (metadata: Metadata) => ClientDuplexStream<Request, Record<string, unknown>>
     >
   )[method]!.call(client, metadata);
+  call.on("error", () => undefined);
+  return {
+    call,
+    close() {
+      call.cancel();
+      client.close();
+    },
+  };
+}
+
+/** Responses in arrival order, each awaited by at most one `next`. */
+function responseQueue<T>(label: string): {
+  push(response: T): void;
+  next(timeoutMs?: number): Promise<T>;
+  quietFor(ms: number): Promise<boolean>;
+} {
+  const queue: T[] = [];
+  const waiters: ((response: T) => void)[] = [];
+  const next = (timeoutMs = 5_000): Promise<T> => {
+    const queued = queue.shift();
+    if (queued) return Promise.resolve(queued);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiters.splice(waiters.indexOf(done), 1);
+        reject(new Error(`no ${label} response within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = (response: T): void => {
+        clearTimeout(timer);
+        resolve(response);
+      };
+      waiters.push(done);
+    });
+  };
+  return {
+    push(response) {
+      const waiter = waiters.shift();
+      if (waiter) waiter(response);
+      else queue.push(response);
+    },
+    next,
+    async quietFor(ms) {
+      try {
+        queue.unshift(await next(ms));
+        return false;
+      } catch {
+        return true;
+      }
+    },
+  };
+}
+
+/** Opens an ADS (default), EDS, CDS, LDS or RDS stream to `127.0.0.1:port`. */
+export function openXdsStream(
+  port: number,
+  service: XdsServiceKind = "ads",
+  connect: XdsConnectOptions = {},
+): XdsTestStream {
+  const protos = loadXdsProtos();
+  const [definitionName, method] = METHODS[service];
+  const { call, close } = openCall<TestRequest>(
+    protos[definitionName],
+    service,
+    method,
+    port,
+    connect,
+  );
   const ended = new Promise<StatusObject>((resolve) => call.on("status", resolve));
-  const queue: DecodedResponse[] = [];
-  const waiters: ((response: DecodedResponse) => void)[] = [];
+  const responses = responseQueue<DecodedResponse>("xDS");
   call.on(
     "data",
     (raw: {
@@ -113,10 +183,7 @@ export function openXdsStream(
       type_url: string;
       resources: { type_url: string; value: Buffer }[];
     }) => {
-      const resources = raw.resources.map((any) => {
-        const kind = KIND_OF_TYPE[any.type_url];
-        return kind ? decodeResource(kind, any.value) : { "@type": any.type_url };
-      });
+      const resources = raw.resources.map(decodeAny);
       const decoded: DecodedResponse = {
         version_info: raw.version_info,
         nonce: raw.nonce,
@@ -136,43 +203,15 @@ export function openXdsStream(
               ) as DecodedResponse["assignments"][number],
           ),
       };
-      const waiter = waiters.shift();
-      if (waiter) waiter(decoded);
-      else queue.push(decoded);
+      responses.push(decoded);
     },
   );
-  call.on("error", () => undefined);
   return {
     ended,
     send: (request) => call.write(request),
-    next(timeoutMs = 5_000) {
-      const queued = queue.shift();
-      if (queued) return Promise.resolve(queued);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters.splice(waiters.indexOf(done), 1);
-          reject(new Error(`no xDS response within ${timeoutMs} ms`));
-        }, timeoutMs);
-        const done = (response: DecodedResponse): void => {
-          clearTimeout(timer);
-          resolve(response);
-        };
-        waiters.push(done);
-      });
-    },
-    async quietFor(ms) {
-      try {
-        const response = await this.next(ms);
-        queue.unshift(response);
-        return false;
-      } catch {
-        return true;
-      }
-    },
-    close() {
-      call.cancel();
-      client.close();
-    },
+    next: responses.next,
+    quietFor: responses.quietFor,
+    close,
   };
 }
 
@@ -230,17 +269,14 @@ export function openDeltaXdsStream(
 ): DeltaXdsTestStream {
   const protos = loadXdsProtos();
   const [definitionName, method] = DELTA_METHODS[service];
-  const Client = makeGenericClientConstructor(protos[definitionName], `delta-${service}`);
-  const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
-  const call = (
-    client as unknown as Record<
-      string,
-      (metadata: Metadata) => ClientDuplexStream<DeltaTestRequest, Record<string, unknown>>
-    >
-  )[method]!.call(client, new Metadata());
+  const { call, close } = openCall<DeltaTestRequest>(
+    protos[definitionName],
+    `delta-${service}`,
+    method,
+    port,
+  );
   const responseType = protos.root.lookupType("envoy.service.discovery.v3.DeltaDiscoveryResponse");
-  const queue: DecodedDeltaResponse[] = [];
-  const waiters: ((response: DecodedDeltaResponse) => void)[] = [];
+  const responses = responseQueue<DecodedDeltaResponse>("delta xDS");
   call.on(
     "data",
     (raw: {
@@ -256,49 +292,18 @@ export function openDeltaXdsStream(
         type_url: raw.type_url,
         names: raw.resources.map((r) => r.name),
         versions: Object.fromEntries(raw.resources.map((r) => [r.name, r.version])),
-        resources: raw.resources.map(({ resource }) => {
-          const kind = KIND_OF_TYPE[resource.type_url];
-          return kind ? decodeResource(kind, resource.value) : { "@type": resource.type_url };
-        }),
+        resources: raw.resources.map(({ resource }) => decodeAny(resource)),
         removed: raw.removed_resources,
         bytes: responseType.encode(responseType.fromObject(raw)).finish().byteLength,
       };
-      const waiter = waiters.shift();
-      if (waiter) waiter(decoded);
-      else queue.push(decoded);
+      responses.push(decoded);
     },
   );
-  call.on("error", () => undefined);
-  const stream: DeltaXdsTestStream = {
+  return {
     send: (request) => call.write(request),
     ack: (response) => call.write({ type_url: response.type_url, response_nonce: response.nonce }),
-    next(timeoutMs = 5_000) {
-      const queued = queue.shift();
-      if (queued) return Promise.resolve(queued);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters.splice(waiters.indexOf(done), 1);
-          reject(new Error(`no delta xDS response within ${timeoutMs} ms`));
-        }, timeoutMs);
-        const done = (response: DecodedDeltaResponse): void => {
-          clearTimeout(timer);
-          resolve(response);
-        };
-        waiters.push(done);
-      });
-    },
-    async quietFor(ms) {
-      try {
-        queue.unshift(await stream.next(ms));
-        return false;
-      } catch {
-        return true;
-      }
-    },
-    close() {
-      call.cancel();
-      client.close();
-    },
+    next: responses.next,
+    quietFor: responses.quietFor,
+    close,
   };
-  return stream;
 }
