@@ -1,7 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { GivenValue } from "./config-xds-auth.ts";
+import { readInteger, type GivenValue } from "./config-values.ts";
 
 /** TLS towards Consul's HTTPS API, with file contents read once at start. */
 export interface ConsulTlsConfig {
@@ -156,16 +156,8 @@ export function readConsulConfig(
 ): ConsulConfig {
   const bool = (option: ConsulOption, fallback: boolean): boolean =>
     parseBool(given[option], fallback, problems);
-  const integer = (option: ConsulOption, fallback: number, min: number, max: number): number => {
-    const value = given[option];
-    if (!value) return fallback;
-    const number = Number(value.value);
-    if (!/^\d+$/.test(value.value) || number < min || number > max) {
-      problems.push(`${value.source}=${value.value}: expected an integer from ${min} to ${max}`);
-      return fallback;
-    }
-    return number;
-  };
+  const integer = (option: ConsulOption, fallback: number, min: number, max: number): number =>
+    readInteger(given[option], fallback, min, max, problems);
   const address = parseConsulAddress(given.consulAddr, bool("consulSsl", false), problems);
   const tls = readTls(given, bool("consulSslVerify", true), problems);
   const stale = bool("consulStale", false);

@@ -1,3 +1,4 @@
+import type { Given } from "./config-values.ts";
 import type { DnsTarget } from "./dns/dns-resolve.ts";
 import type { SourceMergeMode } from "./model/source-merge.ts";
 
@@ -45,8 +46,6 @@ export const DNS_OPTIONS = {
       "a service in both Consul and DNS: prefer-consul (the catalog alone) or merge (both) (default prefer-consul)",
   },
 } as const;
-
-type Given = { value: string; source: string } | undefined;
 
 /** The DNS values as given, by option name. */
 export type DnsGiven = Record<keyof typeof DNS_OPTIONS, Given>;

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { GivenValue } from "./config-xds-auth.ts";
+import type { GivenValue } from "./config-values.ts";
 
 /**
  * Reads a `--config` file: one JSON object whose keys are flag names without the dashes

@@ -1,3 +1,4 @@
+import { readInteger, type Given } from "./config-values.ts";
 import { parseServiceFilter, type ServiceFilter } from "./model/service-filter.ts";
 
 /** Which services become clusters and routes, and what the bridge serves besides them. */
@@ -53,7 +54,6 @@ export const ROUTING_OPTIONS = {
 } as const;
 
 /** A value as given, with where it came from (`--flag` or `ENV_NAME`) for messages. */
-type Given = { value: string; source: string } | undefined;
 
 /** The routing values as given, by option name. */
 export type RoutingGiven = Record<keyof typeof ROUTING_OPTIONS, Given>;
@@ -70,7 +70,7 @@ export function readRoutingConfig(given: RoutingGiven, problems: string[]): Rout
     for (const problem of parsed.problems) problems.push(`${given.services.source}: ${problem}`);
     services = parsed.filter;
   }
-  const clusterGraceSeconds = integer(
+  const clusterGraceSeconds = readInteger(
     given.clusterGrace,
     DEFAULT_CLUSTER_GRACE_SECONDS,
     0,
@@ -95,7 +95,7 @@ export function readRoutingConfig(given: RoutingGiven, problems: string[]): Rout
   if (given.gatewayPort) {
     gateway = {
       host,
-      port: integer(given.gatewayPort, 0, 1, 65_535, problems),
+      port: readInteger(given.gatewayPort, 0, 1, 65_535, problems),
       ...(zipkinCluster === undefined ? {} : { zipkinCluster }),
     };
   } else {
@@ -103,20 +103,4 @@ export function readRoutingConfig(given: RoutingGiven, problems: string[]): Rout
       if (option) problems.push(`${option.source} needs a gateway port (--gateway-port)`);
   }
   return { services, clusterGraceSeconds, routeConfigName, gateway };
-}
-
-function integer(
-  given: Given,
-  fallback: number,
-  min: number,
-  max: number,
-  problems: string[],
-): number {
-  if (!given) return fallback;
-  const value = Number(given.value);
-  if (!/^\d+$/.test(given.value) || value < min || value > max) {
-    problems.push(`${given.source}=${given.value}: expected an integer from ${min} to ${max}`);
-    return fallback;
-  }
-  return value;
 }

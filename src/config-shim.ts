@@ -1,3 +1,4 @@
+import { readInteger, readList, type Given } from "./config-values.ts";
 import { SERVICE_NAME_PATTERN } from "./model/names.ts";
 import { parseCidrText, type CidrRange } from "./model/network-address.ts";
 
@@ -61,7 +62,6 @@ export const SHIM_OPTIONS = {
 } as const;
 
 /** A value as given, with where it came from (`--flag` or `ENV_NAME`) for messages. */
-type Given = { value: string; source: string } | undefined;
 
 /** The shim's values as given, by option name. */
 export type ShimGiven = Record<keyof typeof SHIM_OPTIONS, Given>;
@@ -76,7 +76,7 @@ export function readShimConfig(
   problems: string[],
 ): ShimConfig {
   const reservedServices = [...ALWAYS_RESERVED_SERVICES];
-  for (const name of list(given.shimReservedServices)) {
+  for (const name of readList(given.shimReservedServices)) {
     if (!SERVICE_NAME_PATTERN.test(name)) {
       problems.push(
         `${given.shimReservedServices?.source}: ${JSON.stringify(name)} is not a service name`,
@@ -90,7 +90,7 @@ export function readShimConfig(
   }
 
   const networks = given.shimAllowNetworks
-    ? list(given.shimAllowNetworks)
+    ? readList(given.shimAllowNetworks)
     : [...DEFAULT_SHIM_ALLOW_NETWORKS];
   const allowNetworks: CidrRange[] = [];
   for (const text of networks) {
@@ -111,8 +111,8 @@ export function readShimConfig(
     reservedServices,
     allowNetworks,
     multiAddress,
-    queueLimit: integer(given.shimQueueLimit, DEFAULT_SHIM_QUEUE_LIMIT, 1, 100_000, problems),
-    lookupTimeoutMs: integer(
+    queueLimit: readInteger(given.shimQueueLimit, DEFAULT_SHIM_QUEUE_LIMIT, 1, 100_000, problems),
+    lookupTimeoutMs: readInteger(
       given.shimLookupTimeout,
       DEFAULT_SHIM_LOOKUP_TIMEOUT_MS,
       100,
@@ -120,27 +120,4 @@ export function readShimConfig(
       problems,
     ),
   };
-}
-
-function list(given: Given): string[] {
-  return (given?.value ?? "")
-    .split(",")
-    .map((item) => item.trim())
-    .filter((item) => item !== "");
-}
-
-function integer(
-  given: Given,
-  fallback: number,
-  min: number,
-  max: number,
-  problems: string[],
-): number {
-  if (!given) return fallback;
-  const value = Number(given.value);
-  if (!/^\d+$/.test(given.value) || value < min || value > max) {
-    problems.push(`${given.source}=${given.value}: expected an integer from ${min} to ${max}`);
-    return fallback;
-  }
-  return value;
 }

@@ -1,3 +1,4 @@
+import type { GivenValue } from "./config-values.ts";
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
@@ -16,12 +17,6 @@ export interface XdsAuthConfig {
   tls: XdsTlsConfig | undefined;
   /** Bearer token every xDS call must carry; none when undefined. */
   token: string | undefined;
-}
-
-/** A value as given, with where it came from (`--flag` or `ENV_NAME`) for messages. */
-export interface GivenValue {
-  value: string;
-  source: string;
 }
 
 /** The xDS authentication options, in the shape of the option table of config.ts. */

@@ -10,6 +10,7 @@ import { readConfigFile } from "./config-file.ts";
 import { readRoutingConfig, type RoutingConfig } from "./config-routing.ts";
 import { readShimConfig, type ShimConfig } from "./config-shim.ts";
 import { readXdsAuth, type XdsTlsConfig } from "./config-xds-auth.ts";
+import { readInteger } from "./config-values.ts";
 import { SERVICE_NAME_PATTERN } from "./model/names.ts";
 import {
   DEFAULT_XDS_PORT,
@@ -226,16 +227,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
   };
   const text = (name: OptionName, fallback: string): string => raw(name)?.value ?? fallback;
   const optional = (name: OptionName): string | undefined => raw(name)?.value;
-  const integer = (name: OptionName, fallback: number, min: number, max: number): number => {
-    const given = raw(name);
-    if (!given) return fallback;
-    const value = Number(given.value);
-    if (!/^\d+$/.test(given.value) || value < min || value > max) {
-      problems.push(`${given.source}=${given.value}: expected an integer from ${min} to ${max}`);
-      return fallback;
-    }
-    return value;
-  };
+  const integer = (name: OptionName, fallback: number, min: number, max: number): number =>
+    readInteger(raw(name), fallback, min, max, problems);
   const choice = <T extends string>(name: OptionName, allowed: readonly T[], fallback: T): T => {
     const given = raw(name);
     if (!given) return fallback;
