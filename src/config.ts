@@ -29,20 +29,8 @@ import {
   type OptionSpec,
 } from "./config-options.ts";
 
-export {
-  DEFAULT_XDS_PORT,
-  DEFAULT_HTTP_PORT,
-  DEFAULT_BIND_HOST,
-  DEFAULT_HTTP_HOST,
-  DEFAULT_SERVICE,
-  DEFAULT_CHECK_INTERVAL_SECONDS,
-  DEFAULT_DEREGISTER_CRITICAL_AFTER_SECONDS,
-  DEFAULT_KEEPALIVE_TIME_MS,
-  DEFAULT_MAX_CONNECTION_AGE_MS,
-  DEFAULT_LOG_LEVEL,
-  DEFAULT_CHECK_GRACE_SECONDS,
-  usage,
-} from "./config-options.ts";
+/** The defaults, the option table and the --help text (config-options.ts). */
+export * from "./config-options.ts";
 
 /** How a Consul `warning` status reaches Envoy (docs/architecture.md §3). */
 export type WarningMapping = "healthy" | "degraded";
