@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { startBridgeProcess, type BridgeProcess } from "../support/bridge-process.ts";
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
 import { replaceExactly } from "../support/envoy-config.ts";
-import { gatewayBootstrap } from "../support/envoy-gateway-config.ts";
-import { startEnvoy, type EnvoyProxy } from "../support/envoy-proxy.ts";
-import { freePort } from "../support/free-port.ts";
+import type { EnvoyProxy } from "../support/envoy-proxy.ts";
+import {
+  startGatewayBridge,
+  startGatewayEnvoy,
+  type GatewayBridge,
+} from "../support/gateway-stack.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 /** An HTTP backend on a free loopback port that answers every request with its name. */
@@ -24,7 +26,7 @@ async function nameServer(name: string): Promise<{ server: Server; port: number 
  */
 describe("Envoy in delta mode (DELTA_GRPC ADS) on the shipped envoy.yaml", () => {
   let consul: ConsulAgent;
-  let bridge: BridgeProcess;
+  let bridge: GatewayBridge;
   let envoy: EnvoyProxy;
   const servers: Server[] = [];
   const serve = async (name: string): Promise<number> => {
@@ -50,16 +52,12 @@ describe("Envoy in delta mode (DELTA_GRPC ADS) on the shipped envoy.yaml", () =>
 
   before(async () => {
     consul = await startConsul();
-    const gatewayPort = await freePort();
-    bridge = await startBridgeProcess({
+    bridge = await startGatewayBridge({
       consulAddress: consul.address,
-      extraArgs: [`--gateway-port=${gatewayPort}`, "--gateway-host=127.0.0.1", "--cluster-grace=1"],
+      extraArgs: ["--cluster-grace=1"],
     });
-    envoy = await startEnvoy({
-      xdsPort: bridge.xdsPort,
-      bootstrap: (values) =>
-        replaceExactly(gatewayBootstrap(values), "api_type: GRPC", "api_type: DELTA_GRPC", 1),
-      listenerPort: gatewayPort,
+    envoy = await startGatewayEnvoy(bridge, {
+      edit: (yaml) => replaceExactly(yaml, "api_type: GRPC", "api_type: DELTA_GRPC", 1),
     });
   });
 

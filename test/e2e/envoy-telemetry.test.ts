@@ -2,11 +2,13 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { startBackend, type BackendProcess } from "../support/backend-process.ts";
-import { startBridgeProcess, type BridgeProcess } from "../support/bridge-process.ts";
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
-import { gatewayBootstrap } from "../support/envoy-gateway-config.ts";
-import { startEnvoy, type EnvoyProxy } from "../support/envoy-proxy.ts";
-import { freePort } from "../support/free-port.ts";
+import type { EnvoyProxy } from "../support/envoy-proxy.ts";
+import {
+  startGatewayBridge,
+  startGatewayEnvoy,
+  type GatewayBridge,
+} from "../support/gateway-stack.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 /** A span as Zipkin's v2 JSON API receives it (the parts read here). */
@@ -48,7 +50,7 @@ function accessLogLines(output: string, requestId: string): Record<string, unkno
  */
 describe("Envoy telemetry on the gateway listener", () => {
   let consul: ConsulAgent;
-  let bridge: BridgeProcess;
+  let bridge: GatewayBridge;
   let backend: BackendProcess;
   let envoy: EnvoyProxy;
   let collector: Awaited<ReturnType<typeof startCollector>>;
@@ -58,23 +60,14 @@ describe("Envoy telemetry on the gateway listener", () => {
   before(async () => {
     collector = await startCollector();
     consul = await startConsul();
-    const gatewayPort = await freePort();
-    bridge = await startBridgeProcess({
+    bridge = await startGatewayBridge({
       consulAddress: consul.address,
-      extraArgs: [
-        `--gateway-port=${gatewayPort}`,
-        "--gateway-host=127.0.0.1",
-        "--gateway-zipkin=zipkin_collector",
-      ],
+      extraArgs: ["--gateway-zipkin=zipkin_collector"],
     });
     backend = await startBackend({ consulAddress: consul.address });
     const shim = await fetch(`${bridge.url}/edsservice/register?endpoint=${backend.endpoint}`);
     assert.equal(shim.status, 200, await shim.text());
-    envoy = await startEnvoy({
-      xdsPort: bridge.xdsPort,
-      bootstrap: (values) => gatewayBootstrap({ ...values, zipkinPort: collector.port }),
-      listenerPort: gatewayPort,
-    });
+    envoy = await startGatewayEnvoy(bridge, { zipkinPort: collector.port });
     await waitFor(async () => (await through()).status === 200, {
       description: "myservice answering through the gateway",
     });

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { startBridgeProcess, type BridgeProcess } from "../support/bridge-process.ts";
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
-import { gatewayBootstrap } from "../support/envoy-gateway-config.ts";
 import { startEnvoy, type EnvoyProxy } from "../support/envoy-proxy.ts";
-import { freePort } from "../support/free-port.ts";
+import {
+  startGatewayBridge,
+  startGatewayEnvoy,
+  type GatewayBridge,
+} from "../support/gateway-stack.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 /** An HTTP backend on a free loopback port that answers every request with its name. */
@@ -23,7 +25,7 @@ async function nameServer(name: string): Promise<{ server: Server; port: number 
  */
 describe("Envoy on the shipped envoy.yaml routes every Consul service through the gateway", () => {
   let consul: ConsulAgent;
-  let bridge: BridgeProcess;
+  let bridge: GatewayBridge;
   let envoy: EnvoyProxy;
   const servers: Server[] = [];
   const stops: (() => Promise<void>)[] = [];
@@ -36,21 +38,11 @@ describe("Envoy on the shipped envoy.yaml routes every Consul service through th
 
   before(async () => {
     consul = await startConsul();
-    const gatewayPort = await freePort();
-    bridge = await startBridgeProcess({
+    bridge = await startGatewayBridge({
       consulAddress: consul.address,
-      extraArgs: [
-        `--gateway-port=${gatewayPort}`,
-        "--gateway-host=127.0.0.1",
-        "--cluster-grace=2",
-        "--check-interval=1",
-      ],
+      extraArgs: ["--cluster-grace=2", "--check-interval=1"],
     });
-    envoy = await startEnvoy({
-      xdsPort: bridge.xdsPort,
-      bootstrap: (values) => gatewayBootstrap(values),
-      listenerPort: gatewayPort,
-    });
+    envoy = await startGatewayEnvoy(bridge);
   });
 
   after(async () => {

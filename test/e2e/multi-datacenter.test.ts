@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { startBridgeProcess, type BridgeProcess } from "../support/bridge-process.ts";
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
-import { gatewayBootstrap } from "../support/envoy-gateway-config.ts";
-import { startEnvoy, type EnvoyProxy } from "../support/envoy-proxy.ts";
-import { freePort } from "../support/free-port.ts";
+import type { EnvoyProxy } from "../support/envoy-proxy.ts";
+import {
+  startGatewayBridge,
+  startGatewayEnvoy,
+  type GatewayBridge,
+} from "../support/gateway-stack.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 /** An HTTP backend on a free loopback port that answers every request with its name. */
@@ -27,7 +29,7 @@ const LOCAL = ["dc1-a", "dc1-b"];
 describe("a service in two datacenters fails over to the other one and comes back", () => {
   let dc1: ConsulAgent;
   let dc2: ConsulAgent;
-  let bridge: BridgeProcess;
+  let bridge: GatewayBridge;
   let envoy: EnvoyProxy;
   const servers: Server[] = [];
 
@@ -73,17 +75,11 @@ describe("a service in two datacenters fails over to the other one and comes bac
     );
     for (const name of LOCAL) await register(dc1, name);
     await register(dc2, "dc2-a");
-    const gatewayPort = await freePort();
-    bridge = await startBridgeProcess({
+    bridge = await startGatewayBridge({
       consulAddress: dc1.address,
-      extraArgs: [`--gateway-port=${gatewayPort}`, "--gateway-host=127.0.0.1"],
       env: { BRIDGE_DATACENTERS: "dc2" },
     });
-    envoy = await startEnvoy({
-      xdsPort: bridge.xdsPort,
-      bootstrap: (values) => gatewayBootstrap(values),
-      listenerPort: gatewayPort,
-    });
+    envoy = await startGatewayEnvoy(bridge);
   });
 
   after(async () => {

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { startBridgeProcess, type BridgeProcess } from "../support/bridge-process.ts";
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
-import { gatewayBootstrap } from "../support/envoy-gateway-config.ts";
-import { startEnvoy, type EnvoyProxy } from "../support/envoy-proxy.ts";
-import { freePort } from "../support/free-port.ts";
+import type { EnvoyProxy } from "../support/envoy-proxy.ts";
+import {
+  startGatewayBridge,
+  startGatewayEnvoy,
+  type GatewayBridge,
+} from "../support/gateway-stack.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 /** An HTTP backend on a free loopback port that answers every request with its name. */
@@ -25,7 +27,7 @@ const INSTANCES = ["v1-a", "v1-b", "v2-a", "v2-b"];
  */
 describe("a request header picks a version of a service through Envoy's subset load balancer", () => {
   let consul: ConsulAgent;
-  let bridge: BridgeProcess;
+  let bridge: GatewayBridge;
   let envoy: EnvoyProxy;
   const servers: Server[] = [];
 
@@ -42,11 +44,7 @@ describe("a request header picks a version of a service through Envoy's subset l
 
   before(async () => {
     consul = await startConsul();
-    const gatewayPort = await freePort();
-    bridge = await startBridgeProcess({
-      consulAddress: consul.address,
-      extraArgs: [`--gateway-port=${gatewayPort}`, "--gateway-host=127.0.0.1"],
-    });
+    bridge = await startGatewayBridge({ consulAddress: consul.address });
     for (const name of INSTANCES) {
       const { server, port } = await nameServer(name);
       servers.push(server);
@@ -72,11 +70,7 @@ describe("a request header picks a version of a service through Envoy's subset l
       Port: zoned.port,
       Meta: { "envoy-locality-lb": "zone-aware" },
     });
-    envoy = await startEnvoy({
-      xdsPort: bridge.xdsPort,
-      bootstrap: (values) => gatewayBootstrap(values),
-      listenerPort: gatewayPort,
-    });
+    envoy = await startGatewayEnvoy(bridge);
     await waitFor(
       async () => {
         const hosts = await envoy.clusterHosts("shop").catch(() => []);
