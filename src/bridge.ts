@@ -29,6 +29,7 @@ import { createShimRules } from "./http/shim-rules.ts";
 import { createShimHandler } from "./http/shim-server.ts";
 import { createStatusHandler } from "./http/status-handler.ts";
 import { createStatusPageHandler } from "./http/status-page.ts";
+import { CounterTally } from "./counter-tally.ts";
 import { createMetrics, type BridgeMetrics } from "./metrics.ts";
 import { EndpointStore } from "./model/endpoint-store.ts";
 import { mergeSourcesInto } from "./model/merged-sources.ts";
@@ -172,6 +173,9 @@ export async function startDiscovery(
       metrics.serviceMetaInvalid.inc({ service, key: problem.key }),
     onEncode: (typeUrl) => metrics.xdsEncodings.inc({ type: typeUrl }),
   });
+  // Counted per request and per response: added to prom-client once per turn.
+  const requests = new CounterTally(metrics.xdsRequests, ["kind", "type_url", "mode"]);
+  const responses = new CounterTally(metrics.xdsResponses, ["type_url", "mode"]);
   const xds = await startDiscoveryServer({
     cache,
     host: config.xds.host,
@@ -183,10 +187,9 @@ export async function startDiscovery(
     logger: logger.child({ component: "xds" }),
     registry: streams,
     hooks: {
-      onRequest: (kind, typeUrl, mode) =>
-        metrics.xdsRequests.inc({ kind, type_url: typeUrl, mode }),
+      onRequest: (kind, typeUrl, mode) => requests.inc(kind, typeUrl, mode),
       onResponse: (typeUrl, _count, mode) => {
-        metrics.xdsResponses.inc({ type_url: typeUrl, mode });
+        responses.inc(typeUrl, mode);
         if (typeUrl === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL && changedAt !== undefined) {
           metrics.changeToPush.observe((performance.now() - changedAt) / 1000);
           changedAt = undefined;
