@@ -22,7 +22,7 @@ const MB = 1024 * 1024;
  * `services` × `perService` instances loaded in Consul, then the bridge started: time until
  * `/ready` and until one load-client stream subscribed to every service has them all, the most
  * connections it held to Consul, its peak RSS, and the Consul reads one registration costs. A
- * bridge started on the empty catalog first gives the fixed start-up cost (Node.js, tsx).
+ * bridge started on the empty catalog first gives the fixed start-up cost (Node.js, modules).
  */
 export async function scaleRows(
   services: number,
