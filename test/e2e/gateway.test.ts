@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
 import { startEnvoy, type EnvoyProxy } from "../support/envoy-proxy.ts";
@@ -8,15 +8,8 @@ import {
   startGatewayEnvoy,
   type GatewayBridge,
 } from "../support/gateway-stack.ts";
+import { nameServer } from "../support/name-server.ts";
 import { waitFor } from "../support/wait-for.ts";
-
-/** An HTTP backend on a free loopback port that answers every request with its name. */
-async function nameServer(name: string): Promise<{ server: Server; port: number }> {
-  const server = createServer((_request, response) => response.end(name));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  return { server, port: typeof address === "object" && address ? address.port : 0 };
-}
 
 /**
  * The shipped set-up end to end: Consul, the bridge as its own process with a gateway port, and

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
 import { after, describe, test } from "node:test";
 import { startBridgeProcess, type BridgeProcess } from "../support/bridge-process.ts";
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
@@ -8,15 +7,8 @@ import { ensureBuild } from "../support/dist-build.ts";
 import { gatewayBootstrap } from "../support/envoy-gateway-config.ts";
 import { startEnvoy, type EnvoyProxy } from "../support/envoy-proxy.ts";
 import { freePort } from "../support/free-port.ts";
+import { nameServer } from "../support/name-server.ts";
 import { waitFor } from "../support/wait-for.ts";
-
-/** An HTTP backend on a free loopback port that answers every request with its name. */
-async function nameServer(name: string): Promise<{ server: Server; port: number }> {
-  const server = createServer((_request, response) => response.end(name));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  return { server, port: typeof address === "object" && address ? address.port : 0 };
-}
 
 /**
  * The bridge is signalled as a container runtime signals its first process: SIGTERM to its own

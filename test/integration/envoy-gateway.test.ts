@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import { after, before, describe, test } from "node:test";
 import type { ServiceEndpoints } from "../../src/model/endpoint.ts";
 import { EndpointStore } from "../../src/model/endpoint-store.ts";
@@ -11,15 +11,8 @@ import { startEnvoy, type EnvoyProxy } from "../support/envoy-proxy.ts";
 import { freePort } from "../support/free-port.ts";
 import { memoryLogger } from "../support/memory-logger.ts";
 import { endpoint } from "../support/model-fixtures.ts";
+import { nameServer } from "../support/name-server.ts";
 import { waitFor } from "../support/wait-for.ts";
-
-/** An HTTP backend that answers every request with its name. */
-async function backend(name: string): Promise<{ server: Server; port: number }> {
-  const server = createServer((_request, response) => response.end(name));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  return { server, port: typeof address === "object" && address ? address.port : 0 };
-}
 
 describe("Envoy with the shipped envoy.yaml, a bootstrap that names only the bridge", () => {
   const store = new EndpointStore();
@@ -31,7 +24,7 @@ describe("Envoy with the shipped envoy.yaml, a bootstrap that names only the bri
     name: string,
     meta: Record<string, string> = {},
   ): Promise<ServiceEndpoints> => {
-    const { server, port } = await backend(name);
+    const { server, port } = await nameServer(name);
     backends.push(server);
     return {
       service: name,
