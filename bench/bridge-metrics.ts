@@ -4,7 +4,7 @@ export interface BridgeCounters {
   xdsResponses: number;
   /** Targeted `/v1/health/service/NAME` reads. */
   serviceReads: number;
-  /** Encodings of responses, when the bridge exposes a counter for them (it does not yet). */
+  /** Resources encoded (`bridge_xds_encodings_total`, all types), when the bridge exposes it. */
   encodings: number | undefined;
   /** Responses encoded (`bridge_xds_response_encodings_total`), each shared by many streams. */
   responseEncodings: number | undefined;
