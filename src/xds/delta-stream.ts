@@ -2,7 +2,7 @@ import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { DeltaSubscription, WILDCARD, type DeltaRequest } from "./delta-subscription.ts";
 import type { StreamHooks } from "./sotw-stream.ts";
-import { logStreamError, type StreamError } from "./stream-errors.ts";
+import { StreamCall } from "./stream-call.ts";
 import type { StreamReporter } from "./stream-registry.ts";
 import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS,
@@ -59,8 +59,7 @@ export class DeltaStream {
   private nodeId = "unknown";
   private nonce = 0;
   private version = 0;
-  private blocked = false;
-  private closed = false;
+  private readonly transport: StreamCall<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
   /** Per type, the nonce and system version of the latest response (ACKs name the nonce). */
   private readonly lastSent = new Map<ResourceTypeUrl, { nonce: string; version: string }>();
   private readonly unsubscribe: () => void;
@@ -68,13 +67,11 @@ export class DeltaStream {
   constructor(private readonly options: DeltaStreamOptions) {
     const { call, cache } = options;
     this.unsubscribe = cache.subscribe((changes) => this.onCacheChanges(changes));
-    call.on("data", (request: DeltaDiscoveryRequest) => this.onRequest(request));
-    call.on("end", () => this.close(true));
-    call.on("error", (error: StreamError) => {
-      logStreamError(this.options.logger, this.nodeId, error);
-      this.close(false);
+    this.transport = new StreamCall(call, options.logger, () => this.nodeId, {
+      onRequest: (request) => this.onRequest(request),
+      onWritable: () => this.flush(),
+      onClosed: () => this.onClosed(),
     });
-    call.on("cancelled", () => this.close(false));
     if (!cache.ready) void cache.whenReady().then(() => this.flush());
   }
 
@@ -133,8 +130,8 @@ export class DeltaStream {
 
   /** Sends what is pending for every type in dependency order, unless not ready, blocked or closed. */
   private flush(): void {
-    const { cache, call, hooks, logger } = this.options;
-    if (this.closed || this.blocked || !cache.ready) return;
+    const { cache, hooks, logger } = this.options;
+    if (!this.transport.writable || !cache.ready) return;
     for (const typeUrl of SERVED_TYPE_URLS) {
       const subscription = this.types.get(typeUrl);
       if (!subscription?.hasPending) continue;
@@ -162,29 +159,19 @@ export class DeltaStream {
         { node: this.nodeId, typeUrl, nonce, resources: plan.names, removed: plan.removed },
         "delta response sent",
       );
-      // One response in flight: grpc-js queues up to 16 messages before write() says "full",
-      // and queued versions could not be replaced by newer ones (docs/architecture.md §5).
-      this.blocked = true;
-      call.write(response, () => {
-        this.blocked = false;
-        this.flush();
-      });
+      this.transport.write(response);
       return;
     }
   }
 
   /** Ends the stream with status OK (shutdown): the client keeps what it holds and reconnects. */
   end(): void {
-    this.close(true);
+    this.transport.close(true);
   }
 
-  private close(graceful: boolean): void {
-    if (this.closed) return;
-    this.closed = true;
+  private onClosed(): void {
     this.unsubscribe();
-    if (graceful) this.options.call.end();
     this.options.hooks?.onClose?.();
     this.options.reporter?.closed();
-    this.options.logger.debug({ node: this.nodeId }, "stream closed");
   }
 }

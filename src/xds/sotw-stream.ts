@@ -11,7 +11,7 @@ import {
   isServedTypeUrl,
   type ResourceTypeUrl,
 } from "./type-urls.ts";
-import { logStreamError, type StreamError } from "./stream-errors.ts";
+import { StreamCall } from "./stream-call.ts";
 import type { StreamReporter } from "./stream-registry.ts";
 import type { WriteSlices } from "./write-slices.ts";
 import type { CacheChanges, XdsCache } from "./xds-cache.ts";
@@ -68,20 +68,17 @@ export class SotwStream {
   private nodeId = "unknown";
   /** Serial of the last response sent: later ones must be newer, so nonces never repeat. */
   private lastSerial = 0;
-  private blocked = false;
-  private closed = false;
+  private readonly transport: StreamCall<DiscoveryRequest, EncodedDiscoveryResponse>;
   private readonly unsubscribe: () => void;
 
   constructor(private readonly options: SotwStreamOptions) {
     const { call, cache } = options;
     this.unsubscribe = cache.subscribe((changes) => this.onCacheChanges(changes));
-    call.on("data", (request: DiscoveryRequest) => this.onRequest(request));
-    call.on("end", () => this.close(true));
-    call.on("error", (error: StreamError) => {
-      logStreamError(this.options.logger, this.nodeId, error);
-      this.close(false);
+    this.transport = new StreamCall(call, options.logger, () => this.nodeId, {
+      onRequest: (request) => this.onRequest(request),
+      onWritable: () => this.flush(),
+      onClosed: () => this.onClosed(),
     });
-    call.on("cancelled", () => this.close(false));
     if (!cache.ready) void cache.whenReady().then(this.wake);
   }
 
@@ -156,8 +153,8 @@ export class SotwStream {
 
   /** Sends what is pending for every type in dependency order, unless not ready, blocked or closed. */
   private flush(): void {
-    const { cache, call, hooks, logger } = this.options;
-    if (this.closed || this.blocked || !cache.ready) return;
+    const { cache, hooks, logger } = this.options;
+    if (!this.transport.writable || !cache.ready) return;
     for (const typeUrl of SERVED_TYPE_URLS) {
       const subscription = this.types.get(typeUrl);
       if (!subscription?.hasPending) continue;
@@ -181,29 +178,19 @@ export class SotwStream {
           "response sent",
         );
       }
-      // One response in flight: grpc-js queues up to 16 messages before write() says "full",
-      // and queued versions could not be replaced by newer ones (docs/architecture.md §5).
-      this.blocked = true;
-      call.write(response.bytes, () => {
-        this.blocked = false;
-        this.flush();
-      });
+      this.transport.write(response.bytes);
       return;
     }
   }
 
   /** Ends the stream with status OK (shutdown): the client keeps what it holds and reconnects. */
   end(): void {
-    this.close(true);
+    this.transport.close(true);
   }
 
-  private close(graceful: boolean): void {
-    if (this.closed) return;
-    this.closed = true;
+  private onClosed(): void {
     this.unsubscribe();
-    if (graceful) this.options.call.end();
     this.options.hooks?.onClose?.();
     this.options.reporter?.closed();
-    this.options.logger.debug({ node: this.nodeId }, "stream closed");
   }
 }
