@@ -79,6 +79,8 @@ export class CatalogSource {
   private health: HealthFingerprints | undefined;
   private readonly placement = new ServicePlacement();
   private readonly checkless = new Set<string>();
+  /** Per service, the instances already reported as skipped (each is logged and counted once). */
+  private readonly rejected = new Map<string, Set<string>>();
   private readonly dirty = new Set<string>();
   /** Services whose index is to be probed before anything is read (service-indexes.ts). */
   private readonly suspects = new Set<string>();
@@ -289,6 +291,7 @@ export class CatalogSource {
     this.placement.forget(name);
     this.indexes.forget(name);
     this.checkless.delete(name);
+    this.rejected.delete(name);
     this.hold.forget(name);
     clearTimeout(this.recheckTimers.get(name));
     this.recheckTimers.delete(name);
@@ -317,10 +320,16 @@ export class CatalogSource {
     if (checkless) this.checkless.add(name);
     else this.checkless.delete(name);
     const translated = toServiceEndpoints(name, this.holdStartUpChecks(name, entries), translation);
+    const reported = this.rejected.get(name);
+    const rejected = new Set<string>();
     for (const { id, reason } of translated.rejected) {
+      rejected.add(id);
+      if (reported?.has(id)) continue;
       hooks?.onRejectedInstance?.(name, reason);
       this.options.logger.warn({ service: name, instance: id, reason }, "instance skipped");
     }
+    if (rejected.size > 0) this.rejected.set(name, rejected);
+    else this.rejected.delete(name);
     return translated.value;
   }
 

@@ -97,6 +97,32 @@ describe("discovery from a real Consul agent", () => {
     await waitFor(() => pipeline.store.get("beta") === undefined, { description: "beta gone" });
   });
 
+  test("an instance addressed by host name is skipped, logged and counted once, however often its service is read", async () => {
+    const consul = await startConsul();
+    cleanups.push(() => consul.stop());
+    await consul.api("PUT", "/v1/catalog/register", {
+      Node: "named-node",
+      Address: "backend.example.internal",
+      Service: { ID: "named-7101", Service: "named", Port: 7101 },
+    });
+    await registerExternal(consul, "named", 7102);
+    const { pipeline, metrics, logs } = await discover(configFor(consul.address));
+    await pipeline.store.whenReady();
+    assert.deepEqual(ports(pipeline, "named"), [7102]);
+    // Two more changes to the service: each is a new read of all of its instances.
+    await registerExternal(consul, "named", 7103);
+    await registerExternal(consul, "named", 7104);
+    await waitFor(() => ports(pipeline, "named").length === 3, {
+      description: "three IP instances",
+    });
+    const counted = (await metrics.consulRejectedInstances.get()).values;
+    assert.deepEqual(
+      counted.map((value) => [value.labels.service, value.value]),
+      [["named", 1]],
+    );
+    assert.equal(logs.lines.filter((line) => line.msg === "instance skipped").length, 1);
+  });
+
   test("node maintenance drains every service on the node; leaving it restores them", async () => {
     const consul = await startConsul();
     cleanups.push(() => consul.stop());
