@@ -5,6 +5,7 @@ import { startDiscovery, type DiscoveryPipeline } from "../../src/bridge.ts";
 import { parseConfig, type BridgeConfig } from "../../src/config.ts";
 import { createMetrics, type BridgeMetrics } from "../../src/metrics.ts";
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
+import { startConsulProxy } from "../support/consul-proxy.ts";
 import { freePort } from "../support/free-port.ts";
 import { memoryLogger } from "../support/memory-logger.ts";
 import { repoRoot } from "../support/tools.ts";
@@ -121,6 +122,34 @@ describe("discovery from a real Consul agent", () => {
       [["named", 1]],
     );
     assert.equal(logs.lines.filter((line) => line.msg === "instance skipped").length, 1);
+  });
+
+  test("--consul-cached and --consul-stale reads are what the agent is asked, and it answers them", async () => {
+    const consul = await startConsul();
+    cleanups.push(() => consul.stop());
+    const proxy = await startConsulProxy(consul.address);
+    cleanups.push(() => proxy.close());
+    await registerExternal(consul, "cachedsvc", 7201);
+    const config = configFor(`127.0.0.1:${proxy.port}`, "--consul-cached", "--consul-stale");
+    const { pipeline } = await discover(config);
+    await pipeline.store.whenReady();
+    assert.deepEqual(ports(pipeline, "cachedsvc"), [7201]);
+    await registerExternal(consul, "cachedsvc", 7202);
+    await waitFor(() => ports(pipeline, "cachedsvc").length === 2, {
+      description: "second instance read through the agent cache",
+    });
+    // Index probes (a filtered read) go past the cache on purpose; full reads use it.
+    const reads = proxy.requests.filter(
+      (r) => r.url.startsWith("/v1/health/service/cachedsvc") && !r.url.includes("filter="),
+    );
+    assert.ok(reads.length >= 2, "the service was read at start and after the change");
+    for (const read of reads) {
+      const query = new URL(read.url, "http://consul").searchParams;
+      assert.ok(query.has("cached"), `${read.url} asks for the agent cache`);
+      assert.ok(query.has("stale"), `${read.url} allows a stale answer`);
+    }
+    const watches = proxy.requests.filter((r) => r.url.startsWith("/v1/health/state/any"));
+    assert.ok(watches.every((r) => new URL(r.url, "http://consul").searchParams.has("stale")));
   });
 
   test("node maintenance drains every service on the node; leaving it restores them", async () => {
