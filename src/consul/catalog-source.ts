@@ -9,6 +9,7 @@ import { diffCatalog, diffHealth, type HealthFingerprints } from "./change-detec
 import { parseCatalogServices, parseHealthChecks, parseServiceEntries } from "./consul-answers.ts";
 import type { ConsulAccess } from "./consul-access.ts";
 import type { ConsulConnection } from "./consul-client.ts";
+import { instanceFilter, mergeInstances } from "./instance-patch.ts";
 import type {
   ConsulCatalogServices,
   ConsulHealthCheck,
@@ -70,7 +71,9 @@ export interface CatalogSourceOptions {
  * everything else at most once per `fullResyncIntervalMs`, and read only those that moved
  * (service-indexes.ts). An answer the watch flags as a resync (index backwards,
  * content changed at the same index, first answer after an outage) re-reads everything at once.
- * Checks a restarted agent reports in their start-up default are held (start-up-hold.ts).
+ * Checks a restarted agent reports in their start-up default are held (start-up-hold.ts). A
+ * change the health watch explains by instance (its checks carry a ServiceID) reads only those
+ * instances and merges them into the service's last entries (instance-patch.ts).
  */
 export class CatalogSource {
   private readonly abort = new AbortController();
@@ -81,7 +84,12 @@ export class CatalogSource {
   private readonly checkless = new Set<string>();
   /** Per service, the instances already reported as skipped (each is logged and counted once). */
   private readonly rejected = new Map<string, Set<string>>();
+  /** Services to read whole. */
   private readonly dirty = new Set<string>();
+  /** Services of which only these instances changed (instance-patch.ts). */
+  private readonly patches = new Map<string, Set<string>>();
+  /** Each service's entries as last read, for merging a read of only some instances. */
+  private readonly entries = new Map<string, ConsulServiceEntry[]>();
   /** Services whose index is to be probed before anything is read (service-indexes.ts). */
   private readonly suspects = new Set<string>();
   private readonly indexes = new ServiceIndexes();
@@ -166,7 +174,16 @@ export class CatalogSource {
   private onHealth(checks: ConsulHealthCheck[], answer: WatchAnswer): Promise<void> {
     const delta = diffHealth(this.health ?? { services: new Map(), nodes: new Map() }, checks);
     this.health = delta.fingerprints;
-    for (const service of delta.services) this.dirty.add(service);
+    for (const service of delta.services) {
+      const ids = delta.instances.get(service);
+      if (ids === undefined || ids.size === 0 || !this.entries.has(service)) {
+        this.dirty.add(service);
+        continue;
+      }
+      const patch = this.patches.get(service) ?? new Set<string>();
+      for (const id of ids) patch.add(id);
+      this.patches.set(service, patch);
+    }
     for (const node of delta.nodes) {
       for (const service of this.placement.servicesOn(node)) this.dirty.add(service);
     }
@@ -230,16 +247,22 @@ export class CatalogSource {
 
   private async drain(): Promise<void> {
     const { store, logger } = this.options;
-    while ((this.dirty.size > 0 || this.suspects.size > 0) && !this.abort.signal.aborted) {
+    const pending = (): boolean =>
+      this.dirty.size > 0 || this.suspects.size > 0 || this.patches.size > 0;
+    while (pending() && !this.abort.signal.aborted) {
       await this.probeSuspects();
-      const batch = [...this.dirty];
+      // A service read whole needs no patch; undefined: read whole.
+      const reads = new Map<string, Set<string> | undefined>(this.patches);
+      for (const name of this.dirty) reads.set(name, undefined);
+      const batch = [...reads.keys()];
       this.dirty.clear();
+      this.patches.clear();
       const catalog = this.catalog ?? {};
       const present = batch.filter((name) => name in catalog);
       const removed = batch.filter((name) => !(name in catalog));
       for (const name of removed) this.forget(name);
       const results = await Promise.allSettled(
-        present.map((name) => this.limit(() => this.readService(name))),
+        present.map((name) => this.limit(() => this.readService(name, reads.get(name)))),
       );
       const updates: ServiceEndpoints[] = [];
       let failed = 0;
@@ -265,7 +288,7 @@ export class CatalogSource {
       }
     }
     // Everything both first answers named has been read (possibly nothing: an empty catalog).
-    if (this.dirty.size === 0 && !this.abort.signal.aborted) store.markReady();
+    if (!pending() && !this.abort.signal.aborted) store.markReady();
   }
 
   /** Moves the suspects whose index moved since their last read to `dirty`. */
@@ -290,6 +313,7 @@ export class CatalogSource {
   private forget(name: string): void {
     this.placement.forget(name);
     this.indexes.forget(name);
+    this.entries.delete(name);
     this.checkless.delete(name);
     this.rejected.delete(name);
     this.hold.forget(name);
@@ -297,19 +321,28 @@ export class CatalogSource {
     this.recheckTimers.delete(name);
   }
 
-  private async readService(name: string): Promise<ServiceEndpoints> {
+  /**
+   * Reads a service whole, or only the instances `ids` when its last entries are known and a
+   * filter can name them (instance-patch.ts), and translates all of its entries.
+   */
+  private async readService(name: string, ids?: ReadonlySet<string>): Promise<ServiceEndpoints> {
     const { connection, translation, hooks } = this.options;
-    const { entries, index } = await pRetry(
+    const previous = this.entries.get(name);
+    const filter = ids && previous ? instanceFilter(ids) : undefined;
+    const answer = await pRetry(
       async () => {
-        const answer = await connection.read<unknown>(
-          `/health/service/${encodeURIComponent(name)}`,
-        );
-        return { entries: parseServiceEntries(name, answer.body), index: answer.index };
+        const path = `/health/service/${encodeURIComponent(name)}`;
+        const read = await connection.read<unknown>(path, filter ? { filter } : undefined);
+        return { entries: parseServiceEntries(name, read.body), index: read.index };
       },
       { retries: 2, minTimeout: 50, maxTimeout: 500, signal: this.abort.signal },
     );
     hooks?.onServiceRead?.(name);
-    this.indexes.record(name, index);
+    // A filtered read answers with the service's own index, as a whole read does.
+    this.indexes.record(name, answer.index);
+    const entries =
+      filter && ids && previous ? mergeInstances(previous, ids, answer.entries) : answer.entries;
+    this.entries.set(name, entries);
     this.placement.record(
       name,
       entries.map((entry) => entry.Node.Node),

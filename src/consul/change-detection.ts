@@ -8,6 +8,8 @@ import { isStartUpDefault } from "./start-up-hold.ts";
 export interface HealthFingerprints {
   services: Map<string, string>;
   nodes: Map<string, string>;
+  /** Per service, per ServiceID: that instance's checks; absent, every instance is new. */
+  instances?: Map<string, Map<string, string>>;
 }
 
 /** What changed between two health answers. */
@@ -17,6 +19,10 @@ export interface HealthDelta {
   services: Set<string>;
   /** Nodes whose node-level checks (serfHealth, maintenance) changed. */
   nodes: Set<string>;
+  /** Per changed service, the ServiceIDs whose checks were added, removed or changed status. */
+  instances: Map<string, Set<string>>;
+  /** Whether any node-level check changed (then instance IDs alone do not explain a change). */
+  nodeLevel: boolean;
 }
 
 /** Fingerprints every service and node from a health answer. */
@@ -34,7 +40,16 @@ export function fingerprintHealth(checks: readonly ConsulHealthCheck[]): HealthF
   }
   const joined = (map: Map<string, string[]>): Map<string, string> =>
     new Map([...map].map(([key, lines]) => [key, lines.sort().join("\n")]));
-  return { services: joined(services), nodes: joined(nodes) };
+  const instances = new Map<string, Map<string, string>>();
+  for (const [service, print] of joined(services)) {
+    const byId = new Map<string, string[]>();
+    for (const line of print.split("\n")) {
+      const id = line.split("\u0000")[1] ?? "";
+      byId.set(id, [...(byId.get(id) ?? []), line]);
+    }
+    instances.set(service, new Map([...byId].map(([id, lines]) => [id, lines.join("\n")])));
+  }
+  return { services: joined(services), nodes: joined(nodes), instances };
 }
 
 function changedKeys(before: Map<string, string>, after: Map<string, string>): Set<string> {
@@ -50,11 +65,14 @@ export function diffHealth(
   checks: readonly ConsulHealthCheck[],
 ): HealthDelta {
   const fingerprints = fingerprintHealth(checks);
-  return {
-    fingerprints,
-    services: changedKeys(before.services, fingerprints.services),
-    nodes: changedKeys(before.nodes, fingerprints.nodes),
-  };
+  const services = changedKeys(before.services, fingerprints.services);
+  const nodes = changedKeys(before.nodes, fingerprints.nodes);
+  const instances = new Map<string, Set<string>>();
+  for (const service of services) {
+    const after = fingerprints.instances?.get(service) ?? new Map<string, string>();
+    instances.set(service, changedKeys(before.instances?.get(service) ?? new Map(), after));
+  }
+  return { fingerprints, services, nodes, instances, nodeLevel: nodes.size > 0 };
 }
 
 /** What changed between two `/v1/catalog/services` answers. */

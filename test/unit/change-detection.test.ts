@@ -125,6 +125,46 @@ describe("diffHealth", () => {
   });
 });
 
+describe("diffHealth's changed instances", () => {
+  const ids = (delta: ReturnType<typeof diffHealth>, service: string): string[] =>
+    [...(delta.instances.get(service) ?? [])].sort();
+
+  it("names the instance whose check changed status, and no other", () => {
+    const after = baseline.map((c) =>
+      c.ServiceID === "web-2" ? { ...c, Status: "critical" as const } : c,
+    );
+    const delta = diffHealth(fingerprintHealth(baseline), after);
+    assert.deepEqual(ids(delta, "web"), ["web-2"]);
+    assert.equal(delta.instances.has("api"), false);
+    assert.equal(delta.nodeLevel, false);
+  });
+
+  it("names an instance added and an instance removed", () => {
+    const after = [
+      ...baseline.filter((c) => c.ServiceID !== "web-1"),
+      serviceCheck("web", "web-3", "passing", "node-2"),
+    ];
+    const delta = diffHealth(fingerprintHealth(baseline), after);
+    assert.deepEqual(ids(delta, "web"), ["web-1", "web-3"]);
+  });
+
+  it("names every instance of a service on the first answer", () => {
+    const delta = diffHealth({ services: new Map(), nodes: new Map() }, baseline);
+    assert.deepEqual(ids(delta, "web"), ["web-1", "web-2"]);
+    assert.equal(delta.nodeLevel, true);
+  });
+
+  it("flags a node-level change apart from the instances", () => {
+    const after = baseline.map((c) =>
+      c.CheckID === "serfHealth" && c.Node === "node-2" ? { ...c, Status: "critical" as const } : c,
+    );
+    const delta = diffHealth(fingerprintHealth(baseline), after);
+    assert.equal(delta.nodeLevel, true);
+    assert.deepEqual([...delta.nodes], ["node-2"]);
+    assert.equal(delta.instances.size, 0);
+  });
+});
+
 describe("diffCatalog", () => {
   it("reports added, removed and retagged services separately", () => {
     const delta = diffCatalog(
