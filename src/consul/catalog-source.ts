@@ -338,8 +338,10 @@ export class CatalogSource {
       { retries: 2, minTimeout: 50, maxTimeout: 500, signal: this.abort.signal },
     );
     hooks?.onServiceRead?.(name);
-    // A filtered read answers with the service's own index, as a whole read does.
-    this.indexes.record(name, answer.index);
+    // Only a whole read vouches for every instance up to its index: after a read of some
+    // instances, a change to another one not seen by the health watch (an address or meta
+    // changed in place) must still show as a moved index at the next sweep.
+    if (!filter) this.indexes.record(name, answer.index);
     const entries =
       filter && ids && previous ? mergeInstances(previous, ids, answer.entries) : answer.entries;
     this.entries.set(name, entries);
