@@ -16,6 +16,7 @@ import type {
   ConsulServiceEntry,
 } from "./consul-types.ts";
 import { MATCH_NO_INSTANCE, ServiceIndexes } from "./service-indexes.ts";
+import { SkippedInstances } from "./skipped-instances.ts";
 import { ServicePlacement } from "./service-placement.ts";
 import { StartUpHold } from "./start-up-hold.ts";
 import { TokenBucket } from "./token-bucket.ts";
@@ -82,8 +83,7 @@ export class CatalogSource {
   private health: HealthFingerprints | undefined;
   private readonly placement = new ServicePlacement();
   private readonly checkless = new Set<string>();
-  /** Per service, the instances already reported as skipped (each is logged and counted once). */
-  private readonly rejected = new Map<string, Set<string>>();
+  private readonly skipped: SkippedInstances;
   /** Services to read whole. */
   private readonly dirty = new Set<string>();
   /** Services of which only these instances changed (instance-patch.ts). */
@@ -103,6 +103,7 @@ export class CatalogSource {
   constructor(private readonly options: CatalogSourceOptions) {
     this.limit = options.readLimit ?? pLimit(options.readConcurrency);
     this.hold = new StartUpHold({ graceMs: options.checkGraceMs });
+    this.skipped = new SkippedInstances(options.logger, options.hooks?.onRejectedInstance);
   }
 
   /** Starts watching; resolves after the first complete read, when the store is ready. */
@@ -315,7 +316,7 @@ export class CatalogSource {
     this.indexes.forget(name);
     this.entries.delete(name);
     this.checkless.delete(name);
-    this.rejected.delete(name);
+    this.skipped.forget(name);
     this.hold.forget(name);
     clearTimeout(this.recheckTimers.get(name));
     this.recheckTimers.delete(name);
@@ -355,16 +356,7 @@ export class CatalogSource {
     if (checkless) this.checkless.add(name);
     else this.checkless.delete(name);
     const translated = toServiceEndpoints(name, this.holdStartUpChecks(name, entries), translation);
-    const reported = this.rejected.get(name);
-    const rejected = new Set<string>();
-    for (const { id, reason } of translated.rejected) {
-      rejected.add(id);
-      if (reported?.has(id)) continue;
-      hooks?.onRejectedInstance?.(name, reason);
-      this.options.logger.warn({ service: name, instance: id, reason }, "instance skipped");
-    }
-    if (rejected.size > 0) this.rejected.set(name, rejected);
-    else this.rejected.delete(name);
+    this.skipped.update(name, translated.rejected);
     return translated.value;
   }
 

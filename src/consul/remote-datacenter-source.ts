@@ -9,6 +9,7 @@ import { parseHealthChecks, parseServiceEntries } from "./consul-answers.ts";
 import type { ConsulConnection } from "./consul-client.ts";
 import type { ConsulHealthCheck } from "./consul-types.ts";
 import { ServicePlacement } from "./service-placement.ts";
+import { SkippedInstances } from "./skipped-instances.ts";
 import { TokenBucket } from "./token-bucket.ts";
 import { toServiceEndpoints, type TranslationOptions } from "./to-service-endpoints.ts";
 
@@ -40,12 +41,15 @@ export class RemoteDatacenterSource {
   private readonly abort = new AbortController();
   private health: HealthFingerprints = { services: new Map(), nodes: new Map() };
   private readonly placement = new ServicePlacement();
+  private readonly skipped: SkippedInstances;
   private readonly dirty = new Set<string>();
   private pumping: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
   private reachable = true;
 
-  constructor(private readonly options: RemoteDatacenterSourceOptions) {}
+  constructor(private readonly options: RemoteDatacenterSourceOptions) {
+    this.skipped = new SkippedInstances(options.logger.child({ datacenter: options.datacenter }));
+  }
 
   /** The datacenter this source reads. */
   get datacenter(): string {
@@ -116,7 +120,10 @@ export class RemoteDatacenterSource {
       this.dirty.clear();
       const present = batch.filter((name) => this.health.services.has(name));
       const removed = batch.filter((name) => !this.health.services.has(name));
-      for (const name of removed) this.placement.forget(name);
+      for (const name of removed) {
+        this.placement.forget(name);
+        this.skipped.forget(name);
+      }
       const results = await Promise.allSettled(
         present.map((name) => readLimit(() => this.readService(name))),
       );
@@ -140,7 +147,7 @@ export class RemoteDatacenterSource {
   }
 
   private async readService(name: string): Promise<ServiceEndpoints> {
-    const { connection, datacenter, translation, logger } = this.options;
+    const { connection, datacenter, translation } = this.options;
     const answer = await connection.read<unknown>(`/health/service/${encodeURIComponent(name)}`, {
       datacenter,
       signal: this.abort.signal,
@@ -151,9 +158,7 @@ export class RemoteDatacenterSource {
       entries.map((entry) => entry.Node.Node),
     );
     const translated = toServiceEndpoints(name, entries, { ...translation, datacenter });
-    for (const { id, reason } of translated.rejected) {
-      logger.warn({ service: name, instance: id, reason, datacenter }, "instance skipped");
-    }
+    this.skipped.update(name, translated.rejected);
     return translated.value;
   }
 }
