@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { BackendProcess } from "../support/backend-process.ts";
 import { startBridgeProcess, type BridgeProcess } from "../support/bridge-process.ts";
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
 import { startEnvoy, type EnvoyProxy } from "../support/envoy-proxy.ts";
-import { waitFor } from "../support/wait-for.ts";
+import { holdsFor, waitFor } from "../support/wait-for.ts";
 import {
   healthyEndpoints,
   LONG_TESTS,
@@ -48,12 +47,12 @@ describe("fault: Consul frozen (SIGSTOP) and resumed", () => {
     const traffic = startTraffic(envoy);
     try {
       process.kill(consul.pid, "SIGSTOP");
-      const frozenAt = Date.now();
       // Throughout the freeze Envoy keeps every endpoint it had (polled, not sampled once).
-      while (Date.now() - frozenAt < FREEZE_MS) {
-        assert.deepEqual(await healthyEndpoints(envoy, "myservice"), before);
-        await sleep(250);
-      }
+      await holdsFor(
+        async () => assert.deepEqual(await healthyEndpoints(envoy, "myservice"), before),
+        FREEZE_MS,
+        250,
+      );
       process.kill(consul.pid, "SIGCONT");
       const resumedAt = Date.now();
       const answer = await shimCall(bridge.url, "register", newcomer.endpoint);

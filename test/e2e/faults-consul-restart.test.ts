@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { startBackend, type BackendProcess } from "../support/backend-process.ts";
 import { startBridgeProcess, type BridgeProcess } from "../support/bridge-process.ts";
 import { startEnvoy, type EnvoyProxy } from "../support/envoy-proxy.ts";
 import { startRestartableConsul, type RestartableConsul } from "../support/restartable-consul.ts";
-import { waitFor } from "../support/wait-for.ts";
+import { holdsFor, waitFor } from "../support/wait-for.ts";
 import {
   bridgeMetric,
   healthyEndpoints,
@@ -83,10 +82,10 @@ describe("fault: the Consul server killed -9 and restarted on its data dir", () 
     try {
       await consul.kill();
       const killedAt = Date.now();
-      while (Date.now() - killedAt < OUTAGE_MS) {
-        assert.deepEqual(await healthyEndpoints(envoy, "myservice"), before);
-        await sleep(200);
-      }
+      await holdsFor(
+        async () => assert.deepEqual(await healthyEndpoints(envoy, "myservice"), before),
+        OUTAGE_MS,
+      );
       const errors = (await bridgeMetric(bridge.url, "bridge_consul_errors_total")) - errorsBefore;
       assert.ok(errors >= 4, `the bridge kept retrying during the outage (${errors} failed reads)`);
 

@@ -1,9 +1,9 @@
 import { execFile } from "node:child_process";
 import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { repoRoot } from "./tools.ts";
+import { waitFor } from "./wait-for.ts";
 
 const run = promisify(execFile);
 /** Written after a successful build; older than any source file means the build is stale. */
@@ -33,20 +33,23 @@ export function ensureBuild(): Promise<void> {
 
 async function locked(action: () => Promise<void>): Promise<void> {
   await mkdir(join(repoRoot, ".tools"), { recursive: true });
-  const deadline = Date.now() + BUILD_TIMEOUT_MS;
-  for (;;) {
-    try {
-      await mkdir(LOCK);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      // A lock left by a killed run is older than any build can take.
-      const age = Date.now() - (await stat(LOCK).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
-      if (age > BUILD_TIMEOUT_MS) await rm(LOCK, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`${LOCK} held for too long`, { cause: error });
-      await sleep(200);
-    }
-  }
+  await waitFor(
+    async () => {
+      try {
+        await mkdir(LOCK);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        // A lock left by a killed run is older than any build can take.
+        const held = await stat(LOCK).catch(() => undefined);
+        if (held && Date.now() - held.mtimeMs > BUILD_TIMEOUT_MS) {
+          await rm(LOCK, { recursive: true, force: true });
+        }
+        return false;
+      }
+    },
+    { timeoutMs: BUILD_TIMEOUT_MS, intervalMs: 200, description: `the build lock ${LOCK}` },
+  );
   try {
     await action();
   } finally {

@@ -34,3 +34,23 @@ export async function waitFor<T>(
     await sleep(intervalMs);
   }
 }
+
+/**
+ * Runs `check` (which throws when the invariant breaks) again and again for `durationMs`, the
+ * way a fault test shows that something holds throughout a fault: sampled, not read once.
+ * Resolves with the number of samples taken.
+ */
+export async function holdsFor(
+  check: () => Promise<void> | void,
+  durationMs: number,
+  intervalMs = 200,
+): Promise<number> {
+  const end = Date.now() + durationMs;
+  let samples = 0;
+  while (Date.now() < end) {
+    await check();
+    samples += 1;
+    await sleep(Math.min(intervalMs, Math.max(0, end - Date.now())));
+  }
+  return samples;
+}
