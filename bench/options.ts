@@ -57,7 +57,7 @@ export interface BenchOptions {
 }
 
 /** Benchmark names, in the order they run. */
-export const BENCHMARKS = ["latency", "fan-out", "propagation", "burst", "scale"] as const;
+export const BENCHMARKS = ["latency", "fan-out", "floor", "propagation", "burst", "scale"] as const;
 /** One of {@link BENCHMARKS}. */
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 

@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { ensureBuild } from "../test/support/dist-build.ts";
 import { burstRows } from "./burst.ts";
 import { fanOutRows } from "./fan-out-rows.ts";
+import { floorRows } from "./floor-rows.ts";
 import { buildGoPrograms } from "./go-programs.ts";
 import { machineInfo } from "./machine.ts";
 import { parseBenchOptions, type BenchmarkName } from "./options.ts";
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
   const runs: [BenchmarkName, () => Promise<BenchRow[]>][] = [
     ["latency", () => registrationLatency(sizes.latencyRegistrations)],
     ["fan-out", () => fanOutRows(sizes, programs, options.profileDir)],
+    ["floor", () => floorRows(sizes, programs, options.profileDir)],
     ["propagation", () => propagationRows(sizes.propagationSamples)],
     ["burst", () => burstRows(sizes.burstRegistrations, sizes.burstStreams, programs)],
     ["scale", () => scaleRows(sizes.scaleServices, sizes.scaleEndpointsPerService, programs)],

@@ -22,6 +22,11 @@ const EXPECTED_ROWS = [
       (f) => `fanout.${size}.${f}`,
     ),
   ]),
+  ...["small", "large"].flatMap((size) =>
+    ["startup", "first.p50", "all.p50", "all.p99", "bytes", "cpu", "rss", "rss-idle"].map(
+      (f) => `floor.${size}.${f}`,
+    ),
+  ),
   "propagation.p50",
   "propagation.p99",
   "propagation.max",
@@ -80,6 +85,9 @@ test(
           assert.ok(Number.isFinite(row.references.linear), `${row.id}: LinearCache figure`);
           assert.ok(Number.isFinite(row.references.snapshot), `${row.id}: SnapshotCache figure`);
         }
+        // The floor server is measured next to LinearCache only.
+        if (row.id.startsWith("floor."))
+          assert.ok(Number.isFinite(row.references.linear), `${row.id}: LinearCache figure`);
         if (row.id.startsWith("propagation."))
           assert.ok(Number.isFinite(row.references.original), `${row.id}: modelled original`);
       }
