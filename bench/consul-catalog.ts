@@ -8,13 +8,17 @@ import type { Instance } from "./instances.ts";
 /** Parallel requests (registrations or transactions) the loader keeps open (Consul allows 200). */
 const LOADER_CONCURRENCY = 16;
 
-/** The catalog instance of one benchmark endpoint: its own node, named after its address. */
-function catalogInstance(service: string, instance: Instance): CatalogInstance {
+/**
+ * The catalog instance of one benchmark endpoint: its own node, named after its address; with
+ * `withCheck`, a passing check bound to it (as the shim and most agents register).
+ */
+function catalogInstance(service: string, instance: Instance, withCheck = false): CatalogInstance {
   return {
     service,
     node: `bench-${instance.address}`,
     address: instance.address,
     port: instance.port,
+    withCheck,
   };
 }
 
@@ -23,8 +27,9 @@ export function registerInstance(
   consulAddress: string,
   service: string,
   instance: Instance,
+  withCheck = false,
 ): Promise<void> {
-  return registerCatalog(consulAddress, [catalogInstance(service, instance)], 1);
+  return registerCatalog(consulAddress, [catalogInstance(service, instance, withCheck)], 1);
 }
 
 /** Registers many instances, one catalog registration each, {@link LOADER_CONCURRENCY} at a time. */
@@ -32,8 +37,9 @@ export function registerInstances(
   consulAddress: string,
   service: string,
   list: readonly Instance[],
+  withCheck = false,
 ): Promise<void> {
-  const instances = list.map((one) => catalogInstance(service, one));
+  const instances = list.map((one) => catalogInstance(service, one, withCheck));
   return registerCatalog(consulAddress, instances, LOADER_CONCURRENCY);
 }
 

@@ -62,9 +62,24 @@ export async function fanOutRows(
         JSON.stringify(trio.bridge.updateWindowUs),
       );
     rows.push(...rowsOf(trio, size, streams, sizes));
+    if (size !== "large") continue;
+    // The same fan-out where every instance has a check, as the shim and agents register: the
+    // health watch names the new instance, so the bridge reads it alone (not the whole service).
+    const checked = await measured(() => bridgeSubject(SERVICE, initial, [], true), plan);
+    const checkedRows = rowsOf({ ...trio, bridge: checked }, size, streams, sizes, CHECKED);
+    rows.push(...checkedRows.filter((row) => CHECKED_ROWS.has(row.id)));
   }
   return rows;
 }
+
+/** Rows of the bridge measured with instances registered with a check. */
+const CHECKED = { id: ".checked", label: ", instances with a check" };
+/** The figures shown for that variant. */
+const CHECKED_ROWS = new Set(
+  ["first.p50", "all.p50", "all.p99", "cpu", "rss", "reads"].map(
+    (figure) => `fanout.large${CHECKED.id}.${figure}`,
+  ),
+);
 
 async function measured(
   start: () => Promise<FanOutSubject>,
@@ -88,9 +103,19 @@ const timesLinear = (factor: number): Target => ({
     references.linear !== undefined && value <= factor * references.linear,
 });
 
-function rowsOf(trio: Trio, size: string, streams: number, sizes: BenchSizes): BenchRow[] {
+/**
+ * The rows of one N. `variant` names a second measurement of the bridge (its ids and labels get
+ * the suffix) against the same references.
+ */
+function rowsOf(
+  trio: Trio,
+  size: string,
+  streams: number,
+  sizes: BenchSizes,
+  variant = { id: "", label: "" },
+): BenchRow[] {
   const e = sizes.fanOutEndpoints;
-  const n = `N=${streams}, E=${e}`;
+  const n = `N=${streams}, E=${e}${variant.label}`;
   const row = (
     id: string,
     label: string,
@@ -113,7 +138,7 @@ function rowsOf(trio: Trio, size: string, streams: number, sizes: BenchSizes): B
   };
   const first = (r: FanOutResult) => summary(r.firstMs);
   const all = (r: FanOutResult) => summary(r.allMs);
-  const p = `fanout.${size}`;
+  const p = `fanout.${size}${variant.id}`;
   const large = size === "large";
   const counters: BenchRow[] = [
     {

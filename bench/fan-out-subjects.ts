@@ -7,7 +7,7 @@ import { startReferenceServer, type ReferenceCache } from "./reference-server.ts
 
 /** A control plane under measurement, already serving one service with its first endpoints. */
 export interface FanOutSubject {
-  readonly name: "bridge" | ReferenceCache;
+  readonly name: "bridge" | "bridge, checked" | ReferenceCache;
   readonly xdsPort: number;
   /** The control plane's process (CPU and memory are read from it). */
   readonly pid: number;
@@ -19,27 +19,29 @@ export interface FanOutSubject {
 }
 
 /**
- * Consul with `service` registered (one catalog node per instance, no checks), then the bridge
- * as its own process with its default settings, ready. `nodeArgs` e.g. turn on `--cpu-prof`.
+ * Consul with `service` registered (one catalog node per instance; without checks, or with a
+ * passing check each when `withChecks`), then the bridge as its own process with its default
+ * settings, ready. `nodeArgs` e.g. turn on `--cpu-prof`.
  */
 export async function bridgeSubject(
   service: string,
   initial: readonly Instance[],
   nodeArgs: string[] = [],
+  withChecks = false,
 ): Promise<FanOutSubject> {
   const consul = await startConsul();
   try {
-    await registerInstances(consul.address, service, initial);
+    await registerInstances(consul.address, service, initial, withChecks);
     const bridge = await startBenchBridge({
       consulAddress: consul.address,
       extraArgs: ["--log-level=warn"],
       nodeArgs,
     });
     return {
-      name: "bridge",
+      name: withChecks ? "bridge, checked" : "bridge",
       xdsPort: bridge.xdsPort,
       pid: bridge.pid,
-      addInstance: (instance) => registerInstance(consul.address, service, instance),
+      addInstance: (instance) => registerInstance(consul.address, service, instance, withChecks),
       counters: () => bridgeCounters(bridge.url),
       async stop() {
         await bridge.stop();

@@ -2,14 +2,13 @@ import type { ConsulCatalogServices, ConsulHealthCheck } from "./consul-types.ts
 import { isStartUpDefault } from "./start-up-hold.ts";
 
 /**
- * Per-service and per-node fingerprints of `/v1/health/state/any` (status, whether a critical
- * check is still in its agent start-up default, and membership).
+ * Fingerprints of `/v1/health/state/any`: per service, per ServiceID, that instance's checks
+ * (node, check, status, and whether a critical check is still in its agent start-up default);
+ * per node, its node-level checks.
  */
 export interface HealthFingerprints {
-  services: Map<string, string>;
+  services: Map<string, Map<string, string>>;
   nodes: Map<string, string>;
-  /** Per service, per ServiceID: that instance's checks; absent, every instance is new. */
-  instances?: Map<string, Map<string, string>>;
 }
 
 /** What changed between two health answers. */
@@ -25,39 +24,64 @@ export interface HealthDelta {
   nodeLevel: boolean;
 }
 
-/** Fingerprints every service and node from a health answer. */
+/** Appends `line` to the list under `key`. */
+function add(map: Map<string, string[]>, key: string, line: string): void {
+  const lines = map.get(key);
+  if (lines) lines.push(line);
+  else map.set(key, [line]);
+}
+
+/** The lines of one instance or node as one string, in an order that does not depend on Consul's. */
+function print(lines: string[]): string {
+  return lines.length === 1 ? (lines[0] ?? "") : lines.sort().join("\n");
+}
+
+/**
+ * Fingerprints every instance and node from a health answer: one pass over the checks, one
+ * short string per instance (an answer of thousands of checks is read on every change).
+ */
 export function fingerprintHealth(checks: readonly ConsulHealthCheck[]): HealthFingerprints {
-  const services = new Map<string, string[]>();
-  const nodes = new Map<string, string[]>();
+  const byService = new Map<string, Map<string, string[]>>();
+  const byNode = new Map<string, string[]>();
   for (const check of checks) {
     // A check leaving its start-up default for a real failure keeps its status: mark the default.
     const status = isStartUpDefault(check) ? "critical (not run yet)" : check.Status;
     const line = `${check.Node}\u0000${check.ServiceID}\u0000${check.CheckID}\u0000${status}`;
-    const [map, key] = check.ServiceName ? [services, check.ServiceName] : [nodes, check.Node];
-    const lines = map.get(key) ?? [];
-    lines.push(line);
-    map.set(key, lines);
-  }
-  const joined = (map: Map<string, string[]>): Map<string, string> =>
-    new Map([...map].map(([key, lines]) => [key, lines.sort().join("\n")]));
-  const instances = new Map<string, Map<string, string>>();
-  for (const [service, print] of joined(services)) {
-    const byId = new Map<string, string[]>();
-    for (const line of print.split("\n")) {
-      const id = line.split("\u0000")[1] ?? "";
-      byId.set(id, [...(byId.get(id) ?? []), line]);
+    if (!check.ServiceName) {
+      add(byNode, check.Node, line);
+      continue;
     }
-    instances.set(service, new Map([...byId].map(([id, lines]) => [id, lines.join("\n")])));
+    let byId = byService.get(check.ServiceName);
+    if (!byId) byService.set(check.ServiceName, (byId = new Map()));
+    add(byId, check.ServiceID, line);
   }
-  return { services: joined(services), nodes: joined(nodes), instances };
+  const services = new Map<string, Map<string, string>>();
+  for (const [service, byId] of byService) {
+    const prints = new Map<string, string>();
+    for (const [id, lines] of byId) prints.set(id, print(lines));
+    services.set(service, prints);
+  }
+  const nodes = new Map<string, string>();
+  for (const [node, lines] of byNode) nodes.set(node, print(lines));
+  return { services, nodes };
 }
 
-function changedKeys(before: Map<string, string>, after: Map<string, string>): Set<string> {
+function changedKeys<V>(
+  before: ReadonlyMap<string, V>,
+  after: ReadonlyMap<string, V>,
+  same: (a: V, b: V) => boolean,
+): Set<string> {
   const changed = new Set<string>();
-  for (const [key, print] of after) if (before.get(key) !== print) changed.add(key);
+  for (const [key, value] of after) {
+    const previous = before.get(key);
+    if (previous === undefined || !same(previous, value)) changed.add(key);
+  }
   for (const key of before.keys()) if (!after.has(key)) changed.add(key);
   return changed;
 }
+
+const EMPTY = new Map<string, string>();
+const equal = (a: string, b: string): boolean => a === b;
 
 /** Compares a new health answer with the previous fingerprints. */
 export function diffHealth(
@@ -65,14 +89,23 @@ export function diffHealth(
   checks: readonly ConsulHealthCheck[],
 ): HealthDelta {
   const fingerprints = fingerprintHealth(checks);
-  const services = changedKeys(before.services, fingerprints.services);
-  const nodes = changedKeys(before.nodes, fingerprints.nodes);
   const instances = new Map<string, Set<string>>();
-  for (const service of services) {
-    const after = fingerprints.instances?.get(service) ?? new Map<string, string>();
-    instances.set(service, changedKeys(before.instances?.get(service) ?? new Map(), after));
+  for (const service of new Set([...before.services.keys(), ...fingerprints.services.keys()])) {
+    const ids = changedKeys(
+      before.services.get(service) ?? EMPTY,
+      fingerprints.services.get(service) ?? EMPTY,
+      equal,
+    );
+    if (ids.size > 0) instances.set(service, ids);
   }
-  return { fingerprints, services, nodes, instances, nodeLevel: nodes.size > 0 };
+  const nodes = changedKeys(before.nodes, fingerprints.nodes, equal);
+  return {
+    fingerprints,
+    services: new Set(instances.keys()),
+    nodes,
+    instances,
+    nodeLevel: nodes.size > 0,
+  };
 }
 
 /** What changed between two `/v1/catalog/services` answers. */

@@ -22,6 +22,10 @@ const EXPECTED_ROWS = [
       (f) => `fanout.${size}.${f}`,
     ),
   ]),
+  // The large fan-out again, every instance registered with a check.
+  ...["first.p50", "all.p50", "all.p99", "cpu", "rss", "reads"].map(
+    (f) => `fanout.large.checked.${f}`,
+  ),
   ...["small", "large"].flatMap((size) =>
     ["startup", "first.p50", "all.p50", "all.p99", "bytes", "cpu", "rss", "rss-idle"].map(
       (f) => `floor.${size}.${f}`,
@@ -44,7 +48,7 @@ const EXPECTED_ROWS = [
 
 /** Rows also measured on both go-control-plane reference servers. */
 const WITH_REFERENCES =
-  /^(startup|fanout)\.(small|large)(\.first)?(\.(first|all)\.(p50|p99|max)|\.(bytes|pushes|cpu|client-cpu|rss|rss-idle))?$/;
+  /^(startup|fanout)\.(small|large)(\.first|\.checked)?(\.(first|all)\.(p50|p99|max)|\.(bytes|pushes|cpu|client-cpu|rss|rss-idle))?$/;
 
 test(
   "the quick benchmark builds its Go programs and prints every row with numbers",

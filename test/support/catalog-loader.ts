@@ -1,27 +1,52 @@
 import pLimit from "p-limit";
 
-/** One check-less catalog instance: its own node (`node`), one service on it. */
+/** One catalog instance: its own node (`node`), one service on it, without checks by default. */
 export interface CatalogInstance {
   service: string;
   node: string;
   address: string;
   port: number;
+  /** Registers a passing check on the instance too (the health watch then names it). */
+  withCheck?: boolean;
 }
 
 /** Consul accepts at most 64 operations in one transaction. */
 const TXN_MAX_OPS = 64;
 
-/** The catalog registration of an instance (`PUT /v1/catalog/register`), without checks. */
+/**
+ * The service part of an instance's registration. Its ID names the address too: IDs only have
+ * to be unique per node, but a filter on `Service.ID` must find this instance alone.
+ */
+function serviceOf(instance: CatalogInstance) {
+  return {
+    ID: `${instance.service}-${instance.address}-${instance.port}`,
+    Service: instance.service,
+    Address: instance.address,
+    Port: instance.port,
+  };
+}
+
+/** The instance's passing check, bound to its service ID; undefined without `withCheck`. */
+function checkOf(instance: CatalogInstance) {
+  if (!instance.withCheck) return undefined;
+  const serviceId = serviceOf(instance).ID;
+  return {
+    Node: instance.node,
+    CheckID: `service:${serviceId}`,
+    Name: "catalog check",
+    Status: "passing",
+    ServiceID: serviceId,
+  };
+}
+
+/** The catalog registration of an instance (`PUT /v1/catalog/register`). */
 export function catalogRegistration(instance: CatalogInstance): Record<string, unknown> {
+  const check = checkOf(instance);
   return {
     Node: instance.node,
     Address: instance.address,
-    Service: {
-      ID: `${instance.service}-${instance.port}`,
-      Service: instance.service,
-      Address: instance.address,
-      Port: instance.port,
-    },
+    Service: serviceOf(instance),
+    ...(check ? { Check: check } : {}),
   };
 }
 
@@ -43,17 +68,22 @@ export async function loadCatalog(
   instances: readonly CatalogInstance[],
   concurrency: number,
 ): Promise<void> {
-  const operations = instances.flatMap((instance) => {
-    const entry = catalogRegistration(instance);
+  // An instance's operations stay in one transaction: its service needs its node.
+  const perInstance = instances.map((instance) => {
+    const check = checkOf(instance);
     return [
       { Node: { Verb: "set", Node: { Node: instance.node, Address: instance.address } } },
-      { Service: { Verb: "set", Node: instance.node, Service: entry.Service } },
+      { Service: { Verb: "set", Node: instance.node, Service: serviceOf(instance) } },
+      ...(check ? [{ Check: { Verb: "set", Check: check } }] : []),
     ];
   });
-  const limit = pLimit(concurrency);
   const batches: unknown[][] = [];
-  for (let i = 0; i < operations.length; i += TXN_MAX_OPS)
-    batches.push(operations.slice(i, i + TXN_MAX_OPS));
+  for (const operations of perInstance) {
+    const last = batches.at(-1);
+    if (last && last.length + operations.length <= TXN_MAX_OPS) last.push(...operations);
+    else batches.push([...operations]);
+  }
+  const limit = pLimit(concurrency);
   await Promise.all(batches.map((batch) => limit(() => put(consulAddress, "/v1/txn", batch))));
 }
 

@@ -81,7 +81,7 @@ describe("SharedResponses", () => {
 
 describe("WriteSlices", () => {
   it("writes a slice per turn of the event loop, each stream once however often woken", async () => {
-    const slices = new WriteSlices(2);
+    const slices = new WriteSlices(2, 2);
     const written: number[] = [];
     const writers = [0, 1, 2, 3, 4].map((i) => () => written.push(i));
     for (const write of writers) slices.wake(write);
@@ -96,5 +96,21 @@ describe("WriteSlices", () => {
     slices.wake(writers[1]!);
     await nextTurn();
     assert.deepEqual(written, [0, 1, 2, 3, 4, 1]);
+  });
+
+  it("starts each burst with the smaller first slice", async () => {
+    const slices = new WriteSlices(3, 1);
+    const written: number[] = [];
+    const writers = [0, 1, 2, 3, 4].map((i) => () => written.push(i));
+    for (const write of writers) slices.wake(write);
+    await nextTurn();
+    assert.deepEqual(written, [0], "the first slice of a burst");
+    await nextTurn();
+    assert.deepEqual(written, [0, 1, 2, 3], "then full slices");
+    await nextTurn();
+    assert.deepEqual(written, [0, 1, 2, 3, 4]);
+    for (const write of writers.slice(0, 2)) slices.wake(write);
+    await nextTurn();
+    assert.deepEqual(written, [0, 1, 2, 3, 4, 0], "a quiet spell: the next burst starts small");
   });
 });

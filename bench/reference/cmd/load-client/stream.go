@@ -17,6 +17,10 @@ const (
 	assignmentType  = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
 	reconnectPause  = 100 * time.Millisecond
 	maxResponseSize = 512 << 20
+	// envoyWindow is Envoy's default HTTP/2 window for a gRPC cluster (stream and connection).
+	// A fixed window also turns off grpc-go's bandwidth estimation, whose PING after every
+	// response Envoy never sends: each would cost the server an extra read and write.
+	envoyWindow = 256 << 20
 )
 
 // arrival is one response as received: when, how many bytes, and the smallest endpoint count
@@ -53,6 +57,8 @@ func (s *stream) run(ctx context.Context, target string) {
 			Backoff:           backoff.Config{BaseDelay: 20 * time.Millisecond, Multiplier: 1.6, MaxDelay: 500 * time.Millisecond},
 			MinConnectTimeout: 5 * time.Second,
 		}),
+		grpc.WithInitialWindowSize(envoyWindow),
+		grpc.WithInitialConnWindowSize(envoyWindow),
 		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(wireCodec{}), grpc.MaxCallRecvMsgSize(maxResponseSize)),
 	)
 	if err != nil {
