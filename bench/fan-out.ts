@@ -13,6 +13,12 @@ const START_TIMEOUT_MS = 180_000;
 const UPDATE_TIMEOUT_MS = 30_000;
 /** Quiet time after start-up before the idle RSS is read (the start-up's garbage collected). */
 const IDLE_SETTLE_MS = 1_000;
+/**
+ * Updates sent after the idle RSS is read and before anything is measured: the first changes
+ * after start-up run code paths for the first time (not yet optimized by V8, in the bridge and
+ * the floor), so every control plane is measured in its steady state.
+ */
+export const WARM_UP_UPDATES = 3;
 
 /** Sizes of one fan-out measurement. */
 export interface FanOutPlan {
@@ -64,7 +70,8 @@ function monotonicUs(): number {
 
 /**
  * N load-client streams connect at once to a control plane serving one service; then, one by
- * one, `updates` endpoints are added, each time waiting until every stream has it.
+ * one, {@link WARM_UP_UPDATES} and then `updates` endpoints are added, each time waiting until
+ * every stream has it. Only the `updates` are measured.
  */
 export async function measureFanOut(
   subject: FanOutSubject,
@@ -81,19 +88,29 @@ export async function measureFanOut(
       throw new Error(`${subject.name}: ${started.complete}/${plan.streams} streams got the set`);
     await sleep(IDLE_SETTLE_MS);
     const idleRss = await rssBytes(subject.pid);
+    const warmUp = instances(WARM_UP_UPDATES, plan.endpoints);
+    for (const [u, instance] of warmUp.entries()) {
+      await sleep(UPDATE_GAP_MS);
+      await subject.addInstance(instance);
+      const done = await client.waitAll(plan.endpoints + u + 1, UPDATE_TIMEOUT_MS);
+      if (!done.ok)
+        throw new Error(`${subject.name}: warm-up ${u + 1} reached ${done.complete} streams`);
+    }
+    // From here on, the service has `measuredFrom` endpoints before the first measured update.
+    const measuredFrom = plan.endpoints + WARM_UP_UPDATES;
     const cpuBefore = await cpuSeconds(subject.pid);
     const clientCpuBefore = await cpuSeconds(client.pid);
     const countersBefore = await subject.counters();
     const updateTimes: number[] = [];
     const windowStart = monotonicUs();
     const updateStarts: number[] = [];
-    const added = instances(plan.updates, plan.endpoints);
+    const added = instances(plan.updates, measuredFrom);
     for (const [u, instance] of added.entries()) {
       await sleep(UPDATE_GAP_MS);
       updateTimes.push(nowMs());
       updateStarts.push(monotonicUs());
       await subject.addInstance(instance);
-      const done = await client.waitAll(plan.endpoints + u + 1, UPDATE_TIMEOUT_MS);
+      const done = await client.waitAll(measuredFrom + u + 1, UPDATE_TIMEOUT_MS);
       if (!done.ok)
         throw new Error(`${subject.name}: update ${u + 1} reached ${done.complete} streams`);
     }
@@ -111,7 +128,7 @@ export async function measureFanOut(
     };
     return {
       ...startUp(records, client.startedAtMs, plan.endpoints),
-      ...updates(records, updateTimes, plan.endpoints),
+      ...updates(records, updateTimes, measuredFrom),
       cpuSecondsPerUpdate: (cpuAfter - cpuBefore) / plan.updates,
       clientCpuSecondsPerUpdate: (clientCpuAfter - clientCpuBefore) / plan.updates,
       peakRssBytes: await peakRssBytes(subject.pid),
