@@ -1,8 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { GoPrograms } from "./go-programs.ts";
-import { bridgeSubject, referenceSubject, type FanOutSubject } from "./fan-out-subjects.ts";
-import { measureFanOut, SERVICE, type FanOutResult } from "./fan-out.ts";
+import { bridgeSubject, referenceSubject } from "./fan-out-subjects.ts";
+import { measureSubject, SERVICE, type FanOutResult } from "./fan-out.ts";
 import { instances } from "./instances.ts";
 import type { BenchSizes } from "./options.ts";
 import { summary } from "./stats.ts";
@@ -46,12 +46,12 @@ export async function fanOutRows(
     const profile =
       profileDir && size === "large" ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
     const trio: Trio = {
-      bridge: await measured(() => bridgeSubject(SERVICE, initial, profile), plan),
-      linear: await measured(
+      bridge: await measureSubject(() => bridgeSubject(SERVICE, initial, profile), plan),
+      linear: await measureSubject(
         () => referenceSubject(programs.referenceServer, "linear", SERVICE, initial),
         plan,
       ),
-      snapshot: await measured(
+      snapshot: await measureSubject(
         () => referenceSubject(programs.referenceServer, "snapshot", SERVICE, initial),
         plan,
       ),
@@ -65,7 +65,7 @@ export async function fanOutRows(
     if (size !== "large") continue;
     // The same fan-out where every instance has a check, as the shim and agents register: the
     // health watch names the new instance, so the bridge reads it alone (not the whole service).
-    const checked = await measured(() => bridgeSubject(SERVICE, initial, [], true), plan);
+    const checked = await measureSubject(() => bridgeSubject(SERVICE, initial, [], true), plan);
     const checkedRows = rowsOf({ ...trio, bridge: checked }, size, streams, sizes, CHECKED);
     rows.push(...checkedRows.filter((row) => CHECKED_ROWS.has(row.id)));
   }
@@ -80,18 +80,6 @@ const CHECKED_ROWS = new Set(
     (figure) => `fanout.large${CHECKED.id}.${figure}`,
   ),
 );
-
-async function measured(
-  start: () => Promise<FanOutSubject>,
-  plan: Parameters<typeof measureFanOut>[1],
-): Promise<FanOutResult> {
-  const subject = await start();
-  try {
-    return await measureFanOut(subject, plan);
-  } finally {
-    await subject.stop();
-  }
-}
 
 const atMost = (limit: number, unit: string): Target => ({
   text: `≤ ${limit} ${unit}`,

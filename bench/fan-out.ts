@@ -144,6 +144,19 @@ export async function measureFanOut(
   }
 }
 
+/** Starts a control plane, measures its fan-out, and stops it however the measurement ended. */
+export async function measureSubject(
+  start: () => Promise<FanOutSubject>,
+  plan: FanOutPlan,
+): Promise<FanOutResult> {
+  const subject = await start();
+  try {
+    return await measureFanOut(subject, plan);
+  } finally {
+    await subject.stop();
+  }
+}
+
 /** When a stream first held ≥ `endpoints` (at or after `sinceMs`), or NaN. */
 function firstHolding(record: StreamRecord, endpoints: number, sinceMs = -Infinity): number {
   const arrival = record.arrivals.find((a) => a.minEndpoints >= endpoints && a.atMs >= sinceMs);

@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { UPDATE_WINDOW_FILE } from "./fan-out-rows.ts";
-import { referenceSubject, type FanOutSubject } from "./fan-out-subjects.ts";
-import { measureFanOut, SERVICE, type FanOutPlan, type FanOutResult } from "./fan-out.ts";
+import { referenceSubject } from "./fan-out-subjects.ts";
+import { measureSubject, SERVICE, type FanOutPlan, type FanOutResult } from "./fan-out.ts";
 import { buildFloorServer } from "./floor-build.ts";
 import { floorSubject } from "./floor-subject.ts";
 import type { GoPrograms } from "./go-programs.ts";
@@ -42,14 +42,14 @@ export async function floorRows(
       const profile = profileDir && size === "large" ? join(profileDir, FLOOR_PROFILE_DIR) : "";
       if (profile) mkdirSync(profile, { recursive: true });
       const nodeArgs = profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [];
-      const floor = await measured(
+      const floor = await measureSubject(
         () => floorSubject(build, SERVICE, initial, nodeArgs),
         plan,
       ).catch((error: unknown) => {
         // Measured under the bridge's name: say which one failed.
         throw new Error(`floor server: ${(error as Error).message}`, { cause: error });
       });
-      const linear = await measured(
+      const linear = await measureSubject(
         () => referenceSubject(programs.referenceServer, "linear", SERVICE, initial),
         plan,
       );
@@ -60,18 +60,6 @@ export async function floorRows(
     return rows;
   } finally {
     await build.remove();
-  }
-}
-
-async function measured(
-  start: () => Promise<FanOutSubject>,
-  plan: FanOutPlan,
-): Promise<FanOutResult> {
-  const subject = await start();
-  try {
-    return await measureFanOut(subject, plan);
-  } finally {
-    await subject.stop();
   }
 }
 
