@@ -67,9 +67,17 @@ describe("a request header picks a version of a service through Envoy's subset l
     envoy = await startGatewayEnvoy(bridge);
     await waitFor(
       async () => {
-        const hosts = await envoy.clusterHosts("shop").catch(() => []);
-        return (
-          hosts.length === INSTANCES.length && hosts.every((h) => h.healthStatus === "HEALTHY")
+        // Throws with what Envoy and the bridge hold, so a timeout says which side lagged.
+        const hosts = await envoy.clusterHosts("shop");
+        if (hosts.length === INSTANCES.length && hosts.every((h) => h.healthStatus === "HEALTHY"))
+          return true;
+        const state = (await (await fetch(`${bridge.url}/debug/state`)).json()) as {
+          services: { name: string; endpoints: unknown[] }[];
+        };
+        const held = state.services.find((service) => service.name === "shop");
+        throw new Error(
+          `Envoy: ${JSON.stringify(hosts.map((h) => `${h.port} ${h.healthStatus}`))}; ` +
+            `bridge: ${held?.endpoints.length ?? "no"} endpoints of shop`,
         );
       },
       { description: "shop's four instances healthy in Envoy" },
