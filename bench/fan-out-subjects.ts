@@ -7,7 +7,7 @@ import { startReferenceServer, type ReferenceCache } from "./reference-server.ts
 
 /** A control plane under measurement, already serving one service with its first endpoints. */
 export interface FanOutSubject {
-  readonly name: "bridge" | "bridge, checked" | ReferenceCache;
+  readonly name: "bridge" | "bridge, checked" | "floor" | ReferenceCache;
   readonly xdsPort: number;
   /** The control plane's process (CPU and memory are read from it). */
   readonly pid: number;

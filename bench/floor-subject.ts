@@ -9,9 +9,8 @@ import { jsonLineQueue, keepAlive } from "./json-lines.ts";
 
 /**
  * The compiled floor server (bench/http2-floor-server.ts) as a fan-out subject, fed `service`
- * with its first endpoints over the reference servers' HTTP API. It is measured in the bridge's
- * place, so it carries the bridge's name and fills the table's bridge column. `nodeArgs` e.g.
- * turn on `--cpu-prof`.
+ * with its first endpoints over the reference servers' HTTP API. Its rows fill the table's bridge
+ * column (floor-rows.ts). `nodeArgs` e.g. turn on `--cpu-prof`.
  */
 export async function floorSubject(
   build: FloorBuild,
@@ -33,7 +32,7 @@ export async function floorSubject(
     };
     await call("PUT", "/endpoints", { endpoints: initial });
     return {
-      name: "bridge",
+      name: "floor",
       xdsPort: ports.xdsPort,
       pid: server.child.pid ?? -1,
       addInstance: (instance) => call("POST", "/endpoint", instance),
