@@ -10,12 +10,12 @@ import { parseCatalogServices, parseHealthChecks, parseServiceEntries } from "./
 import type { ConsulAccess } from "./consul-access.ts";
 import type { ConsulConnection } from "./consul-client.ts";
 import { instanceFilter, mergeInstances } from "./instance-patch.ts";
+import { MovedServices } from "./moved-services.ts";
 import type {
   ConsulCatalogServices,
   ConsulHealthCheck,
   ConsulServiceEntry,
 } from "./consul-types.ts";
-import { MATCH_NO_INSTANCE, ServiceIndexes } from "./service-indexes.ts";
 import { SkippedInstances } from "./skipped-instances.ts";
 import { ServicePlacement } from "./service-placement.ts";
 import { StartUpHold } from "./start-up-hold.ts";
@@ -25,7 +25,7 @@ import { toServiceEndpoints, type TranslationOptions } from "./to-service-endpoi
 /** Hooks for metrics; all optional. */
 export interface CatalogSourceHooks extends WatchHooks {
   onServiceRead?: (service: string) => void;
-  /** A suspect service's index was probed (service-indexes.ts). */
+  /** A suspect service's index was probed (moved-services.ts). */
   onServiceProbe?: (service: string) => void;
   onRejectedInstance?: (service: string, reason: string) => void;
   /** A check in its agent start-up default is shown with its previous status. */
@@ -68,9 +68,9 @@ export interface CatalogSourceOptions {
  * blocking query on `/v1/health/state/any` (instances and health), one on `/v1/catalog/services`
  * (names and tags), and bounded targeted reads of `/v1/health/service/:name` for the services
  * those two show changed. Catalog changes neither explains (an instance without checks, an
- * address changed in place) probe the index of the services without checks at once and of
- * everything else at most once per `fullResyncIntervalMs`, and read only those that moved
- * (service-indexes.ts). An answer the watch flags as a resync (index backwards,
+ * address changed in place) look for the service among those without checks at once (their
+ * summaries, else their indexes) and probe everything else's index at most once per
+ * `fullResyncIntervalMs`, and read only those that moved (moved-services.ts). An answer the watch flags as a resync (index backwards,
  * content changed at the same index, first answer after an outage) re-reads everything at once.
  * Checks a restarted agent reports in their start-up default are held (start-up-hold.ts). A
  * change the health watch explains by instance (its checks carry a ServiceID) reads only those
@@ -90,11 +90,14 @@ export class CatalogSource {
   private readonly patches = new Map<string, Set<string>>();
   /** Each service's entries as last read, for merging a read of only some instances. */
   private readonly entries = new Map<string, ConsulServiceEntry[]>();
-  /** Services whose index is to be probed before anything is read (service-indexes.ts). */
+  /** Services that may have changed, narrowed before anything is read (moved-services.ts). */
   private readonly suspects = new Set<string>();
-  private readonly indexes = new ServiceIndexes();
+  private readonly moved: MovedServices;
+  /** The suspects are a sweep's (every service): only their probes can see changes in place. */
+  private sweeping = false;
   private pumping: Promise<void> | undefined;
-  private lastFullResync = 0;
+  /** The first read of every service at start counts as one: the next is at most this often. */
+  private lastFullResync = Date.now();
   private fullResyncTimer: NodeJS.Timeout | undefined;
   private loops: Promise<void>[] = [];
   private readonly hold: StartUpHold;
@@ -104,6 +107,14 @@ export class CatalogSource {
     this.limit = options.readLimit ?? pLimit(options.readConcurrency);
     this.hold = new StartUpHold({ graceMs: options.checkGraceMs });
     this.skipped = new SkippedInstances(options.logger, options.hooks?.onRejectedInstance);
+    this.moved = new MovedServices({
+      connection: options.connection,
+      limit: this.limit,
+      signal: this.abort.signal,
+      logger: options.logger,
+      onProbe: options.hooks?.onServiceProbe,
+      lastRead: (name) => this.entries.get(name),
+    });
   }
 
   /** Starts watching; resolves after the first complete read, when the store is ready. */
@@ -235,6 +246,7 @@ export class CatalogSource {
       this.fullResyncTimer = undefined;
       this.lastFullResync = Date.now();
       for (const name of Object.keys(this.catalog ?? {})) this.suspects.add(name);
+      this.sweeping = true;
       void this.pump();
     }, delay);
   }
@@ -292,28 +304,20 @@ export class CatalogSource {
     if (!pending() && !this.abort.signal.aborted) store.markReady();
   }
 
-  /** Moves the suspects whose index moved since their last read to `dirty`. */
+  /** Moves the suspects that really changed to `dirty` (moved-services.ts). */
   private async probeSuspects(): Promise<void> {
     const catalog = this.catalog ?? {};
     const suspects = [...this.suspects].filter((name) => name in catalog && !this.dirty.has(name));
     this.suspects.clear();
-    const probe = (name: string): Promise<number> =>
-      this.limit(async () => {
-        const path = `/health/service/${encodeURIComponent(name)}`;
-        const answer = await this.options.connection.read<unknown>(path, {
-          filter: MATCH_NO_INSTANCE,
-          signal: this.abort.signal,
-        });
-        this.options.hooks?.onServiceProbe?.(name);
-        return answer.index;
-      });
-    for (const name of await this.indexes.moved(suspects, probe)) this.dirty.add(name);
+    const sweeping = this.sweeping;
+    this.sweeping = false;
+    for (const name of await this.moved.among(suspects, sweeping)) this.dirty.add(name);
   }
 
   /** Drops what is known of a service's nodes, checks and index. */
   private forget(name: string): void {
     this.placement.forget(name);
-    this.indexes.forget(name);
+    this.moved.forget(name);
     this.entries.delete(name);
     this.checkless.delete(name);
     this.skipped.forget(name);
@@ -342,7 +346,7 @@ export class CatalogSource {
     // Only a whole read vouches for every instance up to its index: after a read of some
     // instances, a change to another one not seen by the health watch (an address or meta
     // changed in place) must still show as a moved index at the next sweep.
-    if (!filter) this.indexes.record(name, answer.index);
+    if (!filter) this.moved.record(name, answer.index);
     const entries =
       filter && ids && previous ? mergeInstances(previous, ids, answer.entries) : answer.entries;
     this.entries.set(name, entries);

@@ -53,6 +53,7 @@ export const CONSUL_ENDPOINTS = [
   "/agent/service/:id",
   "/catalog/service/:name",
   "/agent/self",
+  "/internal/ui/services",
 ] as const;
 
 /** The label of a path under /v1: known fixed paths as they are, names and IDs as `:name`/`:id`. */

@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startDiscovery, type DiscoveryPipeline } from "../../src/bridge.ts";
-import { parseConfig } from "../../src/config.ts";
-import { createMetrics } from "../../src/metrics.ts";
-import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
-import { startConsulProxy, type ConsulProxy } from "../support/consul-proxy.ts";
-import { memoryLogger } from "../support/memory-logger.ts";
+import type { ConsulAgent } from "../support/consul-agent.ts";
+import { startProxiedPipeline, type ProxiedPipeline } from "../support/discovery-pipeline.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 const SERVICE = "patched";
@@ -22,48 +18,30 @@ async function registerInstance(consul: ConsulAgent, port: number): Promise<void
 }
 
 describe("a change to some instances of a service reads only those instances", () => {
-  let consul: ConsulAgent;
-  let proxy: ConsulProxy;
-  let pipeline: DiscoveryPipeline;
+  let stack: ProxiedPipeline;
 
   before(async () => {
-    consul = await startConsul();
-    proxy = await startConsulProxy(consul.address);
-    for (let port = 7401; port <= 7404; port++) await registerInstance(consul, port);
-    const parsed = parseConfig(
-      [`--consul-addr=127.0.0.1:${proxy.port}`, "--xds-host=127.0.0.1", "--xds-port=0"],
-      {},
-    );
-    assert.ok(!parsed.help);
-    pipeline = await startDiscovery(
-      parsed.config,
-      memoryLogger("info").logger,
-      createMetrics(false),
-    );
-    await pipeline.store.whenReady();
+    stack = await startProxiedPipeline(async (consul) => {
+      for (let port = 7401; port <= 7404; port++) await registerInstance(consul, port);
+    });
     await waitFor(() => healthOf().length === 4, { description: "four instances" });
   });
-
-  after(async () => {
-    await pipeline?.stop();
-    await proxy?.close();
-    await consul?.stop();
-  });
+  after(() => stack?.stop());
 
   const healthOf = (): string[] =>
-    (pipeline.store.get(SERVICE)?.endpoints ?? []).map((e) => `${e.port}:${e.health}`).sort();
+    (stack.pipeline.store.get(SERVICE)?.endpoints ?? []).map((e) => `${e.port}:${e.health}`).sort();
 
   /** The reads of the service's instances since `from` (index probes, which match none, left out). */
   const readsSince = (from: number): string[] =>
-    proxy.requests
+    stack.proxy.requests
       .slice(from)
       .map((r) => decodeURIComponent(r.url))
       .filter((url) => url.startsWith(`/v1/health/service/${SERVICE}`))
       .filter((url) => !url.includes('Service.ID == ""'));
 
   test("a new instance is read alone and merged into the service", async () => {
-    const from = proxy.requests.length;
-    await registerInstance(consul, 7405);
+    const from = stack.proxy.requests.length;
+    await registerInstance(stack.consul, 7405);
     await waitFor(() => healthOf().includes("7405:healthy"), { description: "new instance" });
     assert.equal(healthOf().length, 5, "the other instances are kept");
     // The health watch names the new instance, which is read alone. (A registration also moves
@@ -75,8 +53,8 @@ describe("a change to some instances of a service reads only those instances", (
   });
 
   test("a failed check is read for its instance alone", async () => {
-    const from = proxy.requests.length;
-    await consul.api("PUT", `/v1/agent/check/fail/service:${SERVICE}-7402`);
+    const from = stack.proxy.requests.length;
+    await stack.consul.api("PUT", `/v1/agent/check/fail/service:${SERVICE}-7402`);
     await waitFor(() => healthOf().includes("7402:unhealthy"), { description: "unhealthy" });
     assert.deepEqual(
       healthOf().filter((h) => h !== "7402:unhealthy"),
@@ -90,7 +68,7 @@ describe("a change to some instances of a service reads only those instances", (
   });
 
   test("a deregistered instance leaves the service", async () => {
-    await consul.api("PUT", `/v1/agent/service/deregister/${SERVICE}-7403`);
+    await stack.consul.api("PUT", `/v1/agent/service/deregister/${SERVICE}-7403`);
     await waitFor(() => healthOf().length === 4 && !healthOf().some((h) => h.startsWith("7403")), {
       description: "instance gone",
     });
