@@ -2,10 +2,10 @@
  * Which services gained or lost an instance, from one read (docs/architecture.md §3,
  * "Connections"). Consul's `/v1/internal/ui/services` answers, per service, its instance count
  * and the nodes it runs on; compared with the bridge's own last read of each service, it names
- * the services whose instances came or went.
- * A registration without checks moves only the catalog's index, so without this every check-less
- * service's index would be probed to find the one that moved. The endpoint is internal (the one
- * Consul's own UI lists services with): when an agent refuses it, the probes stay the way.
+ * the services whose instances came or went. A registration without checks moves only the
+ * catalog's index, so without this every check-less service's index would be probed to find the
+ * one that moved. The endpoint is internal (the one Consul's own UI lists services with): when an
+ * agent refuses it, the bridge probes indexes as before.
  */
 
 /** The Consul path read (under /v1). */
