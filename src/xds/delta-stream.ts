@@ -1,16 +1,18 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import type { DeltaResponses } from "./delta-responses.ts";
 import { DeltaSubscription, WILDCARD, type DeltaRequest } from "./delta-subscription.ts";
 import type { StreamHooks } from "./sotw-stream.ts";
 import { StreamCall } from "./stream-call.ts";
+import { servedTypeOf } from "./stream-requests.ts";
 import type { StreamReporter } from "./stream-registry.ts";
 import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS,
   CLUSTER_TYPE_URL as CDS,
   SERVED_TYPE_URLS,
-  isServedTypeUrl,
   type ResourceTypeUrl,
 } from "./type-urls.ts";
+import type { WriteSlices } from "./write-slices.ts";
 import type { CacheChanges, XdsCache } from "./xds-cache.ts";
 
 /** A DeltaDiscoveryRequest as decoded by proto-loader (keepCase, defaults). */
@@ -19,26 +21,23 @@ export interface DeltaDiscoveryRequest extends DeltaRequest {
   node?: { id?: string; cluster?: string } | null;
 }
 
-/** A DeltaDiscoveryResponse as given to the encoder; resource bodies are pre-encoded Anys. */
-export interface DeltaDiscoveryResponse {
-  system_version_info: string;
-  resources: { name: string; version: string; resource: { type_url: string; value: Buffer } }[];
-  type_url: string;
-  removed_resources: string[];
-  nonce: string;
-}
+/** What a delta stream writes: a DeltaDiscoveryResponse already encoded, shared (delta-responses.ts). */
+export type EncodedDeltaResponse = Buffer;
 
 /** Options of {@link DeltaStream}. */
 export interface DeltaStreamOptions {
-  call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
+  call: ServerDuplexStream<DeltaDiscoveryRequest, EncodedDeltaResponse>;
   cache: XdsCache;
-  epoch: string;
+  /** Where responses are encoded once and shared with every stream that needs the same. */
+  responses: DeltaResponses;
   logger: Logger;
   /** Set for single-type services (DeltaClusters, …): requests of another type are refused. */
   onlyType?: ResourceTypeUrl;
   hooks?: StreamHooks;
   /** Where the stream reports its node, subscriptions, ACKs and NACKs (stream-registry.ts). */
   reporter?: StreamReporter;
+  /** Writes after a cache change run in slices here, shared with every stream; at once when absent. */
+  slices?: WriteSlices;
 }
 
 /**
@@ -57,9 +56,9 @@ export interface DeltaStreamOptions {
 export class DeltaStream {
   private readonly types = new Map<ResourceTypeUrl, DeltaSubscription>();
   private nodeId = "unknown";
-  private nonce = 0;
-  private version = 0;
-  private readonly transport: StreamCall<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
+  /** Serial of the last response sent: later ones must be newer, so nonces never repeat. */
+  private lastSerial = 0;
+  private readonly transport: StreamCall<DeltaDiscoveryRequest, EncodedDeltaResponse>;
   /** Per type, the nonce and system version of the latest response (ACKs name the nonce). */
   private readonly lastSent = new Map<ResourceTypeUrl, { nonce: string; version: string }>();
   private readonly unsubscribe: () => void;
@@ -72,32 +71,31 @@ export class DeltaStream {
       onWritable: () => this.flush(),
       onClosed: () => this.onClosed(),
     });
-    if (!cache.ready) void cache.whenReady().then(() => this.flush());
+    if (!cache.ready) void cache.whenReady().then(this.wake);
   }
+
+  /** Flushes now, or in the next slice of writes when the server writes in slices. */
+  private readonly wake = (): void => {
+    if (this.options.slices) this.options.slices.wake(this.flushNow);
+    else this.flush();
+  };
+
+  private readonly flushNow = (): void => this.flush();
 
   private onCacheChanges(changes: CacheChanges): void {
     for (const [typeUrl, subscription] of this.types) {
       const changed = changes.get(typeUrl);
       if (changed) subscription.onResourcesChanged(changed);
     }
-    this.flush();
+    this.wake();
   }
 
   private onRequest(request: DeltaDiscoveryRequest): void {
-    const { logger, hooks, cache, onlyType, reporter } = this.options;
-    if (request.node?.id) {
-      this.nodeId = request.node.id;
-      reporter?.node(this.nodeId);
-    }
-    const typeUrl = request.type_url || onlyType || "";
-    if (!isServedTypeUrl(typeUrl) || (onlyType && typeUrl !== onlyType)) {
-      logger.warn(
-        { node: this.nodeId, typeUrl, mode: "delta" },
-        "request for a type this stream does not serve; ignored",
-      );
-      hooks?.onRequest?.("unsupported", typeUrl);
-      return;
-    }
+    const { logger, hooks, cache, reporter } = this.options;
+    const served = servedTypeOf(request, { ...this.options, nodeId: this.nodeId });
+    this.nodeId = served.nodeId;
+    const typeUrl = served.typeUrl;
+    if (!typeUrl) return;
     let subscription = this.types.get(typeUrl);
     if (!subscription) {
       subscription = new DeltaSubscription();
@@ -118,7 +116,6 @@ export class DeltaStream {
         {
           node: this.nodeId,
           typeUrl,
-          mode: "delta",
           nonce: request.response_nonce,
           error: message,
         },
@@ -141,25 +138,24 @@ export class DeltaStream {
       );
       if (!plan) continue;
       if (typeUrl === CDS && plan.names.length > 0) this.types.get(EDS)?.resend(plan.names);
-      const nonce = (++this.nonce).toString(36);
-      const response: DeltaDiscoveryResponse = {
-        system_version_info: `${this.options.epoch}-${(++this.version).toString(36)}`,
-        resources: plan.names.flatMap((name) => {
-          const resource = cache.get(typeUrl, name);
-          return resource ? [{ name, version: resource.version, resource: resource.any }] : [];
-        }),
-        type_url: typeUrl,
-        removed_resources: plan.removed,
-        nonce,
-      };
-      this.lastSent.set(typeUrl, { nonce, version: response.system_version_info });
-      hooks?.onResponse?.(typeUrl, response.resources.length);
-      this.options.reporter?.sent(typeUrl, response.system_version_info, nonce);
-      logger.debug(
-        { node: this.nodeId, typeUrl, nonce, resources: plan.names, removed: plan.removed },
-        "delta response sent",
+      const response = this.options.responses.take(
+        typeUrl,
+        plan.names,
+        plan.removed,
+        this.lastSerial,
       );
-      this.transport.write(response);
+      const { nonce, version } = response;
+      this.lastSerial = response.serial;
+      this.lastSent.set(typeUrl, { nonce, version });
+      hooks?.onResponse?.(typeUrl, response.resourceCount);
+      this.options.reporter?.sent(typeUrl, version, nonce);
+      if (logger.isLevelEnabled("debug")) {
+        logger.debug(
+          { node: this.nodeId, typeUrl, nonce, resources: plan.names, removed: plan.removed },
+          "delta response sent",
+        );
+      }
+      this.transport.write(response.bytes);
       return;
     }
   }

@@ -3,8 +3,9 @@ import type { Logger } from "pino";
 import {
   DeltaStream,
   type DeltaDiscoveryRequest,
-  type DeltaDiscoveryResponse,
+  type EncodedDeltaResponse,
 } from "./delta-stream.ts";
+import { DeltaResponses } from "./delta-responses.ts";
 import { loadXdsProtos } from "./protos.ts";
 import { SharedResponses } from "./shared-responses.ts";
 import { SotwResponses } from "./sotw-responses.ts";
@@ -130,6 +131,7 @@ export async function startDiscoveryServer(
     onEncode: (typeUrl) => hooks?.onResponseEncode?.(typeUrl),
   });
   const responses = new SotwResponses(shared, options.cache, protos.discoveryResponse);
+  const deltaResponses = new DeltaResponses(shared, options.cache, protos.deltaDiscoveryResponse);
   const slices = new WriteSlices();
   /** Streams open now; ended with status OK at shutdown. */
   const open = new Set<{ end(): void }>();
@@ -154,15 +156,16 @@ export async function startDiscoveryServer(
     };
   const deltaHandler =
     (kind: string, onlyType?: ResourceTypeUrl) =>
-    (call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>): void => {
+    (call: ServerDuplexStream<DeltaDiscoveryRequest, EncodedDeltaResponse>): void => {
       hooks?.onOpen?.("delta");
       const streamLogger = logger.child({ stream: kind, mode: "delta", peer: call.getPeer() });
       streamLogger.debug("stream opened");
       const stream: DeltaStream = new DeltaStream({
         call,
         cache: options.cache,
-        epoch,
+        responses: deltaResponses,
         logger: streamLogger,
+        slices,
         onlyType,
         hooks: streamHooks(hooks, "delta", () => open.delete(stream)),
         reporter: options.registry?.open({ peer: call.getPeer(), service: kind, mode: "delta" }),

@@ -51,6 +51,8 @@ export interface XdsProtos {
   routeConfiguration: protobuf.Type;
   /** The SotW response envelope, encoded once per response shared by streams (shared-responses.ts). */
   discoveryResponse: protobuf.Type;
+  /** The delta response envelope, encoded once per response shared by streams (delta-responses.ts). */
+  deltaDiscoveryResponse: protobuf.Type;
   /** Nested Anys (`"@type"` objects) are encoded through this root, so every type is in it. */
   root: protobuf.Root;
 }
@@ -80,6 +82,7 @@ export function loadXdsProtos(): XdsProtos {
     listener: root.lookupType("envoy.config.listener.v3.Listener"),
     routeConfiguration: root.lookupType("envoy.config.route.v3.RouteConfiguration"),
     discoveryResponse: root.lookupType("envoy.service.discovery.v3.DiscoveryResponse"),
+    deltaDiscoveryResponse: root.lookupType("envoy.service.discovery.v3.DeltaDiscoveryResponse"),
     root,
   };
   return cached;

@@ -8,10 +8,10 @@ import {
   CLUSTER_TYPE_URL as CDS,
   LISTENER_TYPE_URL as LDS,
   SERVED_TYPE_URLS,
-  isServedTypeUrl,
   type ResourceTypeUrl,
 } from "./type-urls.ts";
 import { StreamCall } from "./stream-call.ts";
+import { servedTypeOf } from "./stream-requests.ts";
 import type { StreamReporter } from "./stream-registry.ts";
 import type { WriteSlices } from "./write-slices.ts";
 import type { CacheChanges, XdsCache } from "./xds-cache.ts";
@@ -104,20 +104,11 @@ export class SotwStream {
   }
 
   private onRequest(request: DiscoveryRequest): void {
-    const { logger, hooks, cache, onlyType } = this.options;
-    if (request.node?.id) {
-      this.nodeId = request.node.id;
-      this.options.reporter?.node(this.nodeId);
-    }
-    const typeUrl = request.type_url || onlyType || "";
-    if (!isServedTypeUrl(typeUrl) || (onlyType && typeUrl !== onlyType)) {
-      logger.warn(
-        { node: this.nodeId, typeUrl },
-        "request for a type this stream does not serve; ignored",
-      );
-      hooks?.onRequest?.("unsupported", typeUrl);
-      return;
-    }
+    const { logger, hooks, cache } = this.options;
+    const served = servedTypeOf(request, { ...this.options, nodeId: this.nodeId });
+    this.nodeId = served.nodeId;
+    const typeUrl = served.typeUrl;
+    if (!typeUrl) return;
     let subscription = this.types.get(typeUrl);
     if (!subscription) {
       subscription = subscriptionFor(typeUrl);

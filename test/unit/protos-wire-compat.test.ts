@@ -251,6 +251,21 @@ describe("protos/ against upstream's complete definitions", () => {
     );
   });
 
+  it("a DeltaDiscoveryResponse encoded once for many streams (delta-responses.ts) decodes upstream", () => {
+    const response = {
+      system_version_info: "epoch-1",
+      resources: [{ name: "web", version: "3f2a", resource: any(CLA, ASSIGNMENT) }],
+      type_url: typeUrl(CLA),
+      removed_resources: ["old"],
+      nonce: "1",
+    };
+    compat.assertCarries(
+      `${DISCOVERY}.DeltaDiscoveryResponse`,
+      response,
+      protos.deltaDiscoveryResponse.encode(response).finish(),
+    );
+  });
+
   /** Encodes `request` with upstream's definitions and reads it the way the bridge does. */
   function assertBridgeReads(typeName: string, method: string, request: object): void {
     const deserialize = protos.adsService[method]!.requestDeserialize;
