@@ -12,7 +12,7 @@ import {
   SERVED_TYPE_URLS,
   type ResourceTypeUrl,
 } from "./type-urls.ts";
-import type { WriteSlices } from "./write-slices.ts";
+import { wakeFor, type WriteSlices } from "./write-slices.ts";
 import type { CacheChanges, XdsCache } from "./xds-cache.ts";
 
 /** A DeltaDiscoveryRequest as decoded by proto-loader (keepCase, defaults). */
@@ -62,9 +62,12 @@ export class DeltaStream {
   /** Per type, the nonce and system version of the latest response (ACKs name the nonce). */
   private readonly lastSent = new Map<ResourceTypeUrl, { nonce: string; version: string }>();
   private readonly unsubscribe: () => void;
+  /** Flushes in the next slice of writes, or at once when the server writes none in slices. */
+  private readonly wake: () => void;
 
   constructor(private readonly options: DeltaStreamOptions) {
     const { call, cache } = options;
+    this.wake = wakeFor(options.slices, () => this.flush());
     this.unsubscribe = cache.subscribe((changes) => this.onCacheChanges(changes));
     this.transport = new StreamCall(call, options.logger, () => this.nodeId, {
       onRequest: (request) => this.onRequest(request),
@@ -73,14 +76,6 @@ export class DeltaStream {
     });
     if (!cache.ready) void cache.whenReady().then(this.wake);
   }
-
-  /** Flushes now, or in the next slice of writes when the server writes in slices. */
-  private readonly wake = (): void => {
-    if (this.options.slices) this.options.slices.wake(this.flushNow);
-    else this.flush();
-  };
-
-  private readonly flushNow = (): void => this.flush();
 
   private onCacheChanges(changes: CacheChanges): void {
     for (const [typeUrl, subscription] of this.types) {

@@ -13,7 +13,7 @@ import {
 import { StreamCall } from "./stream-call.ts";
 import { servedTypeOf } from "./stream-requests.ts";
 import type { StreamReporter } from "./stream-registry.ts";
-import type { WriteSlices } from "./write-slices.ts";
+import { wakeFor, type WriteSlices } from "./write-slices.ts";
 import type { CacheChanges, XdsCache } from "./xds-cache.ts";
 
 /** A DiscoveryRequest as decoded by proto-loader (keepCase, defaults). */
@@ -70,9 +70,12 @@ export class SotwStream {
   private lastSerial = 0;
   private readonly transport: StreamCall<DiscoveryRequest, EncodedDiscoveryResponse>;
   private readonly unsubscribe: () => void;
+  /** Flushes in the next slice of writes, or at once when the server writes none in slices. */
+  private readonly wake: () => void;
 
   constructor(private readonly options: SotwStreamOptions) {
     const { call, cache } = options;
+    this.wake = wakeFor(options.slices, () => this.flush());
     this.unsubscribe = cache.subscribe((changes) => this.onCacheChanges(changes));
     this.transport = new StreamCall(call, options.logger, () => this.nodeId, {
       onRequest: (request) => this.onRequest(request),
@@ -81,14 +84,6 @@ export class SotwStream {
     });
     if (!cache.ready) void cache.whenReady().then(this.wake);
   }
-
-  /** Flushes now, or in the next slice of writes when the server writes in slices. */
-  private readonly wake = (): void => {
-    if (this.options.slices) this.options.slices.wake(this.flushNow);
-    else this.flush();
-  };
-
-  private readonly flushNow = (): void => this.flush();
 
   private onCacheChanges(changes: CacheChanges): void {
     for (const [typeUrl, subscription] of this.types) {
