@@ -7,8 +7,8 @@ import {
 } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
-import { PROTOS_DIR } from "../src/xds/proto-tree.ts";
-import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "../src/xds/type-urls.ts";
+import { PROTOS_DIR } from "../src/xds/resources/proto-tree.ts";
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "../src/xds/resources/type-urls.ts";
 import { floorFeedHandler, type FeedInstance } from "./floor-feed.ts";
 import { GrpcFrameReader } from "./floor-grpc-frames.ts";
 import {

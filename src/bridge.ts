@@ -1,23 +1,23 @@
 import type { Logger } from "pino";
-import type { BridgeConfig } from "./config.ts";
-import { readBridgeState } from "./bridge-state.ts";
-import { bridgeVersion } from "./build-info.ts";
+import type { BridgeConfig } from "./config/config.ts";
+import { readBridgeState } from "./observe/bridge-state.ts";
+import { bridgeVersion } from "./observe/build-info.ts";
 import pLimit from "p-limit";
-import { CatalogSource } from "./consul/catalog-source.ts";
-import { readLocalDatacenter } from "./consul/local-datacenter.ts";
-import { RemoteDatacenterSource } from "./consul/remote-datacenter-source.ts";
+import { CatalogSource } from "./consul/watch/catalog-source.ts";
+import { readLocalDatacenter } from "./consul/client/local-datacenter.ts";
+import { RemoteDatacenterSource } from "./consul/watch/remote-datacenter-source.ts";
 import type { DatacenterOrder } from "./model/datacenter-priority.ts";
-import { ConsulAccess } from "./consul/consul-access.ts";
+import { ConsulAccess } from "./consul/client/consul-access.ts";
 import {
   connectConsul,
   consulEndpointOf,
   ConsulRequestError,
   type ConsulClientHooks,
   type ConsulConnection,
-} from "./consul/consul-client.ts";
-import { ConsulStatus } from "./consul/consul-status.ts";
-import { EventFeed } from "./http/event-feed.ts";
-import { createRegistrar } from "./consul/registration.ts";
+} from "./consul/client/consul-client.ts";
+import { ConsulStatus } from "./consul/watch/consul-status.ts";
+import { EventFeed } from "./observe/event-feed.ts";
+import { createRegistrar } from "./consul/register/registration.ts";
 import {
   startHttpServer,
   type RequestHandler,
@@ -29,16 +29,16 @@ import { createShimRules } from "./http/shim-rules.ts";
 import { createShimHandler } from "./http/shim-server.ts";
 import { createStatusHandler } from "./http/status-handler.ts";
 import { createStatusPageHandler } from "./http/status-page.ts";
-import { CounterTally } from "./counter-tally.ts";
-import { createMetrics, type BridgeMetrics } from "./metrics.ts";
+import { CounterTally } from "./observe/counter-tally.ts";
+import { createMetrics, type BridgeMetrics } from "./observe/metrics.ts";
 import { EndpointStore } from "./model/endpoint-store.ts";
 import { mergeSourcesInto } from "./model/merged-sources.ts";
 import { DnsSource } from "./dns/dns-source.ts";
-import { startDiscoveryServer, type DiscoveryServer } from "./xds/discovery-server.ts";
-import { loadXdsProtos } from "./xds/protos.ts";
-import { ResourceCache } from "./xds/resource-cache.ts";
-import { StreamRegistry } from "./xds/stream-registry.ts";
-import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "./xds/type-urls.ts";
+import { startDiscoveryServer, type DiscoveryServer } from "./xds/server/discovery-server.ts";
+import { loadXdsProtos } from "./xds/resources/protos.ts";
+import { ResourceCache } from "./xds/cache/resource-cache.ts";
+import { StreamRegistry } from "./xds/protocol/stream-registry.ts";
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "./xds/resources/type-urls.ts";
 
 /** Connections kept for the two blocking queries; the rest serve targeted reads. */
 const BLOCKING_CONNECTIONS = 2;

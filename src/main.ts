@@ -1,8 +1,8 @@
-import { ConfigError, parseConfig, usage } from "./config.ts";
-import { describeConfig } from "./config-summary.ts";
-import { createLogger } from "./logger.ts";
+import { ConfigError, parseConfig, usage } from "./config/config.ts";
+import { describeConfig } from "./config/summary.ts";
+import { createLogger } from "./observe/logger.ts";
 import { startBridge } from "./bridge.ts";
-import { bridgeVersion } from "./build-info.ts";
+import { bridgeVersion } from "./observe/build-info.ts";
 
 /**
  * Longest a graceful stop may take (shim calls draining, xDS streams ending) before the process

@@ -1,12 +1,12 @@
 import { hostname } from "node:os";
 import { pino, type Logger } from "pino";
-import { DEFAULT_CHECK_INTERVAL_SECONDS, parseConfig } from "../config.ts";
+import { DEFAULT_CHECK_INTERVAL_SECONDS, parseConfig } from "../config/config.ts";
 import {
   agentServices,
   MIN_DEREGISTER_CRITICAL_AFTER_SECONDS,
   serviceInstanceId,
-} from "../consul/agent-services.ts";
-import { connectConsul } from "../consul/consul-client.ts";
+} from "../consul/register/agent-services.ts";
+import { connectConsul } from "../consul/client/consul-client.ts";
 import { formatHostPort } from "../model/names.ts";
 
 /** Options of {@link registerSelf}; only `service` and `port` are required. */

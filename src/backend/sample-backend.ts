@@ -11,7 +11,7 @@ import { createServer, type Server } from "node:http";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { pino, type Logger } from "pino";
-import { DEFAULT_SERVICE } from "../config.ts";
+import { DEFAULT_SERVICE } from "../config/config.ts";
 import { registerSelf } from "./register-self.ts";
 
 /** Options of the sample backend, as read from its command line. */

@@ -1,6 +1,8 @@
 import { lookup } from "node:dns/promises";
-import { BoundedQueue, QueueFullError } from "../bounded-queue.ts";
-import type { HostResolver } from "./shim-request.ts";
+import { BoundedQueue, QueueFullError } from "../consul/register/bounded-queue.ts";
+
+/** Resolves a DNS name to its addresses (injected so validation stays testable). */
+export type HostResolver = (name: string) => Promise<string[]>;
 
 /**
  * Resolves a shim host name with the system resolver (`/etc/hosts`, then DNS), IPv4 first:

@@ -1,13 +1,13 @@
 import type { ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { ConsulAgentError } from "../consul/agent-services.ts";
+import { ConsulAgentError } from "../consul/register/agent-services.ts";
 import {
   OutcomeUnknownError,
   RegistrarBusyError,
   ServiceNameCaseError,
   type DeregisterOutcome,
   type RegisterOutcome,
-} from "../consul/registration.ts";
+} from "../consul/register/registration.ts";
 import { HostLookupError } from "./resolve-host.ts";
 import { sendJson, sendText } from "./respond.ts";
 import type { Problem, ResolvedShimRequest } from "./shim-request.ts";

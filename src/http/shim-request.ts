@@ -1,7 +1,7 @@
 import { isIP, isIPv4, isIPv6 } from "node:net";
 import { formatHostPort, SERVICE_NAME_PATTERN } from "../model/names.ts";
 import { canonicalAddress } from "../model/network-address.ts";
-import { HostLookupError } from "./resolve-host.ts";
+import { HostLookupError, type HostResolver } from "./resolve-host.ts";
 import { topLevelKeys } from "./json-keys.ts";
 
 /** Longest query string a shim GET may carry, in characters. */
@@ -48,9 +48,6 @@ export interface ResolvedShimRequest extends ShimRequest {
   /** `HOST:PORT` as the request named it (IPv6 in brackets), for answers. */
   endpoint: string;
 }
-
-/** Resolves a DNS name to its addresses (injected so validation stays testable). */
-export type HostResolver = (name: string) => Promise<string[]>;
 
 const QUERY_PARAMETERS = ["endpoint", "service"];
 const BODY_PROPERTIES = ["endpoint", "host", "port", "service"];

@@ -1,14 +1,14 @@
+import type { HostResolver } from "./resolve-host.ts";
 import {
   ALWAYS_RESERVED_SERVICES,
   DEFAULT_SHIM_ALLOW_NETWORKS,
   type ShimConfig,
   type ShimMultiAddress,
-} from "../config-shim.ts";
+} from "../config/shim.ts";
 import { parseCidrText } from "../model/network-address.ts";
 import { createAddressPolicy, type AddressPolicy } from "./address-policy.ts";
 import {
   resolveShimRequest,
-  type HostResolver,
   type Problem,
   type ResolvedShimRequest,
   type ShimRequest,

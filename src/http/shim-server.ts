@@ -1,7 +1,12 @@
+import type { HostResolver } from "./resolve-host.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import type { HttpConfig } from "../config.ts";
-import type { DeregisterOutcome, Registrar, RegisterOutcome } from "../consul/registration.ts";
+import type { HttpConfig } from "../config/config.ts";
+import type {
+  DeregisterOutcome,
+  Registrar,
+  RegisterOutcome,
+} from "../consul/register/registration.ts";
 import type { RequestHandler } from "./http-server.ts";
 import { ClientGoneError, readBody } from "./read-body.ts";
 import { HostLookupError } from "./resolve-host.ts";
@@ -12,7 +17,6 @@ import {
   MAX_BODY_BYTES,
   parseShimBody,
   parseShimQuery,
-  type HostResolver,
   type ResolvedShimRequest,
   type ShimRequest,
   type Validation,

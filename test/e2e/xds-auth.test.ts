@@ -4,12 +4,15 @@ import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { createMetrics } from "../../src/metrics.ts";
+import { createMetrics } from "../../src/observe/metrics.ts";
 import { EndpointStore } from "../../src/model/endpoint-store.ts";
-import { startDiscoveryServer, type DiscoveryServer } from "../../src/xds/discovery-server.ts";
-import { loadXdsProtos } from "../../src/xds/protos.ts";
-import { ResourceCache } from "../../src/xds/resource-cache.ts";
-import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as CLA } from "../../src/xds/type-urls.ts";
+import {
+  startDiscoveryServer,
+  type DiscoveryServer,
+} from "../../src/xds/server/discovery-server.ts";
+import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
+import { ResourceCache } from "../../src/xds/cache/resource-cache.ts";
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as CLA } from "../../src/xds/resources/type-urls.ts";
 import { startBackend, type BackendProcess } from "../support/backend-process.ts";
 import { startBridgeProcess, type BridgeProcess } from "../support/bridge-process.ts";
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test, type TestContext } from "node:test";
 import { startDiscovery, type DiscoveryPipeline } from "../../src/bridge.ts";
-import { parseConfig } from "../../src/config.ts";
-import { createMetrics } from "../../src/metrics.ts";
+import { parseConfig } from "../../src/config/config.ts";
+import { createMetrics } from "../../src/observe/metrics.ts";
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
 import { memoryLogger } from "../support/memory-logger.ts";
 import { openXdsStream } from "../support/xds-client.ts";

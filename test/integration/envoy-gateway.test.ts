@@ -3,9 +3,12 @@ import type { Server } from "node:http";
 import { after, before, describe, test } from "node:test";
 import type { ServiceEndpoints } from "../../src/model/endpoint.ts";
 import { EndpointStore } from "../../src/model/endpoint-store.ts";
-import { startDiscoveryServer, type DiscoveryServer } from "../../src/xds/discovery-server.ts";
-import { loadXdsProtos } from "../../src/xds/protos.ts";
-import { ResourceCache } from "../../src/xds/resource-cache.ts";
+import {
+  startDiscoveryServer,
+  type DiscoveryServer,
+} from "../../src/xds/server/discovery-server.ts";
+import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
+import { ResourceCache } from "../../src/xds/cache/resource-cache.ts";
 import { gatewayBootstrap } from "../support/envoy-gateway-config.ts";
 import { startEnvoy, type EnvoyProxy } from "../support/envoy-proxy.ts";
 import { freePort } from "../support/free-port.ts";

@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { registerSelf } from "../../src/backend/register-self.ts";
-import { ConsulAgentError, type AgentServiceEntry } from "../../src/consul/agent-services.ts";
+import {
+  ConsulAgentError,
+  type AgentServiceEntry,
+} from "../../src/consul/register/agent-services.ts";
 import { startBackend } from "../support/backend-process.ts";
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
 import { freePort } from "../support/free-port.ts";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { Agent, request } from "node:http";
 import { after, before, describe, test } from "node:test";
-import type { AgentServiceEntry } from "../../src/consul/agent-services.ts";
-import { SHIM_META_KEY, SHIM_META_VALUE } from "../../src/consul/registration.ts";
+import type { AgentServiceEntry } from "../../src/consul/register/agent-services.ts";
+import { SHIM_META_KEY, SHIM_META_VALUE } from "../../src/consul/register/registration.ts";
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
 import { generateRequests, instanceKey, type FuzzRequest } from "../support/shim-fuzz-cases.ts";
 import { startShim, type Shim } from "../support/shim-harness.ts";

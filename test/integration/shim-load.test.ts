@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:net";
 import { after, before, describe, test } from "node:test";
-import type { AgentServiceEntry } from "../../src/consul/agent-services.ts";
+import type { AgentServiceEntry } from "../../src/consul/register/agent-services.ts";
 import { startBridgeProcess, type BridgeProcess } from "../support/bridge-process.ts";
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
 import { waitFor } from "../support/wait-for.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { connectConsul, type ConsulConnection } from "../../src/consul/consul-client.ts";
-import { createRegistrar } from "../../src/consul/registration.ts";
+import { connectConsul, type ConsulConnection } from "../../src/consul/client/consul-client.ts";
+import { createRegistrar } from "../../src/consul/register/registration.ts";
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
 import { freePort } from "../support/free-port.ts";
 import { memoryLogger } from "../support/memory-logger.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Resolver } from "node:dns/promises";
 import { after, before, describe, test } from "node:test";
-import { SHIM_META_KEY, SHIM_META_VALUE } from "../../src/consul/registration.ts";
+import { SHIM_META_KEY, SHIM_META_VALUE } from "../../src/consul/register/registration.ts";
 import { freePort } from "../support/free-port.ts";
 import { startShimFixture, type Shim, type ShimFixture } from "../support/shim-harness.ts";
 import { waitFor } from "../support/wait-for.ts";

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { createMetrics } from "../../src/metrics.ts";
+import { createMetrics } from "../../src/observe/metrics.ts";
 import type { Endpoint, ServiceEndpoints } from "../../src/model/endpoint.ts";
-import type { ResourceCacheOptions } from "../../src/xds/resource-cache.ts";
+import type { ResourceCacheOptions } from "../../src/xds/cache/resource-cache.ts";
 import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS,
   CLUSTER_TYPE_URL as CDS,
   LISTENER_TYPE_URL as LDS,
   ROUTE_CONFIGURATION_TYPE_URL as RDS,
-} from "../../src/xds/type-urls.ts";
+} from "../../src/xds/resources/type-urls.ts";
 import { endpoint as fixtureEndpoint } from "../support/model-fixtures.ts";
 import { waitFor } from "../support/wait-for.ts";
 import type { DecodedDeltaResponse, XdsServiceKind } from "../support/xds-client.ts";

@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Endpoint, ServiceEndpoints } from "../../src/model/endpoint.ts";
-import type { ResourceCacheOptions } from "../../src/xds/resource-cache.ts";
+import type { ResourceCacheOptions } from "../../src/xds/cache/resource-cache.ts";
 import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS,
   CLUSTER_TYPE_URL as CDS,
   LISTENER_TYPE_URL as LDS,
   ROUTE_CONFIGURATION_TYPE_URL as RDS,
-} from "../../src/xds/type-urls.ts";
+} from "../../src/xds/resources/type-urls.ts";
 import { callThroughXds, RAW_ECHO } from "../support/grpc-xds-call.ts";
 import { endpoint as fixtureEndpoint } from "../support/model-fixtures.ts";
 import type { DecodedResponse, XdsTestStream } from "../support/xds-client.ts";

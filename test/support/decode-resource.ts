@@ -1,4 +1,4 @@
-import { loadXdsProtos } from "../../src/xds/protos.ts";
+import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
 
 /** The message types a test can decode by name. */
 export type ResourceKind = "cluster" | "listener" | "routeConfiguration" | "clusterLoadAssignment";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startDiscovery, type DiscoveryPipeline } from "../../src/bridge.ts";
-import { parseConfig } from "../../src/config.ts";
-import { createMetrics } from "../../src/metrics.ts";
+import { parseConfig } from "../../src/config/config.ts";
+import { createMetrics } from "../../src/observe/metrics.ts";
 import { startConsul, type ConsulAgent } from "./consul-agent.ts";
 import { startConsulProxy, type ConsulProxy } from "./consul-proxy.ts";
 import { memoryLogger } from "./memory-logger.ts";

@@ -6,7 +6,7 @@ import { dirname, join, relative } from "node:path";
 // upstream's annotation protos import.
 import "@grpc/proto-loader";
 import protobuf from "protobufjs";
-import { loadProtoTree, PROTOS_DIR } from "../../src/xds/proto-tree.ts";
+import { loadProtoTree, PROTOS_DIR } from "../../src/xds/resources/proto-tree.ts";
 
 /** Every `.proto` file in the project's tree, relative to it. */
 export function ourProtoFiles(dir = PROTOS_DIR): string[] {

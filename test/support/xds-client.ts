@@ -6,7 +6,7 @@ import {
   type ClientDuplexStream,
   type StatusObject,
 } from "@grpc/grpc-js";
-import { loadXdsProtos } from "../../src/xds/protos.ts";
+import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
 import { decodeResource, type ResourceKind } from "./decode-resource.ts";
 
 /** A decoded DiscoveryResponse: its resources decoded, and its assignments typed. */

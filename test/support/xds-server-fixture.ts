@@ -5,9 +5,9 @@ import {
   startDiscoveryServer,
   type DiscoveryHooks,
   type DiscoveryServer,
-} from "../../src/xds/discovery-server.ts";
-import { loadXdsProtos } from "../../src/xds/protos.ts";
-import { ResourceCache, type ResourceCacheOptions } from "../../src/xds/resource-cache.ts";
+} from "../../src/xds/server/discovery-server.ts";
+import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
+import { ResourceCache, type ResourceCacheOptions } from "../../src/xds/cache/resource-cache.ts";
 import { memoryLogger } from "./memory-logger.ts";
 import {
   openDeltaXdsStream,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { DEFAULT_SHIM_ALLOW_NETWORKS } from "../../src/config-shim.ts";
+import { DEFAULT_SHIM_ALLOW_NETWORKS } from "../../src/config/shim.ts";
 import { createAddressPolicy, type AddressRule } from "../../src/http/address-policy.ts";
 import { canonicalAddress, parseCidrText } from "../../src/model/network-address.ts";
 

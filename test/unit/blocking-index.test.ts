@@ -5,7 +5,7 @@ import {
   stepAnswer,
   type ReadContext,
   type SeenAnswer,
-} from "../../src/consul/blocking-index.ts";
+} from "../../src/consul/watch/blocking-index.ts";
 
 describe("nextIndex", () => {
   it("advances to the returned index when it grows", () => {

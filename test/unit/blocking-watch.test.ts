@@ -5,9 +5,9 @@ import {
   watchBlocking,
   type ResetReason,
   type WatchAnswer,
-} from "../../src/consul/blocking-watch.ts";
-import type { ConsulRead } from "../../src/consul/consul-client.ts";
-import { TokenBucket } from "../../src/consul/token-bucket.ts";
+} from "../../src/consul/watch/blocking-watch.ts";
+import type { ConsulRead } from "../../src/consul/client/consul-client.ts";
+import { TokenBucket } from "../../src/consul/watch/token-bucket.ts";
 import { memoryLogger } from "../support/memory-logger.ts";
 import { waitFor } from "../support/wait-for.ts";
 

@@ -1,8 +1,8 @@
+import type { HostResolver } from "../../src/http/resolve-host.ts";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { BoundedQueue, QueueFullError } from "../../src/bounded-queue.ts";
+import { BoundedQueue, QueueFullError } from "../../src/consul/register/bounded-queue.ts";
 import { boundLookups, HostLookupError } from "../../src/http/resolve-host.ts";
-import type { HostResolver } from "../../src/http/shim-request.ts";
 
 /** A task that ends when told to, so tests control when slots free up. */
 function gated<T>(value: T): {

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { diffCatalog, diffHealth, fingerprintHealth } from "../../src/consul/change-detection.ts";
-import type { ConsulHealthCheck } from "../../src/consul/consul-types.ts";
+import {
+  diffCatalog,
+  diffHealth,
+  fingerprintHealth,
+} from "../../src/consul/watch/change-detection.ts";
+import type { ConsulHealthCheck } from "../../src/consul/client/consul-types.ts";
 
 /** A service check on `node` for instance `id` of `service`. */
 function serviceCheck(

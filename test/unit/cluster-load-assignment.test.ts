@@ -4,8 +4,8 @@ import type { Endpoint, EndpointHealth, ServiceEndpoints } from "../../src/model
 import {
   toClusterLoadAssignment,
   type ClusterLoadAssignmentObject,
-} from "../../src/xds/cluster-load-assignment.ts";
-import { loadXdsProtos } from "../../src/xds/protos.ts";
+} from "../../src/xds/resources/cluster-load-assignment.ts";
+import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
 
 function endpoint(
   address: string,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { readServiceSettings } from "../../src/model/service-settings.ts";
-import { toCluster } from "../../src/xds/cluster.ts";
+import { toCluster } from "../../src/xds/resources/cluster.ts";
 import { roundTrip } from "../support/decode-resource.ts";
 
 const cluster = (meta: Record<string, string> = {}) =>

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
-import { Coalescer } from "../../src/xds/coalescer.ts";
+import { Coalescer } from "../../src/xds/cache/coalescer.ts";
 
 /** A fake clock driven together with node:test's mocked setTimeout. */
 let time = 0;

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { ConfigError, DEFAULT_HTTP_HOST, parseConfig, usage } from "../../src/config.ts";
-import { describeConfig } from "../../src/config-summary.ts";
+import { ConfigError, DEFAULT_HTTP_HOST, parseConfig, usage } from "../../src/config/config.ts";
+import { describeConfig } from "../../src/config/summary.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "config-cli-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));

@@ -3,7 +3,7 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { readConsulConfig, type ConsulOption } from "../../src/config-consul.ts";
+import { readConsulConfig, type ConsulOption } from "../../src/config/consul.ts";
 import { makeTestCertificates, type TestCertificates } from "../support/test-certificates.ts";
 
 /** Reads the settings as if each came from Consul's environment variable. */

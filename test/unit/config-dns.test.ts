@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { readDnsConfig, type DnsGiven } from "../../src/config-dns.ts";
-import { ConfigError, parseConfig, usage } from "../../src/config.ts";
+import { readDnsConfig, type DnsGiven } from "../../src/config/dns.ts";
+import { ConfigError, parseConfig, usage } from "../../src/config/config.ts";
 
 const none: DnsGiven = {
   dnsServices: undefined,

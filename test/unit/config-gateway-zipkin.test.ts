@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ConfigError, parseConfig, type BridgeConfig } from "../../src/config.ts";
+import { ConfigError, parseConfig, type BridgeConfig } from "../../src/config/config.ts";
 
 function routing(argv: string[], env: NodeJS.ProcessEnv = {}): BridgeConfig["routing"] {
   const parsed = parseConfig(argv, env);

@@ -10,8 +10,8 @@ import {
   parseConfig,
   usage,
   type BridgeConfig,
-} from "../../src/config.ts";
-import { DEFAULT_SHIM_QUEUE_LIMIT } from "../../src/config-shim.ts";
+} from "../../src/config/config.ts";
+import { DEFAULT_SHIM_QUEUE_LIMIT } from "../../src/config/shim.ts";
 import { makeTestCertificates, type TestCertificates } from "../support/test-certificates.ts";
 
 /** Parses and returns the configuration, failing the test on --help. */

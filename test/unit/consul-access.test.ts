@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ConsulAccess, ConsulAccessError } from "../../src/consul/consul-access.ts";
-import type { ConsulConnection } from "../../src/consul/consul-client.ts";
-import { ConsulRequestError } from "../../src/consul/consul-reads.ts";
+import { ConsulAccess, ConsulAccessError } from "../../src/consul/client/consul-access.ts";
+import type { ConsulConnection } from "../../src/consul/client/consul-client.ts";
+import { ConsulRequestError } from "../../src/consul/client/consul-reads.ts";
 import { memoryLogger } from "../support/memory-logger.ts";
 
 function access(now: () => number = () => 0) {

@@ -5,7 +5,7 @@ import {
   parseCatalogServices,
   parseHealthChecks,
   parseServiceEntries,
-} from "../../src/consul/consul-answers.ts";
+} from "../../src/consul/client/consul-answers.ts";
 
 /** Asserts `run` throws a BadConsulAnswerError whose message matches every pattern. */
 function assertBadAnswer(run: () => unknown, ...patterns: RegExp[]): void {

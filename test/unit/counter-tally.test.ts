@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { Counter, Registry } from "prom-client";
-import { CounterTally } from "../../src/counter-tally.ts";
+import { CounterTally } from "../../src/observe/counter-tally.ts";
 
 test("events counted in one turn reach the counter by their labels after that turn", async () => {
   const registry = new Registry();

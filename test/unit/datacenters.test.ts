@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { readConsulConfig, type ConsulOption } from "../../src/config-consul.ts";
+import { readConsulConfig, type ConsulOption } from "../../src/config/consul.ts";
 import { EndpointStore } from "../../src/model/endpoint-store.ts";
-import { toClusterLoadAssignment } from "../../src/xds/cluster-load-assignment.ts";
+import { toClusterLoadAssignment } from "../../src/xds/resources/cluster-load-assignment.ts";
 import { endpoint, service } from "../support/model-fixtures.ts";
 
 function read(values: Partial<Record<ConsulOption, string>>) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
-import { DeltaSubscription, type DeltaRequest } from "../../src/xds/delta-subscription.ts";
+import { DeltaSubscription, type DeltaRequest } from "../../src/xds/protocol/delta-subscription.ts";
 
 /** Current resource versions, as the cache would report them. */
 let versions: Map<string, string>;

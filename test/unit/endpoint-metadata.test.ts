@@ -3,14 +3,14 @@ import { describe, it } from "node:test";
 import { EndpointStore } from "../../src/model/endpoint-store.ts";
 import { endpointMetadata, MAX_METADATA_KEYS } from "../../src/model/endpoint-metadata.ts";
 import { readServiceSettings } from "../../src/model/service-settings.ts";
-import { toClusterLoadAssignment } from "../../src/xds/cluster-load-assignment.ts";
-import { loadXdsProtos } from "../../src/xds/protos.ts";
-import { ResourceCache } from "../../src/xds/resource-cache.ts";
-import { toRoutes } from "../../src/xds/route-configuration.ts";
+import { toClusterLoadAssignment } from "../../src/xds/resources/cluster-load-assignment.ts";
+import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
+import { ResourceCache } from "../../src/xds/cache/resource-cache.ts";
+import { toRoutes } from "../../src/xds/resources/route-configuration.ts";
 import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS,
   ROUTE_CONFIGURATION_TYPE_URL as RDS,
-} from "../../src/xds/type-urls.ts";
+} from "../../src/xds/resources/type-urls.ts";
 import { decodeResource, roundTrip } from "../support/decode-resource.ts";
 import { memoryLogger } from "../support/memory-logger.ts";
 import { endpoint, service } from "../support/model-fixtures.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { test } from "node:test";
-import { EventFeed } from "../../src/http/event-feed.ts";
+import { EventFeed } from "../../src/observe/event-feed.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 /** A fake `/events` client that records what the feed writes. */

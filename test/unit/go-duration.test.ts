@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseGoDuration } from "../../src/consul/go-duration.ts";
+import { parseGoDuration } from "../../src/consul/watch/go-duration.ts";
 
 describe("parseGoDuration", () => {
   it("reads Go duration strings as milliseconds", () => {

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ConsulServiceEntry } from "../../src/consul/consul-types.ts";
+import type { ConsulServiceEntry } from "../../src/consul/client/consul-types.ts";
 import {
   instanceFilter,
   MAX_PATCHED_INSTANCES,
   mergeInstances,
-} from "../../src/consul/instance-patch.ts";
+} from "../../src/consul/watch/instance-patch.ts";
 
 function entry(id: string, port: number, node = "node-1"): ConsulServiceEntry {
   return {

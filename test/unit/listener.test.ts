@@ -7,7 +7,7 @@ import {
   toApiListener,
   toGatewayListener,
   ZIPKIN_COLLECTOR_ENDPOINT,
-} from "../../src/xds/listener.ts";
+} from "../../src/xds/resources/listener.ts";
 import { roundTrip } from "../support/decode-resource.ts";
 
 const HCM =

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { describe, it } from "node:test";
-import { createLogger, serializeError } from "../../src/logger.ts";
+import { createLogger, serializeError } from "../../src/observe/logger.ts";
 
 /** An error as Node.js raises it when nothing listens on the port. */
 function refused(): NodeJS.ErrnoException {

@@ -7,11 +7,14 @@ import {
   DEFAULT_SERVICE_SETTINGS,
   type ServiceSettings,
 } from "../../src/model/service-settings.ts";
-import { toCluster } from "../../src/xds/cluster.ts";
-import { toClusterLoadAssignment } from "../../src/xds/cluster-load-assignment.ts";
-import { toApiListener, toGatewayListener } from "../../src/xds/listener.ts";
-import { loadXdsProtos, PROTO_OPTIONS, type XdsProtos } from "../../src/xds/protos.ts";
-import { toRouteConfiguration, type RoutedService } from "../../src/xds/route-configuration.ts";
+import { toCluster } from "../../src/xds/resources/cluster.ts";
+import { toClusterLoadAssignment } from "../../src/xds/resources/cluster-load-assignment.ts";
+import { toApiListener, toGatewayListener } from "../../src/xds/resources/listener.ts";
+import { loadXdsProtos, PROTO_OPTIONS, type XdsProtos } from "../../src/xds/resources/protos.ts";
+import {
+  toRouteConfiguration,
+  type RoutedService,
+} from "../../src/xds/resources/route-configuration.ts";
 import { endpoint, service } from "../support/model-fixtures.ts";
 import { FULL_NODE, NACK_STATUS } from "../support/xds-request-fixtures.ts";
 import {

@@ -3,10 +3,10 @@ import { describe, it } from "node:test";
 import { endpoint, service } from "../support/model-fixtures.ts";
 import { EndpointStore } from "../../src/model/endpoint-store.ts";
 import type { ServiceEndpoints } from "../../src/model/endpoint.ts";
-import type { ClusterLoadAssignmentObject } from "../../src/xds/cluster-load-assignment.ts";
-import { loadXdsProtos } from "../../src/xds/protos.ts";
-import { ResourceCache, type EncodedResource } from "../../src/xds/resource-cache.ts";
-import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS } from "../../src/xds/type-urls.ts";
+import type { ClusterLoadAssignmentObject } from "../../src/xds/resources/cluster-load-assignment.ts";
+import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
+import { ResourceCache, type EncodedResource } from "../../src/xds/cache/resource-cache.ts";
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS } from "../../src/xds/resources/type-urls.ts";
 
 /**
  * A cache over a real store with a zero coalescing window, so every store change reaches the

@@ -5,7 +5,7 @@ import {
   serviceDomains,
   toRouteConfiguration,
   type RoutedService,
-} from "../../src/xds/route-configuration.ts";
+} from "../../src/xds/resources/route-configuration.ts";
 import { roundTrip } from "../support/decode-resource.ts";
 
 const routed = (name: string, meta: Record<string, string> = {}): RoutedService => ({

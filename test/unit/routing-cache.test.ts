@@ -4,15 +4,15 @@ import type { Endpoint, ServiceEndpoints } from "../../src/model/endpoint.ts";
 import { EndpointStore } from "../../src/model/endpoint-store.ts";
 import { parseServiceFilter } from "../../src/model/service-filter.ts";
 import type { MetaProblem } from "../../src/model/service-settings.ts";
-import { loadXdsProtos } from "../../src/xds/protos.ts";
-import { ResourceCache, type ResourceCacheOptions } from "../../src/xds/resource-cache.ts";
+import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
+import { ResourceCache, type ResourceCacheOptions } from "../../src/xds/cache/resource-cache.ts";
 import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS,
   CLUSTER_TYPE_URL as CDS,
   LISTENER_TYPE_URL as LDS,
   ROUTE_CONFIGURATION_TYPE_URL as RDS,
   type ResourceTypeUrl,
-} from "../../src/xds/type-urls.ts";
+} from "../../src/xds/resources/type-urls.ts";
 import { decodeResource } from "../support/decode-resource.ts";
 import { memoryLogger } from "../support/memory-logger.ts";
 import { endpoint } from "../support/model-fixtures.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ServiceIndexes } from "../../src/consul/service-indexes.ts";
+import { ServiceIndexes } from "../../src/consul/watch/service-indexes.ts";
 
 describe("ServiceIndexes", () => {
   const probeWith =

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ServicePlacement } from "../../src/consul/service-placement.ts";
+import { ServicePlacement } from "../../src/consul/watch/service-placement.ts";
 
 describe("ServicePlacement", () => {
   it("finds the services on a node", () => {

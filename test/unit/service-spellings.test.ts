@@ -4,7 +4,7 @@ import {
   checkSpelling,
   ServiceNameCaseError,
   ServiceSpellings,
-} from "../../src/consul/service-spellings.ts";
+} from "../../src/consul/register/service-spellings.ts";
 
 describe("the case rule of service names", () => {
   test("a catalog entry spelled otherwise is a conflict naming Consul's spelling", () => {

@@ -4,7 +4,7 @@ import {
   parseServiceSummaries,
   ServiceSummaryWatch,
   summaryOf,
-} from "../../src/consul/service-summaries.ts";
+} from "../../src/consul/watch/service-summaries.ts";
 
 const entry = (name: string, count: number, nodes: string[] | null) => ({
   Name: name,

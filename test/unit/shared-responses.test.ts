@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { SharedResponses, type ResponseStamp } from "../../src/xds/shared-responses.ts";
+import { SharedResponses, type ResponseStamp } from "../../src/xds/cache/shared-responses.ts";
 import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS,
   CLUSTER_TYPE_URL as CDS,
-} from "../../src/xds/type-urls.ts";
-import { WriteSlices } from "../../src/xds/write-slices.ts";
-import type { CacheChanges, XdsCache } from "../../src/xds/xds-cache.ts";
+} from "../../src/xds/resources/type-urls.ts";
+import { WriteSlices } from "../../src/xds/protocol/write-slices.ts";
+import type { CacheChanges, XdsCache } from "../../src/xds/cache/xds-cache.ts";
 
 /** A cache that only delivers change notices. */
 function fakeCache(): { cache: XdsCache; change: (changes: CacheChanges) => void } {

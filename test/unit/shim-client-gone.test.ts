@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
-import type { Registrar } from "../../src/consul/registration.ts";
+import type { Registrar } from "../../src/consul/register/registration.ts";
 import { startHttpServer, type RunningHttpServer } from "../../src/http/http-server.ts";
 import { createShimHandler } from "../../src/http/shim-server.ts";
 import { memoryLogger } from "../support/memory-logger.ts";

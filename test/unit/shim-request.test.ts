@@ -1,3 +1,4 @@
+import type { HostResolver } from "../../src/http/resolve-host.ts";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
@@ -6,7 +7,6 @@ import {
   parseShimBody,
   parseShimQuery,
   resolveShimRequest,
-  type HostResolver,
   type Problem,
   type ShimRequest,
   type Validation,

@@ -1,8 +1,9 @@
+import type { HostResolver } from "../../src/http/resolve-host.ts";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { DEFAULT_SHIM_ALLOW_NETWORKS, type ShimConfig } from "../../src/config-shim.ts";
+import { DEFAULT_SHIM_ALLOW_NETWORKS, type ShimConfig } from "../../src/config/shim.ts";
 import { parseCidrText } from "../../src/model/network-address.ts";
-import type { HostResolver, Problem, ShimRequest } from "../../src/http/shim-request.ts";
+import type { Problem, ShimRequest } from "../../src/http/shim-request.ts";
 import {
   applyShimRules,
   checkReservedService,

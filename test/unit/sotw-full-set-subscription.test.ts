@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
-import { FullSetSubscription } from "../../src/xds/sotw-full-set-subscription.ts";
-import type { SotwRequest } from "../../src/xds/sotw-subscription.ts";
+import { FullSetSubscription } from "../../src/xds/protocol/sotw-full-set-subscription.ts";
+import type { SotwRequest } from "../../src/xds/protocol/sotw-subscription.ts";
 
 /** Current resources and their versions; absent names do not exist. */
 let versions: Map<string, string>;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
-import { SotwSubscription, type SotwRequest } from "../../src/xds/sotw-subscription.ts";
+import { SotwSubscription, type SotwRequest } from "../../src/xds/protocol/sotw-subscription.ts";
 
 /** Resource versions as the cache would report them; unknown names have the empty version. */
 let versions: Map<string, string>;

@@ -4,13 +4,13 @@ import type {
   ConsulCheckStatus,
   ConsulHealthCheck,
   ConsulServiceEntry,
-} from "../../src/consul/consul-types.ts";
+} from "../../src/consul/client/consul-types.ts";
 import {
   holdBoundMs,
   isStartUpDefault,
   StartUpHold,
   SYNC_ALLOWANCE_MS,
-} from "../../src/consul/start-up-hold.ts";
+} from "../../src/consul/watch/start-up-hold.ts";
 
 const GRACE_MS = 30_000;
 

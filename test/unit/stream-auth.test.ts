@@ -1,7 +1,7 @@
 import { Metadata } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { checkBearerToken } from "../../src/xds/stream-auth.ts";
+import { checkBearerToken } from "../../src/xds/server/stream-auth.ts";
 
 const TOKEN = "s3cret.Token-42";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { StreamRegistry } from "../../src/xds/stream-registry.ts";
+import { StreamRegistry } from "../../src/xds/protocol/stream-registry.ts";
 
 const CLA = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
 

@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { HealthConfig } from "../../src/config.ts";
-import type { ConsulHealthCheck, ConsulServiceEntry } from "../../src/consul/consul-types.ts";
+import type { HealthConfig } from "../../src/config/config.ts";
+import type {
+  ConsulHealthCheck,
+  ConsulServiceEntry,
+} from "../../src/consul/client/consul-types.ts";
 import {
   toServiceEndpoints,
   type TranslationOptions,
-} from "../../src/consul/to-service-endpoints.ts";
+} from "../../src/consul/watch/to-service-endpoints.ts";
 
 const DEFAULT_HEALTH: HealthConfig = { warning: "healthy", critical: "unhealthy" };
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { TokenBucket } from "../../src/consul/token-bucket.ts";
+import { TokenBucket } from "../../src/consul/watch/token-bucket.ts";
 
 /** A clock the test moves by hand. */
 function fakeClock(start = 1_000): { now: () => number; advance: (ms: number) => void } {

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ConfigError, DEFAULT_CHECK_GRACE_SECONDS, parseConfig, usage } from "../../src/config.ts";
+import {
+  ConfigError,
+  DEFAULT_CHECK_GRACE_SECONDS,
+  parseConfig,
+  usage,
+} from "../../src/config/config.ts";
 
 describe("parseConfig watch options", () => {
   it("holds start-up checks for 30 s by default", () => {

@@ -1,0 +1,401 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import pLimit, { type LimitFunction } from "p-limit";
+import pRetry from "p-retry";
+import type { Logger } from "pino";
+import type { EndpointStore } from "../../model/endpoint-store.ts";
+import type { ServiceEndpoints } from "../../model/endpoint.ts";
+import { watchBlocking, type WatchAnswer, type WatchHooks } from "./blocking-watch.ts";
+import { diffCatalog, diffHealth, type HealthFingerprints } from "./change-detection.ts";
+import {
+  parseCatalogServices,
+  parseHealthChecks,
+  parseServiceEntries,
+} from "../client/consul-answers.ts";
+import type { ConsulAccess } from "../client/consul-access.ts";
+import type { ConsulConnection } from "../client/consul-client.ts";
+import { instanceFilter, mergeInstances } from "./instance-patch.ts";
+import { MovedServices } from "./moved-services.ts";
+import type {
+  ConsulCatalogServices,
+  ConsulHealthCheck,
+  ConsulServiceEntry,
+} from "../client/consul-types.ts";
+import { SkippedInstances } from "./skipped-instances.ts";
+import { ServicePlacement } from "./service-placement.ts";
+import { StartUpHold } from "./start-up-hold.ts";
+import { TokenBucket } from "./token-bucket.ts";
+import { toServiceEndpoints, type TranslationOptions } from "./to-service-endpoints.ts";
+
+/** Hooks for metrics; all optional. */
+export interface CatalogSourceHooks extends WatchHooks {
+  onServiceRead?: (service: string) => void;
+  /** A suspect service's index was probed (moved-services.ts). */
+  onServiceProbe?: (service: string) => void;
+  onRejectedInstance?: (service: string, reason: string) => void;
+  /** A check in its agent start-up default is shown with its previous status. */
+  onCheckHeld?: (service: string) => void;
+  /** A blocking query on `path` answered (its index) or failed; for `/debug/state`. */
+  onWatchAnswer?: (path: string, index: number) => void;
+  onWatchError?: (path: string, error: Error) => void;
+}
+
+/** Options of {@link CatalogSource}. */
+export interface CatalogSourceOptions {
+  connection: ConsulConnection;
+  store: EndpointStore;
+  translation: TranslationOptions;
+  logger: Logger;
+  hooks?: CatalogSourceHooks;
+  /** Concurrent targeted reads; two more connections hold the blocking queries. */
+  readConcurrency: number;
+  /** A targeted-read pool shared with other datacenters' sources; default: one of its own. */
+  readLimit?: LimitFunction;
+  /** Happy-path rate of each blocking loop (docs/architecture.md §3). */
+  loopRatePerSecond?: number;
+  loopBurst?: number;
+  /** Shortest time between two probes of every service triggered by unexplained catalog changes. */
+  fullResyncIntervalMs?: number;
+  /**
+   * How long a previously healthy check may sit in its agent start-up default when Consul does
+   * not report its interval (start-up-hold.ts); 0 passes the default on at once.
+   */
+  checkGraceMs: number;
+  /**
+   * Guards against ACLs (consul-access.ts): learns at start whether they are on, refuses answers
+   * filtered empty by them and reports refused tokens; none: every answer is taken as it is.
+   */
+  access?: ConsulAccess;
+}
+
+/**
+ * Watches every service of the catalog with a fixed number of connections (docs/architecture.md §3): one
+ * blocking query on `/v1/health/state/any` (instances and health), one on `/v1/catalog/services`
+ * (names and tags), and bounded targeted reads of `/v1/health/service/:name` for the services
+ * those two show changed. Catalog changes neither explains (an instance without checks, an
+ * address changed in place) look for the service among those without checks at once (their
+ * summaries, else their indexes) and probe everything else's index at most once per
+ * `fullResyncIntervalMs`, and read only those that moved (moved-services.ts). An answer the watch flags as a resync (index backwards,
+ * content changed at the same index, first answer after an outage) re-reads everything at once.
+ * Checks a restarted agent reports in their start-up default are held (start-up-hold.ts). A
+ * change the health watch explains by instance (its checks carry a ServiceID) reads only those
+ * instances and merges them into the service's last entries (instance-patch.ts).
+ */
+export class CatalogSource {
+  private readonly abort = new AbortController();
+  private readonly limit: ReturnType<typeof pLimit>;
+  private catalog: ConsulCatalogServices | undefined;
+  private health: HealthFingerprints | undefined;
+  private readonly placement = new ServicePlacement();
+  private readonly checkless = new Set<string>();
+  private readonly skipped: SkippedInstances;
+  /** Services to read whole. */
+  private readonly dirty = new Set<string>();
+  /** Services of which only these instances changed (instance-patch.ts). */
+  private readonly patches = new Map<string, Set<string>>();
+  /** Each service's entries as last read, for merging a read of only some instances. */
+  private readonly entries = new Map<string, ConsulServiceEntry[]>();
+  /** Services that may have changed, narrowed before anything is read (moved-services.ts). */
+  private readonly suspects = new Set<string>();
+  private readonly moved: MovedServices;
+  /** The suspects are a sweep's (every service): only their probes can see changes in place. */
+  private sweeping = false;
+  private pumping: Promise<void> | undefined;
+  /** The first read of every service at start counts as one: the next is at most this often. */
+  private lastFullResync = Date.now();
+  private fullResyncTimer: NodeJS.Timeout | undefined;
+  private loops: Promise<void>[] = [];
+  private readonly hold: StartUpHold;
+  private readonly recheckTimers = new Map<string, NodeJS.Timeout>();
+
+  constructor(private readonly options: CatalogSourceOptions) {
+    this.limit = options.readLimit ?? pLimit(options.readConcurrency);
+    this.hold = new StartUpHold({ graceMs: options.checkGraceMs });
+    this.skipped = new SkippedInstances(options.logger, options.hooks?.onRejectedInstance);
+    this.moved = new MovedServices({
+      connection: options.connection,
+      limit: this.limit,
+      signal: this.abort.signal,
+      logger: options.logger,
+      onProbe: options.hooks?.onServiceProbe,
+      lastRead: (name) => this.entries.get(name),
+    });
+  }
+
+  /** Starts watching; resolves after the first complete read, when the store is ready. */
+  async start(): Promise<void> {
+    const { access, connection, hooks } = this.options;
+    if (access) {
+      try {
+        await access.learn(connection, this.abort.signal, (error) => hooks?.onError?.(error));
+      } catch (error) {
+        if (this.abort.signal.aborted) return;
+        throw error;
+      }
+    }
+    this.loops = [
+      this.watch("/health/state/any", parseHealthChecks, (checks, answer) =>
+        this.onHealth(checks, answer),
+      ),
+      this.watch("/catalog/services", parseCatalogServices, (services, answer) =>
+        this.onCatalog(services, answer),
+      ),
+    ];
+    await this.options.store.whenReady();
+  }
+
+  /** One blocking-query loop on `path`, with a token bucket of its own. */
+  private watch<T>(
+    path: string,
+    validate: (body: unknown) => T,
+    onChange: (body: T, answer: WatchAnswer) => Promise<void>,
+  ): Promise<void> {
+    const { connection, logger, hooks, access } = this.options;
+    const waitSeconds = connection.config.waitSeconds;
+    return watchBlocking({
+      read: (index, signal) =>
+        connection.read<unknown>(path, index > 0 ? { index, waitSeconds, signal } : { signal }),
+      validate: (body) => {
+        const value = validate(body);
+        access?.check(path, body);
+        return value;
+      },
+      onChange,
+      limiter: new TokenBucket(this.options.loopRatePerSecond ?? 50, this.options.loopBurst ?? 20),
+      logger: logger.child({ watch: path }),
+      signal: this.abort.signal,
+      hooks: {
+        ...hooks,
+        onAnswer: (index) => {
+          access?.cleared(path);
+          hooks?.onWatchAnswer?.(path, index);
+        },
+        onError: (error) => {
+          access?.failed(path, error);
+          hooks?.onError?.(error);
+          hooks?.onWatchError?.(path, error);
+        },
+      },
+    });
+  }
+
+  /** Stops every loop; the store keeps its last state. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    clearTimeout(this.fullResyncTimer);
+    for (const timer of this.recheckTimers.values()) clearTimeout(timer);
+    this.recheckTimers.clear();
+    await Promise.allSettled([...this.loops, this.pumping]);
+  }
+
+  private onHealth(checks: ConsulHealthCheck[], answer: WatchAnswer): Promise<void> {
+    const delta = diffHealth(this.health ?? { services: new Map(), nodes: new Map() }, checks);
+    this.health = delta.fingerprints;
+    for (const service of delta.services) {
+      const ids = delta.instances.get(service);
+      if (ids === undefined || ids.size === 0 || !this.entries.has(service)) {
+        this.dirty.add(service);
+        continue;
+      }
+      const patch = this.patches.get(service) ?? new Set<string>();
+      for (const id of ids) patch.add(id);
+      this.patches.set(service, patch);
+    }
+    for (const node of delta.nodes) {
+      for (const service of this.placement.servicesOn(node)) this.dirty.add(service);
+    }
+    if (answer.resync) this.resyncAll();
+    return this.pump();
+  }
+
+  private onCatalog(services: ConsulCatalogServices, answer: WatchAnswer): Promise<void> {
+    if (answer.resync) {
+      // The services that left are in the old answer and the store, the new ones in this one.
+      this.resyncAll();
+      for (const name of Object.keys(services)) this.dirty.add(name);
+    } else if (this.catalog === undefined) {
+      for (const name of Object.keys(services)) this.dirty.add(name);
+    } else {
+      const delta = diffCatalog(this.catalog, services);
+      const explained = delta.added.size + delta.removed.size + delta.retagged.size > 0;
+      for (const set of [delta.added, delta.removed, delta.retagged]) {
+        for (const name of set) this.dirty.add(name);
+      }
+      if (!explained) {
+        for (const name of this.checkless) this.suspects.add(name);
+        this.scheduleFullResync();
+      }
+    }
+    this.catalog = services;
+    return this.pump();
+  }
+
+  /**
+   * Marks every known service for a re-read now: after a reset or an outage, diffs against the
+   * earlier answers may hide changes (docs/architecture.md §3).
+   */
+  private resyncAll(): void {
+    for (const name of Object.keys(this.catalog ?? {})) this.dirty.add(name);
+    for (const name of this.options.store.names()) this.dirty.add(name);
+    this.suspects.clear();
+    clearTimeout(this.fullResyncTimer);
+    this.fullResyncTimer = undefined;
+    this.lastFullResync = Date.now();
+  }
+
+  private scheduleFullResync(): void {
+    if (this.fullResyncTimer) return;
+    const interval = this.options.fullResyncIntervalMs ?? 10_000;
+    const delay = Math.max(0, this.lastFullResync + interval - Date.now());
+    this.fullResyncTimer = setTimeout(() => {
+      this.fullResyncTimer = undefined;
+      this.lastFullResync = Date.now();
+      for (const name of Object.keys(this.catalog ?? {})) this.suspects.add(name);
+      this.sweeping = true;
+      void this.pump();
+    }, delay);
+  }
+
+  /** Re-reads dirty services until none is left; one pump at a time. */
+  private pump(): Promise<void> {
+    if (this.catalog === undefined || this.health === undefined) return Promise.resolve();
+    this.pumping ??= this.drain().finally(() => (this.pumping = undefined));
+    return this.pumping;
+  }
+
+  private async drain(): Promise<void> {
+    const { store, logger } = this.options;
+    const pending = (): boolean =>
+      this.dirty.size > 0 || this.suspects.size > 0 || this.patches.size > 0;
+    while (pending() && !this.abort.signal.aborted) {
+      await this.probeSuspects();
+      // A service read whole needs no patch; undefined: read whole.
+      const reads = new Map<string, Set<string> | undefined>(this.patches);
+      for (const name of this.dirty) reads.set(name, undefined);
+      const batch = [...reads.keys()];
+      this.dirty.clear();
+      this.patches.clear();
+      const catalog = this.catalog ?? {};
+      const present = batch.filter((name) => name in catalog);
+      const removed = batch.filter((name) => !(name in catalog));
+      for (const name of removed) this.forget(name);
+      const results = await Promise.allSettled(
+        present.map((name) => this.limit(() => this.readService(name, reads.get(name)))),
+      );
+      const updates: ServiceEndpoints[] = [];
+      let failed = 0;
+      results.forEach((result, i) => {
+        const name = present[i] ?? "";
+        if (result.status === "fulfilled") updates.push(result.value);
+        else {
+          this.options.access?.failed("/health/service/:name", result.reason);
+          failed += 1;
+          this.dirty.add(name);
+          logger.warn(
+            { err: result.reason, service: name },
+            "reading a service failed; keeping its last state",
+          );
+        }
+      });
+      logger.debug({ read: present, removed }, "services read");
+      store.apply(updates, removed);
+      if (failed === 0) this.options.access?.cleared("/health/service/:name");
+      if (failed > 0) {
+        await sleep(500, undefined, { signal: this.abort.signal }).catch(() => undefined);
+        continue;
+      }
+    }
+    // Everything both first answers named has been read (possibly nothing: an empty catalog).
+    if (!pending() && !this.abort.signal.aborted) store.markReady();
+  }
+
+  /** Moves the suspects that really changed to `dirty` (moved-services.ts). */
+  private async probeSuspects(): Promise<void> {
+    const catalog = this.catalog ?? {};
+    const suspects = [...this.suspects].filter((name) => name in catalog && !this.dirty.has(name));
+    this.suspects.clear();
+    const sweeping = this.sweeping;
+    this.sweeping = false;
+    for (const name of await this.moved.among(suspects, sweeping)) this.dirty.add(name);
+  }
+
+  /** Drops what is known of a service's nodes, checks and index. */
+  private forget(name: string): void {
+    this.placement.forget(name);
+    this.moved.forget(name);
+    this.entries.delete(name);
+    this.checkless.delete(name);
+    this.skipped.forget(name);
+    this.hold.forget(name);
+    clearTimeout(this.recheckTimers.get(name));
+    this.recheckTimers.delete(name);
+  }
+
+  /**
+   * Reads a service whole, or only the instances `ids` when its last entries are known and a
+   * filter can name them (instance-patch.ts), and translates all of its entries.
+   */
+  private async readService(name: string, ids?: ReadonlySet<string>): Promise<ServiceEndpoints> {
+    const { connection, translation, hooks } = this.options;
+    const previous = this.entries.get(name);
+    const filter = ids && previous ? instanceFilter(ids) : undefined;
+    const answer = await pRetry(
+      async () => {
+        const path = `/health/service/${encodeURIComponent(name)}`;
+        const read = await connection.read<unknown>(path, filter ? { filter } : undefined);
+        return { entries: parseServiceEntries(name, read.body), index: read.index };
+      },
+      { retries: 2, minTimeout: 50, maxTimeout: 500, signal: this.abort.signal },
+    );
+    hooks?.onServiceRead?.(name);
+    // Only a whole read vouches for every instance up to its index: after a read of some
+    // instances, a change to another one not seen by the health watch (an address or meta
+    // changed in place) must still show as a moved index at the next sweep.
+    if (!filter) this.moved.record(name, answer.index);
+    const entries =
+      filter && ids && previous ? mergeInstances(previous, ids, answer.entries) : answer.entries;
+    this.entries.set(name, entries);
+    this.placement.record(
+      name,
+      entries.map((entry) => entry.Node.Node),
+    );
+    const checkless = entries.some(
+      (entry) => !entry.Checks.some((check) => check.ServiceID === entry.Service.ID),
+    );
+    if (checkless) this.checkless.add(name);
+    else this.checkless.delete(name);
+    const translated = toServiceEndpoints(name, this.holdStartUpChecks(name, entries), translation);
+    this.skipped.update(name, translated.rejected);
+    return translated.value;
+  }
+
+  /** Applies the start-up hold and re-reads the service when the earliest hold runs out. */
+  private holdStartUpChecks(name: string, entries: ConsulServiceEntry[]): ConsulServiceEntry[] {
+    const { logger, hooks } = this.options;
+    const result = this.hold.apply(name, entries);
+    for (const check of result.held.filter((held) => held.started)) {
+      hooks?.onCheckHeld?.(name);
+      logger.info(
+        { service: name, node: check.node, check: check.checkId, shownAs: check.status },
+        "check not run since its agent started; keeping its last status",
+      );
+    }
+    for (const check of result.released) {
+      logger.warn(
+        { service: name, node: check.node, check: check.checkId },
+        "check still not run after its interval; passing critical on",
+      );
+    }
+    clearTimeout(this.recheckTimers.get(name));
+    this.recheckTimers.delete(name);
+    if (result.recheckInMs !== undefined) {
+      const timer = setTimeout(() => {
+        this.recheckTimers.delete(name);
+        this.dirty.add(name);
+        void this.pump();
+      }, result.recheckInMs + 1);
+      timer.unref();
+      this.recheckTimers.set(name, timer);
+    }
+    return result.entries;
+  }
+}

@@ -1,0 +1,230 @@
+import { Server, type ServerDuplexStream, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import {
+  DeltaStream,
+  type DeltaDiscoveryRequest,
+  type EncodedDeltaResponse,
+} from "../protocol/delta-stream.ts";
+import { DeltaResponses } from "../cache/delta-responses.ts";
+import { loadXdsProtos } from "../resources/protos.ts";
+import { SharedResponses } from "../cache/shared-responses.ts";
+import { SotwResponses } from "../cache/sotw-responses.ts";
+import {
+  SotwStream,
+  type DiscoveryRequest,
+  type EncodedDiscoveryResponse,
+  type StreamHooks,
+} from "../protocol/sotw-stream.ts";
+import { authInterceptors } from "./stream-auth.ts";
+import type { StreamRegistry } from "../protocol/stream-registry.ts";
+import {
+  CLUSTER_LOAD_ASSIGNMENT_TYPE_URL,
+  CLUSTER_TYPE_URL,
+  LISTENER_TYPE_URL,
+  ROUTE_CONFIGURATION_TYPE_URL,
+  type ResourceTypeUrl,
+} from "../resources/type-urls.ts";
+import { createEpoch } from "../cache/version.ts";
+import type { XdsCache } from "../cache/xds-cache.ts";
+import { WriteSlices } from "../protocol/write-slices.ts";
+import { openXdsPort, type XdsTlsOptions } from "./xds-port.ts";
+
+/** Options of {@link startDiscoveryServer}. */
+export interface DiscoveryServerOptions {
+  cache: XdsCache;
+  host: string;
+  port: number;
+  keepaliveTimeMs: number;
+  maxConnectionAgeMs: number;
+  logger: Logger;
+  /** TLS, or mutual TLS with `clientCa`, on the xDS port; plaintext when absent. */
+  tls?: XdsTlsOptions | undefined;
+  /** Bearer token every call must carry in its `authorization` metadata; none when absent. */
+  token?: string | undefined;
+  /**
+   * Stream hooks; `onOpen` once per stream, `onClose` (of StreamHooks) when it ends, `onRefused`
+   * once per client refused (a call without the token, a failed TLS handshake).
+   */
+  hooks?: DiscoveryHooks;
+  /** Every stream registers here while open (`/debug/state`, the status page). */
+  registry?: StreamRegistry;
+}
+
+/** How a stream speaks xDS: state of the world, or incremental (delta). */
+export type XdsMode = "sotw" | "delta";
+
+/** Stream hooks of the server: those of {@link StreamHooks}, each also told the stream's mode. */
+export interface DiscoveryHooks {
+  onRequest?: (kind: string, typeUrl: string, mode: XdsMode) => void;
+  onNack?: (nodeId: string, typeUrl: string, message: string, mode: XdsMode) => void;
+  onResponse?: (typeUrl: string, resourceCount: number, mode: XdsMode) => void;
+  onOpen?: (mode: XdsMode) => void;
+  onClose?: (mode: XdsMode) => void;
+  onRefused?: (reason: "token" | "tls") => void;
+  /** Once per response encoded; a response is shared by every stream that needs the same. */
+  onResponseEncode?: (typeUrl: string) => void;
+}
+
+/** The hooks one stream calls, bound to its mode; `forget` runs when it closes. */
+function streamHooks(
+  hooks: DiscoveryHooks | undefined,
+  mode: XdsMode,
+  forget: () => void,
+): StreamHooks {
+  return {
+    onRequest: (kind, typeUrl) => hooks?.onRequest?.(kind, typeUrl, mode),
+    onNack: (nodeId, typeUrl, message) => hooks?.onNack?.(nodeId, typeUrl, message, mode),
+    onResponse: (typeUrl, count) => hooks?.onResponse?.(typeUrl, count, mode),
+    onClose: () => {
+      forget();
+      hooks?.onClose?.(mode);
+    },
+  };
+}
+
+/** A running xDS server. */
+export interface DiscoveryServer {
+  /** The bound port (useful with port 0). */
+  readonly port: number;
+  /**
+   * Stops accepting, then ends every stream with status OK, sending nothing else: each Envoy
+   * keeps the configuration it holds and reconnects (to another replica, or to this one
+   * restarted).
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the gRPC xDS server: ADS (`StreamAggregatedResources`) and the standalone CDS, EDS,
+ * LDS and RDS services (`StreamClusters`, `StreamEndpoints`, `StreamListeners`, `StreamRoutes`),
+ * state of the world, and each also incremental (`DeltaAggregatedResources`, `DeltaClusters`, …)
+ * on the same cache. Keepalive pings detect dead peers and a maximum
+ * connection age makes Envoys reconnect now and then, spreading them over replicas (docs/architecture.md §4).
+ */
+export async function startDiscoveryServer(
+  options: DiscoveryServerOptions,
+): Promise<DiscoveryServer> {
+  const protos = loadXdsProtos();
+  const { logger, hooks } = options;
+  const epoch = createEpoch();
+  const server = new Server({
+    "grpc.keepalive_time_ms": options.keepaliveTimeMs,
+    "grpc.keepalive_timeout_ms": 10_000,
+    "grpc.keepalive_permit_without_calls": 1,
+    "grpc.http2.min_ping_interval_without_data_ms": 5_000,
+    "grpc.max_connection_age_ms": options.maxConnectionAgeMs,
+    "grpc.max_connection_age_grace_ms": 60_000,
+    "grpc.max_send_message_length": 64 * 1024 * 1024,
+    "grpc.max_receive_message_length": 4 * 1024 * 1024,
+    // Channelz bookkeeping costs ≈ 7 % of start-up with 1,000 streams; nothing reads it.
+    "grpc.enable_channelz": 0,
+    interceptors: authInterceptors({
+      token: options.token,
+      logger,
+      onRefused: () => hooks?.onRefused?.("token"),
+    }),
+  });
+
+  // One encoding per response shared by streams, writes in slices (docs/architecture.md §5).
+  const shared = new SharedResponses(options.cache, {
+    epoch,
+    onEncode: (typeUrl) => hooks?.onResponseEncode?.(typeUrl),
+  });
+  const responses = new SotwResponses(shared, options.cache, protos.discoveryResponse);
+  const deltaResponses = new DeltaResponses(shared, options.cache, protos.deltaDiscoveryResponse);
+  const slices = new WriteSlices();
+  /** Streams open now; ended with status OK at shutdown. */
+  const open = new Set<{ end(): void }>();
+
+  const handler =
+    (kind: string, onlyType?: ResourceTypeUrl) =>
+    (call: ServerDuplexStream<DiscoveryRequest, EncodedDiscoveryResponse>): void => {
+      hooks?.onOpen?.("sotw");
+      const streamLogger = logger.child({ stream: kind, mode: "sotw", peer: call.getPeer() });
+      streamLogger.debug("stream opened");
+      const stream: SotwStream = new SotwStream({
+        call,
+        cache: options.cache,
+        responses,
+        slices,
+        logger: streamLogger,
+        onlyType,
+        hooks: streamHooks(hooks, "sotw", () => open.delete(stream)),
+        reporter: options.registry?.open({ peer: call.getPeer(), service: kind, mode: "sotw" }),
+      });
+      open.add(stream);
+    };
+  const deltaHandler =
+    (kind: string, onlyType?: ResourceTypeUrl) =>
+    (call: ServerDuplexStream<DeltaDiscoveryRequest, EncodedDeltaResponse>): void => {
+      hooks?.onOpen?.("delta");
+      const streamLogger = logger.child({ stream: kind, mode: "delta", peer: call.getPeer() });
+      streamLogger.debug("stream opened");
+      const stream: DeltaStream = new DeltaStream({
+        call,
+        cache: options.cache,
+        responses: deltaResponses,
+        logger: streamLogger,
+        slices,
+        onlyType,
+        hooks: streamHooks(hooks, "delta", () => open.delete(stream)),
+        reporter: options.registry?.open({ peer: call.getPeer(), service: kind, mode: "delta" }),
+      });
+      open.add(stream);
+    };
+
+  server.addService(protos.adsService, {
+    StreamAggregatedResources: handler("ads"),
+    DeltaAggregatedResources: deltaHandler("ads"),
+  } as UntypedServiceImplementation);
+  server.addService(protos.edsService, {
+    StreamEndpoints: handler("eds", CLUSTER_LOAD_ASSIGNMENT_TYPE_URL),
+    DeltaEndpoints: deltaHandler("eds", CLUSTER_LOAD_ASSIGNMENT_TYPE_URL),
+  } as UntypedServiceImplementation);
+  server.addService(protos.cdsService, {
+    StreamClusters: handler("cds", CLUSTER_TYPE_URL),
+    DeltaClusters: deltaHandler("cds", CLUSTER_TYPE_URL),
+  } as UntypedServiceImplementation);
+  server.addService(protos.ldsService, {
+    StreamListeners: handler("lds", LISTENER_TYPE_URL),
+    DeltaListeners: deltaHandler("lds", LISTENER_TYPE_URL),
+  } as UntypedServiceImplementation);
+  server.addService(protos.rdsService, {
+    StreamRoutes: handler("rds", ROUTE_CONFIGURATION_TYPE_URL),
+    DeltaRoutes: deltaHandler("rds", ROUTE_CONFIGURATION_TYPE_URL),
+  } as UntypedServiceImplementation);
+
+  const listening = await openXdsPort(server, {
+    host: options.host,
+    port: options.port,
+    tls: options.tls,
+    logger,
+    onRefused: () => hooks?.onRefused?.("tls"),
+  });
+  const { port, security } = listening;
+  const token = options.token !== undefined;
+  logger.info({ host: options.host, port, epoch, security, token }, "xDS server listening");
+  if (token && !options.tls) logger.warn("the xDS bearer token travels in plaintext: enable TLS");
+
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        listening.close();
+        // Streams still open after the grace (a client that never hangs up) are cut; grpc-js
+        // then never calls tryShutdown's callback, so resolve here.
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 2_000);
+        // tryShutdown unbinds and sends GOAWAY first, so a client whose stream ends next cannot
+        // open a new one here; it finishes once every stream has ended.
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        for (const stream of open) stream.end();
+        shared.close();
+      }),
+  };
+}
