@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ConsulAccess, ConsulAccessError } from "../../src/consul/client/consul-access.ts";
-import type { ConsulConnection } from "../../src/consul/client/consul-client.ts";
-import { ConsulRequestError } from "../../src/consul/client/consul-reads.ts";
+import { ConsulRequestError } from "../../src/consul/client/consul-client.ts";
 import { memoryLogger } from "../support/memory-logger.ts";
 
 function access(now: () => number = () => 0) {
@@ -72,8 +71,8 @@ describe("ConsulAccess", () => {
   it("judges nothing when Consul says ACL support is disabled (an empty catalog is really empty)", async () => {
     const { guard } = access();
     const connection = {
-      call: async () => ({ status: 401, body: "ACL support disabled" }),
-    } as unknown as ConsulConnection;
+      tokenSelf: async () => ({ status: 401, body: "ACL support disabled", headers: {} }),
+    };
     const facts = await guard.learn(connection, new AbortController().signal, () => undefined);
     assert.equal(facts.aclsEnabled, false);
     guard.check("/catalog/services", {});

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { ConsulConnection } from "./consul-client.ts";
-import { ConsulRequestError } from "./consul-reads.ts";
+import { ConsulRequestError } from "./consul-transport.ts";
 
 /** Consul refused the token, or its answers are filtered empty by ACLs. */
 export class ConsulAccessError extends Error {
@@ -60,14 +60,14 @@ export class ConsulAccess {
    * watches keep trying.
    */
   async learn(
-    connection: ConsulConnection,
+    connection: Pick<ConsulConnection, "tokenSelf">,
     signal: AbortSignal,
     onError: (error: Error) => void,
   ): Promise<TokenFacts> {
     const { logger } = this.options;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const answer = await connection.call("GET", "/acl/token/self", { timeoutMs: 10_000 });
+        const answer = await connection.tokenSelf();
         const facts = this.readTokenSelf(answer.status, answer.body);
         this.aclsEnabled = facts.aclsEnabled;
         if (facts.aclsEnabled && answer.status === 200) {

@@ -1,17 +1,24 @@
 import Consul from "consul";
 import type { ConsulConfig } from "../../config/config.ts";
 import {
-  consulHttp,
-  type ConsulHttpAnswer,
-  type ConsulHttpOptions,
-  type ConsulHttpTarget,
-} from "./consul-http.ts";
-import { answerToRead, publicRead, type ConsulRead } from "./consul-reads.ts";
-import { consulAgent, consulBaseUrl } from "./consul-transport.ts";
+  consulAgent,
+  consulBaseUrl,
+  packageCall,
+  plainCall,
+  refusal,
+  toRead,
+  type ConsulAnswer,
+  type ConsulRead,
+} from "./consul-transport.ts";
+import type {
+  ConsulCatalogServiceNode,
+  ConsulService,
+  ConsulServiceRegistration,
+} from "./consul-types.ts";
 
-export { ConsulRequestError, type ConsulRead } from "./consul-reads.ts";
+export { ConsulRequestError, type ConsulAnswer, type ConsulRead } from "./consul-transport.ts";
 
-/** Options of a blocking read (docs/architecture.md §3). */
+/** Options of a read (docs/architecture.md §3, blocking queries). */
 export interface ReadOptions {
   index?: number;
   /** Blocking wait in seconds. */
@@ -24,20 +31,55 @@ export interface ReadOptions {
   filter?: string;
 }
 
-/** The node-consul client with the connection bound and TLS the configuration asks for. */
+/** Options of a call that does not block. */
+export interface CallOptions {
+  /** A deadline shorter than {@link DEFAULT_CALL_TIMEOUT_MS}, for a caller bound by its own. */
+  timeoutMs?: number;
+}
+
+/**
+ * Every call the bridge makes to Consul, typed, over one connection pool with one timeout policy,
+ * token, TLS and metrics hook. A status other than 2xx throws {@link ConsulRequestError} with it,
+ * except where the status is the answer ({@link ConsulAnswer}).
+ */
 export interface ConsulConnection {
-  readonly consul: Consul;
   readonly config: ConsulConfig;
-  /** GETs a path under /v1 (e.g. `/health/state/any`) and returns body and index. */
-  read<T>(path: string, options?: ReadOptions): Promise<ConsulRead<T>>;
-  /** One plain call under /v1 over the same pool, for endpoints node-consul has no method for. */
-  call(method: "GET" | "PUT", path: string, options: ConsulHttpOptions): Promise<ConsulHttpAnswer>;
+  /** `/v1/health/state/any`: every check of the datacenter (a blocking query). */
+  healthState(options?: ReadOptions): Promise<ConsulRead<unknown>>;
+  /** `/v1/catalog/services`: service name → tags (a blocking query). */
+  catalogServices(options?: ReadOptions): Promise<ConsulRead<unknown>>;
+  /** `/v1/health/service/:name`: a service's instances with their checks. */
+  healthService(name: string, options?: ReadOptions): Promise<ConsulRead<unknown>>;
+  /** `/v1/internal/ui/services`: each service's instance count and nodes, with the status. */
+  uiServices(): Promise<ConsulAnswer>;
+  /** `/v1/acl/token/self`, with the status (401 and 403 tell whether ACLs are on). */
+  tokenSelf(): Promise<ConsulAnswer>;
+  /** `/v1/agent/self`: the agent's configuration and member facts. */
+  agentSelf(): Promise<unknown>;
+  /** `/v1/catalog/datacenters`, nearest first. */
+  datacenters(): Promise<unknown>;
+  /** `/v1/agent/services`: the services registered with this agent, by ID. */
+  agentServices(options?: CallOptions): Promise<Record<string, ConsulService>>;
+  /** `/v1/agent/service/:id`, or undefined when the agent does not know the ID (404). */
+  agentService(id: string, options?: CallOptions): Promise<ConsulService | undefined>;
+  /** `/v1/catalog/service/:name`, optionally filtered and answered by any server (`stale`). */
+  catalogServiceNodes(
+    name: string,
+    options?: CallOptions & { filter?: string; stale?: boolean },
+  ): Promise<ConsulCatalogServiceNode[]>;
+  /** `PUT /v1/agent/service/register`: registers (or replaces) a service and its check. */
+  registerService(registration: ConsulServiceRegistration, options?: CallOptions): Promise<void>;
+  /** `PUT /v1/agent/service/deregister/:id`. */
+  deregisterService(id: string, options?: CallOptions): Promise<void>;
   close(): void;
 }
 
 /** Per-request callbacks (metrics): the endpoint template, its duration and whether it failed. */
 export interface ConsulClientHooks {
-  /** `seconds` is undefined for blocking reads, whose duration is Consul's wait, not latency. */
+  /**
+   * `seconds` is undefined for blocking reads, whose duration is Consul's wait, not latency;
+   * `failed`: no usable answer (none at all, or a status the call does not take as one).
+   */
   onRequest?: (endpoint: string, seconds: number | undefined, failed: boolean) => void;
   /** A stale read answered by a server out of touch with the leader longer than allowed. */
   onTooStale?: (endpoint: string, lastContactMs: number) => void;
@@ -51,10 +93,16 @@ export const CONSUL_ENDPOINTS = [
   "/agent/service/register",
   "/agent/service/deregister/:id",
   "/agent/service/:id",
+  "/agent/services",
   "/catalog/service/:name",
+  "/catalog/datacenters",
   "/agent/self",
+  "/acl/token/self",
   "/internal/ui/services",
 ] as const;
+
+/** One of {@link CONSUL_ENDPOINTS}. */
+type ConsulEndpoint = (typeof CONSUL_ENDPOINTS)[number];
 
 /** The label of a path under /v1: known fixed paths as they are, names and IDs as `:name`/`:id`. */
 export function consulEndpointOf(path: string): string {
@@ -68,9 +116,52 @@ export function consulEndpointOf(path: string): string {
   return `/${parts.join("/")}`;
 }
 
+/** Deadline of a call that does not block. */
+export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+
+/** Deadline of a read: a blocking one may take its wait plus Consul's jitter (up to wait/16). */
+function readTimeoutMs(options: ReadOptions): number {
+  return options.waitSeconds === undefined
+    ? DEFAULT_CALL_TIMEOUT_MS
+    : (options.waitSeconds * 1.1 + DEFAULT_CALL_TIMEOUT_MS / 1000) * 1000;
+}
+
+/** A read's query parameters, in Consul's names. */
+function readQuery(options: ReadOptions, stale: boolean): Record<string, string> {
+  const query: Record<string, string> = {};
+  if (options.index !== undefined) query.index = String(options.index);
+  if (options.waitSeconds !== undefined) query.wait = `${options.waitSeconds}s`;
+  if (stale) query.stale = "";
+  if (options.filter !== undefined) query.filter = options.filter;
+  if (options.datacenter) query.dc = options.datacenter;
+  return query;
+}
+
+type PackageMethod = (options: Record<string, unknown>) => Promise<unknown>;
+
 /**
- * Creates the Consul client. One keep-alive agent with `maxSockets` bounds the connections the
- * bridge opens, whatever the number of services (Consul's `http_max_conns_per_client`).
+ * The `consul` package's methods the bridge calls. Its README documents the common options
+ * (`index`, `wait`, `stale`, `filter`, `dc`, `timeout`, `ctx`) for every method; its typings
+ * list only some of them, hence this one description of it.
+ */
+interface ConsulPackage {
+  health: { state: PackageMethod; service: PackageMethod };
+  catalog: { datacenters: PackageMethod; service: { list: PackageMethod; nodes: PackageMethod } };
+  agent: {
+    self: PackageMethod;
+    service: { list: PackageMethod; register: PackageMethod; deregister: PackageMethod };
+  };
+  destroy(): void;
+}
+
+/** One read with given options and consistency, as Consul answered it. */
+type ReadOnce = (options: ReadOptions, stale: boolean) => Promise<ConsulAnswer>;
+
+/**
+ * Connects to Consul: the `consul` package for the calls it has, one plain path
+ * (consul-transport.ts) for those it lacks (`?cached`, `/agent/service/:id`, `/acl/token/self`,
+ * `/internal/ui/services`), both over one keep-alive agent whose `maxSockets` bounds the
+ * connections the bridge opens, whatever the number of services.
  */
 export function connectConsul(
   config: ConsulConfig,
@@ -83,72 +174,146 @@ export function connectConsul(
     ...(config.socketPath ? { socketPath: config.socketPath } : {}),
     agent,
     defaults: config.token ? { token: config.token } : {},
-  } as ConstructorParameters<typeof Consul>[0]);
-  const target: ConsulHttpTarget = {
-    host: config.host,
-    port: config.port,
-    secure: config.secure,
-    socketPath: config.socketPath,
-    agent,
-    token: config.token,
-  };
+  } as ConstructorParameters<typeof Consul>[0]) as unknown as ConsulPackage;
 
-  const timed = async <T>(path: string, blocking: boolean, run: () => Promise<T>): Promise<T> => {
+  const timed = async <T>(
+    endpoint: ConsulEndpoint,
+    blocking: boolean,
+    run: () => Promise<T>,
+  ): Promise<T> => {
     const started = performance.now();
-    const report = (failed: boolean): void =>
-      hooks.onRequest?.(
-        consulEndpointOf(path),
-        blocking ? undefined : (performance.now() - started) / 1000,
-        failed,
-      );
+    const seconds = (): number | undefined =>
+      blocking ? undefined : (performance.now() - started) / 1000;
     try {
       const result = await run();
-      report(false);
+      hooks.onRequest?.(endpoint, seconds(), false);
       return result;
     } catch (error) {
-      report(true);
+      hooks.onRequest?.(endpoint, seconds(), true);
       throw error;
     }
   };
-  /** One read as configured: cached service reads by plain call, the rest by the package. */
-  const readOnce = async <T>(
-    path: string,
-    options: ReadOptions,
-    stale: boolean,
-  ): Promise<ConsulRead<T>> => {
-    // Consul adds up to wait/16 of jitter to a blocking query; allow for it and the network.
-    const timeoutMs = ((options.waitSeconds ?? 0) * 1.1 + 10) * 1000;
-    const cacheable = options.index === undefined && options.filter === undefined;
-    if (config.cached && path.startsWith("/health/service/") && cacheable) {
-      // The package has no `cached` option; /v1/health/service supports ?cached (Consul ≥ 1.3).
-      const query: Record<string, string> = { cached: "" };
-      if (stale) query.stale = "";
-      if (options.datacenter) query.dc = options.datacenter;
-      return answerToRead<T>(path, await consulHttp(target, "GET", path, { query, timeoutMs }));
-    }
-    return publicRead<T>(consul, path, { ...options, stale, timeoutMs });
-  };
+  const plain = (path: string, timeoutMs: number, query?: Record<string, string>) =>
+    plainCall(config, agent, { method: "GET", path, query, timeoutMs });
+  /** A read through a package method; `stale` is a switch there. */
+  const packageRead =
+    (path: string, method: PackageMethod, fixed: Record<string, unknown> = {}): ReadOnce =>
+    (options, stale) => {
+      const query = readQuery(options, false);
+      const timing = { timeoutMs: readTimeoutMs(options), signal: options.signal };
+      return packageCall(`GET ${path}`, timing, (common) =>
+        method({ ...common, ...query, ...(stale ? { stale: true } : {}), ...fixed }),
+      );
+    };
   /**
-   * With `--consul-max-stale`, a stale answer from a server out of touch with the leader for
-   * longer than allowed is read again from the leader (docs/architecture.md §3, options).
+   * A read with the configured consistency. With `--consul-max-stale`, a stale answer from a
+   * server out of touch with the leader for longer than allowed is read again from the leader
+   * (docs/architecture.md §3, options).
    */
-  const read = async <T>(path: string, options: ReadOptions = {}): Promise<ConsulRead<T>> => {
-    const answer = await readOnce<T>(path, options, config.stale);
-    const maxStaleMs = (config.maxStaleSeconds ?? 0) * 1000;
-    const lastContact = answer.lastContactMs ?? 0;
-    if (!config.stale || maxStaleMs === 0 || lastContact <= maxStaleMs) return answer;
-    hooks.onTooStale?.(consulEndpointOf(path), lastContact);
-    return readOnce<T>(path, { ...options, waitSeconds: undefined, index: undefined }, false);
-  };
+  const read = (endpoint: ConsulEndpoint, path: string, options: ReadOptions, once: ReadOnce) =>
+    timed(endpoint, options.waitSeconds !== undefined && options.index !== undefined, async () => {
+      const answer = toRead<unknown>(`GET ${path}`, await once(options, config.stale));
+      const maxStaleMs = (config.maxStaleSeconds ?? 0) * 1000;
+      const lastContact = answer.lastContactMs ?? 0;
+      if (!config.stale || maxStaleMs === 0 || lastContact <= maxStaleMs) return answer;
+      hooks.onTooStale?.(endpoint, lastContact);
+      const fresh = { ...options, waitSeconds: undefined, index: undefined };
+      return toRead<unknown>(`GET ${path}`, await once(fresh, false));
+    });
+  /** A package call that does not block; resolves with the answer's body. */
+  const callPackage = <T>(
+    endpoint: ConsulEndpoint,
+    what: string,
+    timeoutMs: number,
+    run: (common: Record<string, unknown>) => Promise<unknown>,
+  ): Promise<T> =>
+    timed(endpoint, false, async () => (await packageCall<T>(what, { timeoutMs }, run)).body);
+  const deadline = (options?: CallOptions): number => options?.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  const { health, catalog, agent: agentApi } = consul;
+
   return {
-    consul,
     config,
-    read: (path, options = {}) =>
-      timed(path, options.waitSeconds !== undefined && options.index !== undefined, () =>
-        read(path, options),
+    healthState: (options = {}) =>
+      read(
+        "/health/state/any",
+        "/health/state/any",
+        options,
+        packageRead("/health/state/any", (query) => health.state(query), { state: "any" }),
       ),
-    call: (method, path, options) =>
-      timed(path, false, () => consulHttp(target, method, path, options)),
+    catalogServices: (options = {}) =>
+      read(
+        "/catalog/services",
+        "/catalog/services",
+        options,
+        packageRead("/catalog/services", (query) => catalog.service.list(query)),
+      ),
+    healthService(name, options = {}) {
+      const path = `/health/service/${encodeURIComponent(name)}`;
+      const cacheable =
+        config.cached && options.index === undefined && options.filter === undefined;
+      // The package has no `cached` option; /v1/health/service supports ?cached (Consul ≥ 1.3).
+      const once: ReadOnce = cacheable
+        ? (fresh, stale) =>
+            plain(path, readTimeoutMs(fresh), { ...readQuery(fresh, stale), cached: "" })
+        : packageRead(path, (query) => health.service(query), { service: name });
+      return read("/health/service/:name", path, options, once);
+    },
+    uiServices: () =>
+      timed("/internal/ui/services", false, () =>
+        plain("/internal/ui/services", DEFAULT_CALL_TIMEOUT_MS),
+      ),
+    tokenSelf: () =>
+      timed("/acl/token/self", false, () => plain("/acl/token/self", DEFAULT_CALL_TIMEOUT_MS)),
+    agentSelf: () =>
+      callPackage("/agent/self", "GET /agent/self", DEFAULT_CALL_TIMEOUT_MS, (common) =>
+        agentApi.self(common),
+      ),
+    datacenters: () =>
+      callPackage(
+        "/catalog/datacenters",
+        "GET /catalog/datacenters",
+        DEFAULT_CALL_TIMEOUT_MS,
+        (common) => catalog.datacenters(common),
+      ),
+    agentServices: (options) =>
+      callPackage("/agent/services", "GET /agent/services", deadline(options), (common) =>
+        agentApi.service.list(common),
+      ),
+    agentService: (id, options) =>
+      timed("/agent/service/:id", false, async () => {
+        const path = `/agent/service/${encodeURIComponent(id)}`;
+        const answer = await plain(path, deadline(options));
+        if (answer.status === 404) return undefined;
+        if (answer.status !== 200) throw refusal(`GET ${path}`, answer);
+        return answer.body as ConsulService;
+      }),
+    catalogServiceNodes: (name, options = {}) =>
+      callPackage(
+        "/catalog/service/:name",
+        `GET /catalog/service/${encodeURIComponent(name)}`,
+        deadline(options),
+        (common) =>
+          catalog.service.nodes({
+            ...common,
+            service: name,
+            ...(options.filter === undefined ? {} : { filter: options.filter }),
+            ...(options.stale ? { stale: true } : {}),
+          }),
+      ),
+    registerService: (registration, options) =>
+      callPackage(
+        "/agent/service/register",
+        "PUT /agent/service/register",
+        deadline(options),
+        (common) => agentApi.service.register({ ...registration, ...common }),
+      ),
+    deregisterService: (id, options) =>
+      callPackage(
+        "/agent/service/deregister/:id",
+        `PUT /agent/service/deregister/${encodeURIComponent(id)}`,
+        deadline(options),
+        (common) => agentApi.service.deregister({ id, ...common }),
+      ),
     close: () => consul.destroy(),
   };
 }

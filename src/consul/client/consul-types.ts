@@ -55,3 +55,33 @@ export interface ConsulServiceEntry {
 
 /** `/v1/catalog/services`: service name → tags. */
 export type ConsulCatalogServices = Record<string, string[]>;
+
+/** One entry of `/v1/catalog/service/:name` (the fields the bridge reads). */
+export interface ConsulCatalogServiceNode {
+  ServiceID: string;
+  ServiceName: string;
+  ServiceAddress: string;
+  ServicePort: number;
+}
+
+/**
+ * A service with its check for `PUT /v1/agent/service/register`, in the `consul` package's
+ * option names (case and underscores do not matter to it); durations are Go duration strings.
+ */
+export interface ConsulServiceRegistration {
+  id: string;
+  name: string;
+  /** Omitted: Consul uses the node's address. */
+  address?: string;
+  port: number;
+  tags: string[];
+  meta: Record<string, string>;
+  check: ({ tcp: string } | { http: string }) & {
+    name: string;
+    interval: string;
+    timeout: string;
+    deregisterCriticalServiceAfter: string;
+    /** Status until the agent first runs the check (Consul's default: critical). */
+    status?: "passing" | "critical";
+  };
+}

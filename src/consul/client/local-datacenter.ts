@@ -1,20 +1,15 @@
 import pRetry from "p-retry";
 import type { Logger } from "pino";
-import type { ConsulConnection } from "./consul-client.ts";
+import { ConsulRequestError, type ConsulConnection } from "./consul-client.ts";
 
 /** The local datacenter could not be learnt from the agent. */
 export class LocalDatacenterError extends Error {
   override readonly name = "LocalDatacenterError";
 }
 
-/** HTTP status of a refusal by the package (its errors carry the response). */
-function statusOf(error: unknown): number | undefined {
-  return (error as { response?: { statusCode?: number } }).response?.statusCode;
-}
-
 /** `Config.Datacenter` of `/v1/agent/self`, checked. */
 async function fromAgentSelf(connection: ConsulConnection): Promise<string> {
-  const self = (await connection.consul.agent.self()) as { Config?: { Datacenter?: unknown } };
+  const self = (await connection.agentSelf()) as { Config?: { Datacenter?: unknown } } | null;
   const datacenter = self?.Config?.Datacenter;
   if (typeof datacenter !== "string" || datacenter === "") {
     throw new LocalDatacenterError("/v1/agent/self has no Config.Datacenter");
@@ -24,24 +19,25 @@ async function fromAgentSelf(connection: ConsulConnection): Promise<string> {
 
 /**
  * The datacenter of the bridge's agent (docs/architecture.md §3, "Locality"), from
- * `/v1/agent/self` through the package's public `agent.self()`. A token without `agent:read` is
- * refused there; then the first of `/v1/catalog/datacenters` is taken (sorted by round-trip time
- * from the agent, so its own comes first; that read needs no ACL). Retried with back-off until it
- * answers or `signal` aborts; each failure is told to `onError` (metrics).
+ * `/v1/agent/self`. A token without `agent:read` is refused there; then the first of
+ * `/v1/catalog/datacenters` is taken (sorted by round-trip time from the agent, so its own comes
+ * first; that read needs no ACL). Retried with back-off until it answers or `signal` aborts. The
+ * connection counts failed requests; an answer without a datacenter is told to `onBadAnswer`.
  */
 export async function readLocalDatacenter(
   connection: ConsulConnection,
   logger: Logger,
   signal: AbortSignal,
-  onError?: (error: unknown) => void,
+  onBadAnswer?: (error: LocalDatacenterError) => void,
 ): Promise<string> {
   return pRetry(
     async () => {
       try {
         return await fromAgentSelf(connection);
       } catch (error) {
-        if (statusOf(error) !== 403) throw error;
-        const [first] = (await connection.consul.catalog.datacenters()) as unknown[];
+        if (!(error instanceof ConsulRequestError) || error.status !== 403) throw error;
+        const listed = await connection.datacenters();
+        const first = Array.isArray(listed) ? (listed[0] as unknown) : undefined;
         if (typeof first !== "string") throw new LocalDatacenterError("no datacenter listed");
         logger.warn(
           { datacenter: first },
@@ -56,7 +52,7 @@ export async function readLocalDatacenter(
       maxTimeout: 2_000,
       signal,
       onFailedAttempt: ({ error, attemptNumber }) => {
-        onError?.(error);
+        if (error instanceof LocalDatacenterError) onBadAnswer?.(error);
         if (attemptNumber === 1 || attemptNumber % 20 === 0) {
           logger.warn(
             { err: error, attempt: attemptNumber },

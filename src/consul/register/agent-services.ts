@@ -1,8 +1,8 @@
 import pRetry from "p-retry";
 import type { Logger } from "pino";
 import type { BoundedQueue } from "./bounded-queue.ts";
-import type { ConsulConnection } from "../client/consul-client.ts";
-import type { ConsulService } from "../client/consul-types.ts";
+import { ConsulRequestError, type ConsulConnection } from "../client/consul-client.ts";
+import type { ConsulService, ConsulServiceRegistration } from "../client/consul-types.ts";
 
 /**
  * Consul's agent reaps a critical service no sooner than this, whatever is asked
@@ -106,7 +106,7 @@ export function serviceInstanceId(instance: {
 }
 
 /**
- * Binds the agent service API to a connection (node-consul `agent.service.*`). With `gate`, each
+ * Binds the agent service API to a connection. With `gate`, each
  * call first waits for a slot there, and its timeout starts only once it has one: a gate as
  * wide as the connection's pool means no call ever times out waiting for a connection.
  */
@@ -115,8 +115,7 @@ export function agentServices(
   timeoutMs: number = DEFAULT_AGENT_TIMEOUT_MS,
   gate?: BoundedQueue,
 ): AgentServices {
-  const api = connection.consul.agent.service;
-
+  const deadline = { timeoutMs };
   const call = async <T>(
     operation: AgentOperation,
     run: () => Promise<T>,
@@ -130,30 +129,10 @@ export function agentServices(
   };
 
   const services: AgentServices = {
-    list: () =>
-      call("list", async () => {
-        const options: Parameters<typeof api.list>[0] & { timeout: number } = {
-          timeout: timeoutMs,
-        };
-        return (await api.list(options)) as Record<string, AgentServiceEntry>;
-      }),
+    list: () => call("list", () => connection.agentServices(deadline)),
 
     get: (id, options = {}) =>
-      call(
-        "get",
-        async () => {
-          const path = `/agent/service/${encodeURIComponent(id)}`;
-          const answer = await connection.call("GET", path, { timeoutMs });
-          if (answer.status === 404) return undefined;
-          if (answer.status !== 200) {
-            throw Object.assign(new Error(`${answer.status} ${String(answer.body)}`), {
-              statusCode: answer.status,
-            });
-          }
-          return answer.body as AgentServiceEntry;
-        },
-        options.urgent,
-      ),
+      call("get", () => connection.agentService(id, deadline), options.urgent),
 
     lookalikes: (instance) =>
       call("lookalikes", async () => {
@@ -162,20 +141,15 @@ export function agentServices(
         const filter = `ServiceName != ${name} or (ServiceAddress == ${address} and ServicePort == ${instance.port})`;
         // Any server may answer (?stale): registrations of this process in flight are tracked
         // apart, and a catalog a moment behind only delays a refusal.
-        const query = { service: instance.service, filter, stale: true, timeout: timeoutMs };
+        const query = { filter, stale: true, ...deadline };
         // A server-side RPC error (5xx) comes from an agent still forwarding to a server that
         // just died; by the next try it has moved on, so one quick retry spares the caller a 503.
-        const read = () => connection.consul.catalog.service.nodes(query);
-        const found = (await pRetry(read, {
+        const read = () => connection.catalogServiceNodes(instance.service, query);
+        const found = await pRetry(read, {
           retries: LOOKALIKE_RETRIES,
           minTimeout: LOOKALIKE_RETRY_DELAY_MS,
-          shouldRetry: ({ error }) => isServerError(error),
-        })) as {
-          ServiceID: string;
-          ServiceName: string;
-          ServiceAddress: string;
-          ServicePort: number;
-        }[];
+          shouldRetry: ({ error }) => statusOf(error) >= 500,
+        });
         return found.map((entry) => ({
           id: entry.ServiceID,
           service: entry.ServiceName,
@@ -187,17 +161,13 @@ export function agentServices(
     register: (definition, options = {}) =>
       call(
         "register",
-        async () => {
-          const request = { ...toRegisterOptions(definition), timeout: timeoutMs };
-          await api.register(request);
-        },
+        () => connection.registerService(toRegistration(definition), deadline),
         options.urgent,
       ),
 
     async deregister(id, options = {}) {
       try {
-        const request = { id, timeout: timeoutMs };
-        await call("deregister", () => api.deregister(request), options.urgent);
+        await call("deregister", () => connection.deregisterService(id, deadline), options.urgent);
         return true;
       } catch (error) {
         // Consul ≥ 1.11 answers 404 for an unknown ID; older agents answer 200.
@@ -225,7 +195,7 @@ export function agentServices(
   return services;
 }
 
-function toRegisterOptions(definition: AgentServiceDefinition) {
+function toRegistration(definition: AgentServiceDefinition): ConsulServiceRegistration {
   const { check } = definition;
   const target = "tcp" in check ? { tcp: check.tcp } : { http: check.http };
   return {
@@ -241,7 +211,7 @@ function toRegisterOptions(definition: AgentServiceDefinition) {
       ...(check.initialStatus === undefined ? {} : { status: check.initialStatus }),
       interval: `${check.intervalSeconds}s`,
       timeout: `${check.timeoutSeconds}s`,
-      deregistercriticalserviceafter: `${Math.max(
+      deregisterCriticalServiceAfter: `${Math.max(
         check.deregisterCriticalAfterSeconds,
         MIN_DEREGISTER_CRITICAL_AFTER_SECONDS,
       )}s`,
@@ -253,17 +223,17 @@ function toRegisterOptions(definition: AgentServiceDefinition) {
 const LOOKALIKE_RETRIES = 2;
 const LOOKALIKE_RETRY_DELAY_MS = 100;
 
-function isServerError(error: unknown): boolean {
-  const status = (error as { statusCode?: unknown }).statusCode;
-  return typeof status === "number" && status >= 500;
+/** Consul's HTTP status of a failed call; 0 when it gave no answer. */
+function statusOf(error: unknown): number {
+  return error instanceof ConsulRequestError ? (error.status ?? 0) : 0;
 }
 
 function toAgentError(operation: AgentOperation, error: unknown): ConsulAgentError {
-  const status = (error as { statusCode?: unknown }).statusCode;
+  const status = statusOf(error);
   const message = error instanceof Error ? error.message : String(error);
   return new ConsulAgentError(
     operation,
-    typeof status === "number" ? status : undefined,
+    status === 0 ? undefined : status,
     `consul agent ${operation} failed: ${message}`,
     { cause: error },
   );

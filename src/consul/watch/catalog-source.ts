@@ -12,7 +12,7 @@ import {
   parseServiceEntries,
 } from "../client/consul-answers.ts";
 import type { ConsulAccess } from "../client/consul-access.ts";
-import type { ConsulConnection } from "../client/consul-client.ts";
+import type { ConsulConnection, ConsulRead, ReadOptions } from "../client/consul-client.ts";
 import { instanceFilter, mergeInstances } from "./instance-patch.ts";
 import { MovedServices } from "./moved-services.ts";
 import type {
@@ -133,11 +133,17 @@ export class CatalogSource {
       }
     }
     this.loops = [
-      this.watch("/health/state/any", parseHealthChecks, (checks, answer) =>
-        this.onHealth(checks, answer),
+      this.watch(
+        "/health/state/any",
+        (read) => connection.healthState(read),
+        parseHealthChecks,
+        (checks, answer) => this.onHealth(checks, answer),
       ),
-      this.watch("/catalog/services", parseCatalogServices, (services, answer) =>
-        this.onCatalog(services, answer),
+      this.watch(
+        "/catalog/services",
+        (read) => connection.catalogServices(read),
+        parseCatalogServices,
+        (services, answer) => this.onCatalog(services, answer),
       ),
     ];
     await this.options.store.whenReady();
@@ -146,14 +152,14 @@ export class CatalogSource {
   /** One blocking-query loop on `path`, with a token bucket of its own. */
   private watch<T>(
     path: string,
+    readPath: (options: ReadOptions) => Promise<ConsulRead<unknown>>,
     validate: (body: unknown) => T,
     onChange: (body: T, answer: WatchAnswer) => Promise<void>,
   ): Promise<void> {
     const { connection, logger, hooks, access } = this.options;
     const waitSeconds = connection.config.waitSeconds;
     return watchBlocking({
-      read: (index, signal) =>
-        connection.read<unknown>(path, index > 0 ? { index, waitSeconds, signal } : { signal }),
+      read: (index, signal) => readPath(index > 0 ? { index, waitSeconds, signal } : { signal }),
       validate: (body) => {
         const value = validate(body);
         access?.check(path, body);
@@ -340,8 +346,7 @@ export class CatalogSource {
     const filter = ids && previous ? instanceFilter(ids) : undefined;
     const answer = await pRetry(
       async () => {
-        const path = `/health/service/${encodeURIComponent(name)}`;
-        const read = await connection.read<unknown>(path, filter ? { filter } : undefined);
+        const read = await connection.healthService(name, filter ? { filter } : undefined);
         return { entries: parseServiceEntries(name, read.body), index: read.index };
       },
       { retries: 2, minTimeout: 50, maxTimeout: 500, signal: this.abort.signal },

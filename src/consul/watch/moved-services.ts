@@ -30,7 +30,7 @@ export class MovedServices {
 
   constructor(private readonly options: MovedServicesOptions) {
     this.summaries = new ServiceSummaryWatch({
-      read: () => options.connection.call("GET", SUMMARIES_PATH, { timeoutMs: 10_000 }),
+      read: () => options.connection.uiServices(),
       onUnavailable: (reason) =>
         options.logger.info({ reason }, `${SUMMARIES_PATH} unavailable; probing service indexes`),
     });
@@ -59,8 +59,7 @@ export class MovedServices {
     const { connection, limit, signal, onProbe } = this.options;
     const probe = (name: string): Promise<number> =>
       limit(async () => {
-        const path = `/health/service/${encodeURIComponent(name)}`;
-        const answer = await connection.read<unknown>(path, { filter: MATCH_NO_INSTANCE, signal });
+        const answer = await connection.healthService(name, { filter: MATCH_NO_INSTANCE, signal });
         onProbe?.(name);
         return answer.index;
       });

@@ -62,8 +62,7 @@ export class RemoteDatacenterSource {
     const waitSeconds = connection.config.waitSeconds;
     this.loop = watchBlocking({
       read: (index, signal) =>
-        connection.read<unknown>(
-          "/health/state/any",
+        connection.healthState(
           index > 0 ? { index, waitSeconds, signal, datacenter } : { signal, datacenter },
         ),
       validate: parseHealthChecks,
@@ -148,7 +147,7 @@ export class RemoteDatacenterSource {
 
   private async readService(name: string): Promise<ServiceEndpoints> {
     const { connection, datacenter, translation } = this.options;
-    const answer = await connection.read<unknown>(`/health/service/${encodeURIComponent(name)}`, {
+    const answer = await connection.healthService(name, {
       datacenter,
       signal: this.abort.signal,
     });
