@@ -17,6 +17,8 @@ export interface RecordedRequest {
 export interface ConsulProxy {
   readonly port: number;
   readonly requests: RecordedRequest[];
+  /** Bytes of every response body forwarded to clients so far (what they read from Consul). */
+  readonly responseBytes: number;
   /** The next request matching is forwarded to Consul, then its connection is cut unanswered. */
   cutAfterForwarding(method: string, pathPrefix: string): void;
   /** The next `times` requests matching are cut unanswered without reaching Consul. */
@@ -35,6 +37,7 @@ export async function startConsulProxy(target: string): Promise<ConsulProxy> {
   let cut: { method: string; pathPrefix: string; before: boolean; times: number } | undefined;
   let paused: Promise<void> | undefined;
   let delay: { method: string; pathPrefix: string; ms: number; when: string } | undefined;
+  let responseBytes = 0;
   const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   const server = createServer(async (req, res) => {
@@ -57,6 +60,34 @@ export async function startConsulProxy(target: string): Promise<ConsulProxy> {
     if (delayThis) delay = undefined;
     if (delayThis?.when === "before") await wait(delayThis.ms);
 
+    if (!cutThis && !delayThis) {
+      // Nothing to hold back: the answer streams through as Consul writes it, so the proxy adds
+      // no buffering delay to large reads.
+      const upstream = httpRequest(
+        {
+          host: targetHost,
+          port: Number(targetPort),
+          method,
+          path: url,
+          headers: { ...req.headers, host: target },
+        },
+        (response) => {
+          res.writeHead(response.statusCode ?? 502, response.headers);
+          response.on("data", (chunk: Buffer) => (responseBytes += chunk.length));
+          response.pipe(res);
+        },
+      );
+      upstream.on("error", (error) => {
+        if (res.headersSent) res.destroy();
+        else res.writeHead(502).end(String(error));
+      });
+      // A client that hangs up (a blocking query given up) ends its upstream call too.
+      res.on("close", () => {
+        if (!res.writableFinished) upstream.destroy();
+      });
+      upstream.end(body);
+      return;
+    }
     try {
       const upstream = await forward(
         targetHost,
@@ -71,6 +102,7 @@ export async function startConsulProxy(target: string): Promise<ConsulProxy> {
         return;
       }
       if (delayThis?.when === "after") await wait(delayThis.ms);
+      responseBytes += upstream.body.length;
       res.writeHead(upstream.status, upstream.headers);
       res.end(upstream.body);
     } catch (error) {
@@ -83,6 +115,9 @@ export async function startConsulProxy(target: string): Promise<ConsulProxy> {
   return {
     port: (server.address() as AddressInfo).port,
     requests,
+    get responseBytes() {
+      return responseBytes;
+    },
     cutAfterForwarding(method, pathPrefix) {
       cut = { method, pathPrefix, before: false, times: 1 };
     },
