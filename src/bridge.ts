@@ -38,6 +38,8 @@ import { StreamRegistry } from "./xds/protocol/stream-registry.ts";
 const BLOCKING_CONNECTIONS = 2;
 /** Connections of the shim's registrar, apart from the watcher's. */
 const REGISTRAR_CONNECTIONS = 2;
+/** Why the bridge is not ready before its first full read of Consul. */
+const WAITING_FOR_FIRST_READ = "waiting for the first full read of Consul";
 /** Trailing window in which store changes are merged into one push (docs/architecture.md §5). */
 export const DEFAULT_COALESCE_WINDOW_MS = 20;
 
@@ -147,6 +149,7 @@ function createConsulSources(
       readLimit,
       logger: logger.child({ component: "consul", datacenter }),
       onReachable: (dc, reachable) => observer.datacenterReachable(dc, reachable),
+      hooks: observer.remoteWatch(),
     });
   });
   const local = new CatalogSource({
@@ -173,7 +176,7 @@ export async function startDiscovery(
   metrics: BridgeMetrics,
 ): Promise<DiscoveryPipeline> {
   const feed = new EventFeed();
-  const consulStatus = new ConsulStatus();
+  const consulStatus = new ConsulStatus({ waitSeconds: config.consul.waitSeconds });
   const observer = new PipelineObserver({ metrics, feed, consulStatus, logger });
   const connection = connectConsul(config.consul, observer.consulRequests());
   const { store, catalogView, dnsView, stopMerging } = storeViews(config);
@@ -301,8 +304,11 @@ export async function startBridge(
     rules: createShimRules(config.shim, config.consul, machineAddresses()),
   });
   const status = createStatusHandler({
-    ready: () => pipeline.store.ready && pipeline.access.problem() === undefined,
-    notReadyReason: () => pipeline.access.problem(),
+    // An ACL problem, no first full read yet (docs/architecture.md §4, "Never an empty world"),
+    // or a local watch without a good answer for longer than its wait plus a margin.
+    notReady: () =>
+      pipeline.access.problem() ??
+      (pipeline.store.ready ? pipeline.consulStatus.stalledReason() : WAITING_FOR_FIRST_READ),
     registry: metrics.registry,
   });
   const countedShim: RequestHandler = (request, response) => {

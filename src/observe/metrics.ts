@@ -37,6 +37,10 @@ export interface BridgeMetrics {
   serviceMetaInvalid: Counter<"service" | "key">;
   /** Endpoint metadata keys left out by the size limits (each endpoint once). */
   endpointMetadataDropped: Counter<"service">;
+  /** Seconds since each Consul watch's last good answer, read at scrape time. */
+  consulWatchAge: Gauge<"watch">;
+  /** Sets where {@link BridgeMetrics.consulWatchAge} reads the ages (watch → seconds). */
+  readWatchAges(read: () => ReadonlyMap<string, number>): void;
   /** 1 while another datacenter (--datacenters) does not answer; its last endpoints are kept. */
   consulDatacenterUnreachable: Gauge<"dc">;
   /** Failed or empty resolutions of a --dns-services name; its last endpoints are kept. */
@@ -59,6 +63,7 @@ export function createMetrics(withDefaults = true, version = "unknown"): BridgeM
   const registry = new Registry();
   if (withDefaults) collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  let watchAges: () => ReadonlyMap<string, number> = () => new Map();
   const metrics: BridgeMetrics = {
     registry,
     consulErrors: new Counter({
@@ -172,6 +177,19 @@ export function createMetrics(withDefaults = true, version = "unknown"): BridgeM
       labelNames: ["service"],
       registers,
     }),
+    consulWatchAge: new Gauge({
+      name: "bridge_consul_watch_age_seconds",
+      help: "Seconds since each Consul blocking query's last good answer (since it started, before the first)",
+      labelNames: ["watch"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [watch, age] of watchAges()) this.set({ watch }, age);
+      },
+    }),
+    readWatchAges(read) {
+      watchAges = read;
+    },
     consulDatacenterUnreachable: new Gauge({
       name: "bridge_consul_datacenter_unreachable",
       help: "1 while a datacenter of --datacenters does not answer (its last endpoints are kept)",

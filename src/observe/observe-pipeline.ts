@@ -6,7 +6,7 @@ import {
   type ConsulClientHooks,
 } from "../consul/client/consul-client.ts";
 import type { CatalogSourceHooks } from "../consul/watch/catalog-source.ts";
-import type { ConsulStatus } from "../consul/watch/consul-status.ts";
+import type { ConsulStatus, WatchReports, WatchRole } from "../consul/watch/consul-status.ts";
 import type { EndpointStore } from "../model/endpoint-store.ts";
 import type { ResourceCacheOptions } from "../xds/cache/resource-cache.ts";
 import type { StreamRegistry, StreamRegistryHooks } from "../xds/protocol/stream-registry.ts";
@@ -56,6 +56,7 @@ export class PipelineObserver {
   constructor(private readonly options: PipelineObserverOptions) {
     this.metrics = options.metrics;
     this.feed = options.feed;
+    options.metrics.readWatchAges(() => options.consulStatus.ages());
   }
 
   /** Hooks of the Consul connection. */
@@ -127,21 +128,20 @@ export class PipelineObserver {
 
   /** Hooks of the local datacenter's source: watch status, resets, reads, probes, holds. */
   catalog(): CatalogSourceHooks {
-    const { metrics, options } = this;
+    const { metrics } = this;
     return {
-      onWatchAnswer: (path, index) => options.consulStatus.answered(path, index),
-      onWatchError: (path, error) => {
-        options.consulStatus.failed(path, error);
-        // Failed requests are counted by the connection; this counts malformed answers.
-        if (!(error instanceof ConsulRequestError))
-          metrics.consulErrors.inc({ endpoint: consulEndpointOf(path) });
-      },
+      ...this.watchReports({ gatesReady: true }),
       onReset: (reason) => metrics.consulIndexResets.inc({ reason }),
       onCheckHeld: () => metrics.consulChecksHeld.inc(),
       onServiceRead: () => metrics.consulServiceReads.inc(),
       onServiceProbe: () => metrics.consulServiceProbes.inc(),
       onRejectedInstance: (service) => metrics.consulRejectedInstances.inc({ service }),
     };
+  }
+
+  /** Watch reports of another datacenter's source: shown, but its stall does not gate `/ready`. */
+  remoteWatch(): WatchReports {
+    return this.watchReports({ gatesReady: false });
   }
 
   /** Another datacenter is watched: it counts as reachable until it fails to answer. */
@@ -196,6 +196,21 @@ export class PipelineObserver {
     this.metrics.ready.set(1);
     this.feed.publish("consul", `first full read of Consul: ${services} services`);
     this.options.logger.info({ services }, "first full read of Consul done; serving");
+  }
+
+  /** A watch's start, answers and failures into the watch status; malformed answers counted. */
+  private watchReports(role: WatchRole): WatchReports {
+    const { metrics, options } = this;
+    return {
+      onWatchStart: (path) => options.consulStatus.started(path, role),
+      onWatchAnswer: (path, index) => options.consulStatus.answered(path, index),
+      onWatchError: (path, error) => {
+        options.consulStatus.failed(path, error);
+        // Failed requests are counted by the connection; this counts malformed answers.
+        if (!(error instanceof ConsulRequestError))
+          metrics.consulErrors.inc({ endpoint: consulEndpointOf(path) });
+      },
+    };
   }
 
   /** Sets one service's endpoint gauge by health, removing the healths it no longer has. */

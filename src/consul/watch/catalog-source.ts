@@ -22,18 +22,16 @@ import { StartUpHold } from "./start-up-hold.ts";
 import { TokenBucket } from "./token-bucket.ts";
 import type { TranslationOptions } from "./to-service-endpoints.ts";
 import { ReadLoop } from "./read-loop.ts";
+import type { WatchReports } from "./consul-status.ts";
 
-/** Hooks for metrics; all optional. */
-export interface CatalogSourceHooks extends WatchHooks {
+/** Hooks for metrics and the watch status (`/debug/state`, `/ready`); all optional. */
+export interface CatalogSourceHooks extends WatchHooks, WatchReports {
   onServiceRead?: (service: string) => void;
   /** A suspect service's index was probed (moved-services.ts). */
   onServiceProbe?: (service: string) => void;
   onRejectedInstance?: (service: string, reason: string) => void;
   /** A check in its agent start-up default is shown with its previous status. */
   onCheckHeld?: (service: string) => void;
-  /** A blocking query on `path` answered (its index) or failed; for `/debug/state`. */
-  onWatchAnswer?: (path: string, index: number) => void;
-  onWatchError?: (path: string, error: Error) => void;
 }
 
 /** Options of {@link CatalogSource}. */
@@ -168,6 +166,7 @@ export class CatalogSource {
   ): Promise<void> {
     const { connection, logger, hooks, access } = this.options;
     const waitSeconds = connection.config.waitSeconds;
+    hooks?.onWatchStart?.(path);
     return watchBlocking({
       read: (index, signal) => readPath(index > 0 ? { index, waitSeconds, signal } : { signal }),
       validate: (body) => {

@@ -9,6 +9,7 @@ import type { ConsulHealthCheck, ConsulServiceEntry } from "../client/consul-typ
 import { TokenBucket } from "./token-bucket.ts";
 import type { TranslationOptions } from "./to-service-endpoints.ts";
 import { ReadLoop } from "./read-loop.ts";
+import type { WatchReports } from "./consul-status.ts";
 
 /** Options of {@link RemoteDatacenterSource}. */
 export interface RemoteDatacenterSourceOptions {
@@ -22,6 +23,8 @@ export interface RemoteDatacenterSourceOptions {
   logger: Logger;
   /** Told when the datacenter stops answering (false) and answers again (true). */
   onReachable?: (datacenter: string, reachable: boolean) => void;
+  /** The watch's answers and failures, named `/health/state/any?dc=NAME`. */
+  hooks?: WatchReports;
   loopRatePerSecond?: number;
 }
 
@@ -62,8 +65,10 @@ export class RemoteDatacenterSource {
 
   /** Starts watching; does not wait for the first answer (the local datacenter gates readiness). */
   start(): void {
-    const { connection, datacenter, logger } = this.options;
+    const { connection, datacenter, logger, hooks } = this.options;
     const waitSeconds = connection.config.waitSeconds;
+    const watch = `/health/state/any?dc=${datacenter}`;
+    hooks?.onWatchStart?.(watch);
     this.loop = watchBlocking({
       read: (index, signal) =>
         connection.healthState(
@@ -75,8 +80,14 @@ export class RemoteDatacenterSource {
       logger: logger.child({ watch: "/health/state/any", datacenter }),
       signal: this.abort.signal,
       hooks: {
-        onAnswer: () => this.setReachable(true),
-        onError: () => this.setReachable(false),
+        onAnswer: (index) => {
+          this.setReachable(true);
+          hooks?.onWatchAnswer?.(watch, index);
+        },
+        onError: (error) => {
+          this.setReachable(false);
+          hooks?.onWatchError?.(watch, error);
+        },
       },
     });
   }
