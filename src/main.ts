@@ -24,7 +24,10 @@ async function main(): Promise<void> {
     process.stdout.write(`${"version" in parsed ? bridgeVersion() : usage()}\n`);
     return;
   }
-  const logger = createLogger(parsed.config.logLevel);
+  const { logLevel, logFormat } = parsed.config;
+  const logger = createLogger(logLevel, {
+    format: logFormat ?? (process.stdout.isTTY ? "pretty" : "json"),
+  });
   for (const warning of parsed.warnings) logger.warn(warning);
   logger.info({ config: describeConfig(parsed.config) }, "effective configuration");
   const { http } = parsed.config;

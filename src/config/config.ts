@@ -12,6 +12,10 @@ import { readShimConfig, type ShimConfig } from "./shim.ts";
 import { readXdsAuth, type XdsTlsConfig } from "./xds-auth.ts";
 import { readInteger } from "./values.ts";
 import { SERVICE_NAME_PATTERN } from "../model/names.ts";
+
+/** How log lines are written: readable lines for a terminal, or JSON lines for a collector. */
+export const LOG_FORMATS = ["pretty", "json"] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 import {
   DEFAULT_XDS_PORT,
   DEFAULT_HTTP_PORT,
@@ -99,6 +103,8 @@ export interface BridgeConfig {
   /** Services resolved from DNS names, merged with the catalog's. */
   dns: DnsConfig;
   logLevel: string;
+  /** How log lines are written; undefined: pretty on a terminal, JSON otherwise. */
+  logFormat: LogFormat | undefined;
 }
 
 /** Consul's ParseBool spellings (and yes/no): the words a switch takes as a separate argument. */
@@ -242,6 +248,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
     DEFAULT_LOG_LEVEL,
   );
 
+  const logFormat = raw("logFormat") ? choice("logFormat", LOG_FORMATS, "json") : undefined;
+
   const config: BridgeConfig = {
     consul: readConsulConfig(
       Object.fromEntries(
@@ -323,6 +331,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
       checkGraceSeconds: integer("checkGrace", DEFAULT_CHECK_GRACE_SECONDS, 0, 3600),
     },
     logLevel,
+    logFormat,
   };
   if (config.xds.port !== 0 && config.xds.port === config.http.port) {
     problems.push(`xDS port and HTTP port are both ${config.xds.port}`);

@@ -119,6 +119,12 @@ export const OPTIONS = {
     deprecatedEnv: "LOG_LEVEL",
     description: `pino log level (default ${DEFAULT_LOG_LEVEL})`,
   },
+  logFormat: {
+    flag: "log-format",
+    env: "BRIDGE_LOG_FORMAT",
+    description:
+      "pretty (one readable line per event) or json (one JSON object per line); default pretty on a terminal, json otherwise",
+  },
   help: { flag: "help", short: "h", description: "print this help", boolean: true },
   version: { flag: "version", description: "print the version", boolean: true },
 } satisfies Record<string, OptionSpec>;
