@@ -1,11 +1,13 @@
 import { readFileSync } from "node:fs";
+import { closestName } from "./suggest.ts";
 import type { GivenValue } from "./values.ts";
 
 /**
  * Reads a `--config` file: one JSON object whose keys are flag names without the dashes
  * (`{"xds-port": 18000, "services": "api-*"}`). Numbers and booleans stand for their text, a
  * list of strings for its comma-joined form. Every problem (missing file, bad JSON, unknown key,
- * unusable value) is added to `problems` naming the file and the key; the good keys still count.
+ * unusable value) is added to `problems` naming the file and the key, an unknown key with the
+ * key it likely stands for; the good keys still count.
  */
 export function readConfigFile(
   file: GivenValue,
@@ -34,7 +36,11 @@ export function readConfigFile(
   }
   for (const [key, value] of Object.entries(parsed)) {
     if (!knownFlags.has(key)) {
-      problems.push(`${file.value}: unknown key ${JSON.stringify(key)} (keys are the flag names)`);
+      const closest = closestName(key, knownFlags);
+      const hint = closest ? `; did you mean ${JSON.stringify(closest)}?` : "";
+      problems.push(
+        `${file.value}: unknown key ${JSON.stringify(key)} (keys are the flag names)${hint}`,
+      );
       continue;
     }
     const asText = valueText(value);
