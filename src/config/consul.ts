@@ -1,21 +1,8 @@
-import { X509Certificate } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { readConsulTls, type ConsulTlsConfig } from "./consul-tls.ts";
 import type { OptionSpec } from "./option-spec.ts";
-import { readInteger, type GivenValue } from "./values.ts";
+import { readGivenFile, readInteger, type GivenValue } from "./values.ts";
 
-/** TLS towards Consul's HTTPS API, with file contents read once at start. */
-export interface ConsulTlsConfig {
-  /** CA certificates (CONSUL_CACERT and every file of CONSUL_CAPATH); system CAs when undefined. */
-  ca: Buffer[] | undefined;
-  /** Client certificate and key for Consul's `verify_incoming` (mutual TLS). */
-  cert: Buffer | undefined;
-  key: Buffer | undefined;
-  /** Name checked against the server certificate (SNI) instead of the address's host. */
-  serverName: string | undefined;
-  /** False (CONSUL_HTTP_SSL_VERIFY=false) accepts any server certificate. */
-  verify: boolean;
-}
+export type { ConsulTlsConfig } from "./consul-tls.ts";
 
 /** Where and how to reach Consul's HTTP API. */
 export interface ConsulConfig {
@@ -212,7 +199,7 @@ export function readConsulConfig(
   const integer = (option: ConsulOption, fallback: number, min: number, max: number): number =>
     readInteger(given[option], fallback, min, max, problems);
   const address = parseConsulAddress(given.consulAddr, bool("consulSsl"), problems);
-  const tls = readTls(given, bool("consulSslVerify"), problems);
+  const tls = readConsulTls(given, bool("consulSslVerify"), problems);
   const stale = bool("consulStale");
   const maxStale = given.consulMaxStale;
   if (maxStale && !stale) problems.push(`${maxStale.source} needs --consul-stale`);
@@ -300,68 +287,6 @@ export function parseConsulAddress(
   return { host, port, secure: match[1] === "https" || sslFlag };
 }
 
-function readTls(
-  given: Partial<Record<ConsulOption, GivenValue>>,
-  verify: boolean,
-  problems: string[],
-): ConsulTlsConfig | undefined {
-  const { consulCaCert, consulCaPath, consulClientCert, consulClientKey } = given;
-  if (consulClientCert && !consulClientKey)
-    problems.push(`${consulClientCert.source} needs --consul-client-key (CONSUL_CLIENT_KEY)`);
-  if (consulClientKey && !consulClientCert)
-    problems.push(`${consulClientKey.source} needs --consul-client-cert (CONSUL_CLIENT_CERT)`);
-  const ca: Buffer[] = [];
-  if (consulCaCert) {
-    const pem = readGivenFile(consulCaCert, problems);
-    if (pem) ca.push(...checkCertificates(consulCaCert, pem, problems));
-  }
-  if (consulCaPath) ca.push(...readCaDirectory(consulCaPath, problems));
-  const serverName = given.consulTlsServerName?.value;
-  const anything = ca.length > 0 || consulClientCert || serverName !== undefined || !verify;
-  if (!anything) return undefined;
-  return {
-    ca: ca.length > 0 ? ca : undefined,
-    cert: consulClientCert && readGivenFile(consulClientCert, problems),
-    key: consulClientKey && readGivenFile(consulClientKey, problems),
-    serverName,
-    verify,
-  };
-}
-
-/** Every regular file of the directory, as Consul's CAPath does; each must hold certificates. */
-function readCaDirectory(dir: GivenValue, problems: string[]): Buffer[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir.value).sort();
-  } catch (error) {
-    problems.push(`${dir.source}=${dir.value}: cannot read the directory (${errorCode(error)})`);
-    return [];
-  }
-  const found: Buffer[] = [];
-  for (const name of names) {
-    const path = join(dir.value, name);
-    if (!statSync(path, { throwIfNoEntry: false })?.isFile()) continue;
-    const file = { value: path, source: dir.source };
-    const pem = readGivenFile(file, problems);
-    if (pem) found.push(...checkCertificates(file, pem, problems));
-  }
-  if (found.length === 0 && names.length === 0)
-    problems.push(`${dir.source}=${dir.value}: no CA file in the directory`);
-  return found;
-}
-
-function checkCertificates(file: GivenValue, pem: Buffer, problems: string[]): Buffer[] {
-  try {
-    new X509Certificate(pem);
-    return [pem];
-  } catch (error) {
-    problems.push(
-      `${file.source}=${file.value}: not a PEM certificate (${(error as Error).message})`,
-    );
-    return [];
-  }
-}
-
 function readToken(
   given: Partial<Record<ConsulOption, GivenValue>>,
   problems: string[],
@@ -374,17 +299,4 @@ function readToken(
   }
   const inline = given.consulToken;
   return inline && { value: inline.value, source: inline.source };
-}
-
-function readGivenFile(file: GivenValue, problems: string[]): Buffer | undefined {
-  try {
-    return readFileSync(file.value);
-  } catch (error) {
-    problems.push(`${file.source}=${file.value}: cannot read the file (${errorCode(error)})`);
-    return undefined;
-  }
-}
-
-function errorCode(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
 }

@@ -1,6 +1,5 @@
-import { readFileSync } from "node:fs";
 import { closestName } from "./suggest.ts";
-import type { GivenValue } from "./values.ts";
+import { readGivenFile, type GivenValue } from "./values.ts";
 
 /**
  * Reads a `--config` file: one JSON object whose keys are flag names without the dashes
@@ -15,14 +14,8 @@ export function readConfigFile(
   problems: string[],
 ): Map<string, GivenValue> {
   const values = new Map<string, GivenValue>();
-  let text: string;
-  try {
-    text = readFileSync(file.value, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    problems.push(`${file.source}=${file.value}: cannot read the file (${code})`);
-    return values;
-  }
+  const text = readGivenFile(file, problems)?.toString("utf8");
+  if (text === undefined) return values;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

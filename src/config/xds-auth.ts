@@ -1,7 +1,6 @@
 import type { OptionSpec } from "./option-spec.ts";
-import type { GivenValue } from "./values.ts";
+import { readGivenFile, type GivenValue } from "./values.ts";
 import { X509Certificate } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
 
 /** TLS of the xDS port: PEM contents, read once at start. */
@@ -142,14 +141,4 @@ function readToken(
     return undefined;
   }
   return token;
-}
-
-function readGivenFile(file: GivenValue, problems: string[]): Buffer | undefined {
-  try {
-    return readFileSync(file.value);
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    problems.push(`${file.source}=${file.value}: cannot read the file (${reason})`);
-    return undefined;
-  }
 }
