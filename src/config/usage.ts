@@ -48,7 +48,7 @@ export function usage(columns?: number): string {
     ...wrap("or: npm start -- [options] (in a checkout)", width, "   ", "       "),
     "",
     ...wrap(
-      "Watches Consul with blocking queries and serves every service to Envoy and proxyless gRPC clients over xDS. An option is also read from its environment variable [env NAME] and from the --config file, keyed by its flag name; flags win over the environment, the environment over the file.",
+      "Watches Consul with blocking queries and serves every service to Envoy and proxyless gRPC clients over xDS. An option is also read from its environment variable [env NAME] and from the --config file, keyed by its flag name; flags win over the environment, the environment over the file. A switch shown as --flag[=BOOL] means true when given alone.",
       width,
       "",
       "",
