@@ -79,14 +79,15 @@ function headingAnchors(markdown: string): Set<string> {
  */
 function markdownLinks(markdown: string): MarkdownLink[] {
   const prose = proseLines(markdown).map((text) => text.replace(/(`+)[^`]+?\1/g, ""));
-  const lineAt = (offset: number) => prose.join("\n").slice(0, offset).split("\n").length;
+  const text = prose.join("\n");
+  const lineAt = (offset: number) => text.slice(0, offset).split("\n").length;
   const inline = /!?\[(?:[^[\]]|\[[^\]]*\])*\]\(\s*(<[^>]*>|[^\s)]+)(?:\s+"[^"]*")?\s*\)/g;
-  const links = [...prose.join("\n").matchAll(inline)].map((match) => ({
+  const links = [...text.matchAll(inline)].map((match) => ({
     line: lineAt(match.index),
     target: match[1]!.replace(/^<(.*)>$/, "$1"),
   }));
-  prose.forEach((text, index) => {
-    const definition = /^ {0,3}\[[^\]]+\]:\s*(\S+)/.exec(text);
+  prose.forEach((line, index) => {
+    const definition = /^ {0,3}\[[^\]]+\]:\s*(\S+)/.exec(line);
     if (definition) links.push({ line: index + 1, target: definition[1]! });
   });
   return links.sort((a, b) => a.line - b.line);
@@ -100,15 +101,19 @@ function isExternal(target: string): boolean {
 /** Why one relative link is broken, or undefined when it resolves. */
 function problemOf(source: string, target: string, repository: Repository): string | undefined {
   const hashAt = target.indexOf("#");
-  const pathPart = hashAt < 0 ? target : target.slice(0, hashAt);
-  const anchor = hashAt < 0 ? undefined : decodeURIComponent(target.slice(hashAt + 1));
+  let pathPart: string;
+  let anchor: string | undefined;
+  try {
+    pathPart = decodeURIComponent(hashAt < 0 ? target : target.slice(0, hashAt));
+    anchor = hashAt < 0 ? undefined : decodeURIComponent(target.slice(hashAt + 1));
+  } catch {
+    return "malformed percent-encoding";
+  }
   const path =
     pathPart === ""
       ? source
       : normalize(
-          pathPart.startsWith("/")
-            ? decodeURIComponent(pathPart.slice(1))
-            : join(dirname(source), decodeURIComponent(pathPart)),
+          pathPart.startsWith("/") ? pathPart.slice(1) : join(dirname(source), pathPart),
         ).replace(/\/$/, "");
   if (path === ".." || path.startsWith("../")) return "points outside the repository";
   if (!repository.exists(path)) return `no file ${path}`;
@@ -154,18 +159,18 @@ function inMemory(files: Record<string, string>): Repository {
 
 describe("documentation links", () => {
   it("makes heading anchors the way GitHub does", () => {
-    assert.equal(githubSlug("3. Consul rules"), "3-consul-rules");
-    assert.equal(githubSlug("Delta (incremental) xDS"), "delta-incremental-xds");
-    assert.equal(
-      githubSlug("Static clusters: `envoy-static.yaml`"),
-      "static-clusters-envoy-staticyaml",
-    );
-    assert.equal(githubSlug("The original `/edsservice` system"), "the-original-edsservice-system");
-    assert.equal(githubSlug("Per-service settings (meta)"), "per-service-settings-meta");
-    assert.equal(githubSlug("Tags, meta and subsets"), "tags-meta-and-subsets");
-    assert.equal(githubSlug("Café § 2 → ok"), "café--2--ok");
-    assert.equal(githubSlug("snake_case [link](x.md) name"), "snake_case-link-name");
-    assert.equal(githubSlug("x² ½ Ⅻ"), "x--ⅻ");
+    const anchors: [heading: string, anchor: string][] = [
+      ["3. Consul rules", "3-consul-rules"],
+      ["Delta (incremental) xDS", "delta-incremental-xds"],
+      ["Static clusters: `envoy-static.yaml`", "static-clusters-envoy-staticyaml"],
+      ["The original `/edsservice` system", "the-original-edsservice-system"],
+      ["Per-service settings (meta)", "per-service-settings-meta"],
+      ["Tags, meta and subsets", "tags-meta-and-subsets"],
+      ["Café § 2 → ok", "café--2--ok"],
+      ["snake_case [link](x.md) name", "snake_case-link-name"],
+      ["x² ½ Ⅻ", "x--ⅻ"],
+    ];
+    for (const [heading, anchor] of anchors) assert.equal(githubSlug(heading), anchor, heading);
     assert.deepEqual(
       [
         ...headingAnchors(
@@ -186,7 +191,7 @@ describe("documentation links", () => {
         "```md",
         "[in a block](nowhere.md)",
         "```",
-        "[ref]: docs/gone.md",
+        "[ref]: docs/gone.md [bad](docs/%E0%A4%A.md)",
         "A link whose text [runs over",
         "two lines](docs/a.md#missing).",
       ].join("\n"),
@@ -198,6 +203,7 @@ describe("documentation links", () => {
       "README.md:2: docs/a.md#nope (no heading #nope in docs/a.md)",
       "README.md:3: #bottom (no heading #bottom in README.md)",
       "README.md:4: ../shared/design.md (points outside the repository)",
+      "README.md:8: docs/%E0%A4%A.md (malformed percent-encoding)",
       "README.md:8: docs/gone.md (no file docs/gone.md)",
       "README.md:9: docs/a.md#missing (no heading #missing in docs/a.md)",
     ]);
