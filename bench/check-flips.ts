@@ -3,7 +3,7 @@ import { untilEnvoyShows, type ChecksStack } from "./checks-stack.ts";
 import { cpuSeconds } from "./proc-stats.ts";
 
 /** Pause after Envoy shows a flip, so the next starts once the bridge is idle again. */
-const FLIP_GAP_MS = 300;
+export const FLIP_GAP_MS = 300;
 /** After the last flip, reads and work it caused still count. */
 const SETTLE_MS = 1_000;
 

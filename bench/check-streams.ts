@@ -1,12 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { FLIP_GAP_MS } from "./check-flips.ts";
 import { WATCHED_SERVICE, type ChecksStack } from "./checks-stack.ts";
 import type { GoPrograms } from "./go-programs.ts";
 import { nowMs, startLoadClient, type StreamRecord } from "./load-client.ts";
 import { mean } from "./stats.ts";
 
 const TIMEOUT_MS = 300_000;
-/** Pause after every stream has a flip, so the next is measured alone. */
-const FLIP_GAP_MS = 300;
 
 /**
  * `streams` load-client streams subscribed to the watched service, counting healthy endpoints;
