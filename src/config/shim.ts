@@ -6,7 +6,7 @@ import { parseCidrText, type CidrRange } from "../model/network-address.ts";
 /** What the shim does with a name that resolves to several addresses. */
 export type ShimMultiAddress = "refuse" | "all";
 
-/** What the shim accepts and how much it queues (the rules are listed in the README's shim section). */
+/** What the shim accepts and how much it queues (the rules are listed in docs/edsservice-compatibility.md, the shim in full). */
 export interface ShimConfig {
   /** Service names never registered, compared case-insensitively; always includes `consul`. */
   reservedServices: string[];
