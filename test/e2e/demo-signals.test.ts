@@ -9,8 +9,12 @@ import { waitFor } from "../support/wait-for.ts";
 const BACKEND_PORTS = [8081, 8082, 8083, 8084, 8085, 8086];
 
 let demo: ManagedProcess | undefined;
+/** The demo's processes still running (by the ports and files they were given). */
+let leftovers: () => Promise<string[]> = async () => [];
 after(async () => {
   await demo?.stop(20_000);
+  // Whatever a failed stop left behind is killed, so no later test finds its ports taken.
+  for (const line of await leftovers()) process.kill(Number(line.split(":")[0]), "SIGKILL");
 });
 
 test("npm run demo: traffic reaches all six backends, and SIGTERM to npm alone stops every process it started", async () => {
@@ -44,7 +48,7 @@ test("npm run demo: traffic reaches all six backends, and SIGTERM to npm alone s
   await exited;
   assert.match(demo.output(), /demo: stopping everything/);
 
-  const leftovers = async () => [
+  leftovers = async () => [
     ...(await processesMatching(`-http-port ${consulPort}`)),
     ...(await processesMatching(`--http-port ${httpPort}`)),
     ...(await processesMatching(`${logs}/envoy.yaml`)),
