@@ -38,7 +38,7 @@ import { startDiscoveryServer, type DiscoveryServer } from "./xds/server/discove
 import { loadXdsProtos } from "./xds/resources/protos.ts";
 import { ResourceCache } from "./xds/cache/resource-cache.ts";
 import { StreamRegistry } from "./xds/protocol/stream-registry.ts";
-import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "./xds/resources/type-urls.ts";
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "./xds/resources/cluster-load-assignment.ts";
 
 /** Connections kept for the two blocking queries; the rest serve targeted reads. */
 const BLOCKING_CONNECTIONS = 2;
