@@ -1,9 +1,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { CONSUL_ENDPOINTS } from "../consul/client/consul-client.ts";
-import { SERVED_TYPE_URLS } from "../xds/resources/type-urls.ts";
+import { RESOURCE_TYPES, SERVED_TYPE_URLS } from "../xds/resources/resource-types.ts";
 
 /** gRPC services a stream can be opened on, as the `type` label of connected streams. */
-export const XDS_STREAM_SERVICES = ["ads", "cds", "eds", "lds", "rds"] as const;
+export const XDS_STREAM_SERVICES = ["ads", ...RESOURCE_TYPES.map((type) => type.grpc.label)];
 /** How a stream speaks xDS, as the `mode` label. */
 export const XDS_STREAM_MODES = ["sotw", "delta"] as const;
 /** How an xDS request was classified, as the `kind` label. */

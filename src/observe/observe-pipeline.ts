@@ -11,7 +11,7 @@ import type { EndpointStore } from "../model/endpoint-store.ts";
 import type { ResourceCacheOptions } from "../xds/cache/resource-cache.ts";
 import type { StreamRegistry, StreamRegistryHooks } from "../xds/protocol/stream-registry.ts";
 import type { DiscoveryHooks } from "../xds/server/discovery-server.ts";
-import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "../xds/resources/type-urls.ts";
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "../xds/resources/cluster-load-assignment.ts";
 import { CounterTally } from "./counter-tally.ts";
 import type { EventFeed } from "./event-feed.ts";
 import type { BridgeMetrics } from "./metrics.ts";
