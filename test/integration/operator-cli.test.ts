@@ -69,6 +69,9 @@ test("--log-format pretty writes one readable line per event, json one JSON obje
   assert.ok(warning, pretty);
   assert.match(warning, /^\[\d\d:\d\d:\d\d\.\d{3}\] WARN: /, "time and level first");
   assert.doesNotMatch(warning, /^\{/, "not JSON");
+  // The first Consul failure names the address in use and the option and variable that set it.
+  assert.match(warning, /Consul at http:\/\/127\.0\.0\.1:\d+ failed/);
+  assert.match(warning, /--consul-addr or CONSUL_HTTP_ADDR/);
 
   // Not a terminal and no --log-format: JSON, as log collectors expect.
   for (const json of [await firstLines([]), await firstLines(["--log-format=json"])]) {
