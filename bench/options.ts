@@ -29,6 +29,9 @@ export interface BenchSizes {
   scaleChecksStreamFlips: number;
   /** scale-checks: state-of-the-world streams subscribed to every service. */
   scaleChecksSotwStreams: number;
+  /** Distinct resource names of the hostile burst, and the streams asking for them. */
+  nameBurstNames: number;
+  nameBurstStreams: number;
 }
 
 /** The run described in the issue: N = 100 and 1,000 streams, 1,000 endpoints, 5,000 services. */
@@ -49,6 +52,8 @@ export const FULL: BenchSizes = {
   scaleChecksStreams: 1_000,
   scaleChecksStreamFlips: 10,
   scaleChecksSotwStreams: 100,
+  nameBurstNames: 400_000,
+  nameBurstStreams: 8,
 };
 
 /** Every row with small numbers: proves the bench runs, measures nothing worth quoting. */
@@ -69,6 +74,8 @@ export const QUICK: BenchSizes = {
   scaleChecksStreams: 10,
   scaleChecksStreamFlips: 2,
   scaleChecksSotwStreams: 5,
+  nameBurstNames: 4_000,
+  nameBurstStreams: 2,
 };
 
 /** Parsed command line of `npm run bench`. */
@@ -92,6 +99,7 @@ export const BENCHMARKS = [
   "burst",
   "scale",
   "scale-checks",
+  "name-burst",
 ] as const;
 /** One of {@link BENCHMARKS}. */
 export type BenchmarkName = (typeof BENCHMARKS)[number];

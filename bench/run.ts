@@ -5,6 +5,7 @@ import { fanOutRows } from "./fan-out-rows.ts";
 import { floorRows } from "./floor-rows.ts";
 import { buildGoPrograms } from "./go-programs.ts";
 import { machineInfo } from "./machine.ts";
+import { nameBurstRows } from "./name-burst.ts";
 import { parseBenchOptions, type BenchmarkName } from "./options.ts";
 import { propagationRows } from "./propagation.ts";
 import { registrationLatency } from "./registration-latency.ts";
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     ["burst", () => burstRows(sizes.burstRegistrations, sizes.burstStreams, programs)],
     ["scale", () => scaleRows(sizes.scaleServices, sizes.scaleEndpointsPerService, programs)],
     ["scale-checks", () => scaleChecksRows(sizes, programs)],
+    ["name-burst", () => nameBurstRows(sizes.nameBurstNames, sizes.nameBurstStreams)],
   ];
   const rows: BenchRow[] = [];
   for (const [name, run] of runs) {

@@ -200,6 +200,7 @@ export async function startDiscovery(
     port: config.xds.port,
     keepaliveTimeMs: config.xds.keepaliveTimeMs,
     maxConnectionAgeMs: config.xds.maxConnectionAgeMs,
+    maxNames: config.xds.maxNames,
     tls: config.xds.tls,
     token: config.xds.token,
     logger: logger.child({ component: "xds" }),

@@ -27,6 +27,7 @@ import {
   DEFAULT_DEREGISTER_CRITICAL_AFTER_SECONDS,
   DEFAULT_KEEPALIVE_TIME_MS,
   DEFAULT_MAX_CONNECTION_AGE_MS,
+  DEFAULT_XDS_MAX_NAMES,
   DEFAULT_LOG_LEVEL,
   DEFAULT_CHECK_GRACE_SECONDS,
   DEFAULT_WARNING_AS,
@@ -58,6 +59,8 @@ export interface XdsConfig {
   port: number;
   keepaliveTimeMs: number;
   maxConnectionAgeMs: number;
+  /** Most resource names one stream may subscribe to; more ends it with RESOURCE_EXHAUSTED. */
+  maxNames: number;
   /** TLS (mutual when it has a client CA), read from PEM files at start; plaintext if undefined. */
   tls: XdsTlsConfig | undefined;
   /** Bearer token every xDS stream must carry; none if undefined. */
@@ -272,6 +275,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
         1000,
         86_400_000,
       ),
+      maxNames: integer("xdsMaxNames", DEFAULT_XDS_MAX_NAMES, 1, 10_000_000),
       ...readXdsAuth(
         {
           xdsTlsCert: raw("xdsTlsCert"),

@@ -20,6 +20,8 @@ export const DEFAULT_CHECK_INTERVAL_SECONDS = 5;
 export const DEFAULT_DEREGISTER_CRITICAL_AFTER_SECONDS = 60;
 export const DEFAULT_KEEPALIVE_TIME_MS = 30_000;
 export const DEFAULT_MAX_CONNECTION_AGE_MS = 30 * 60_000;
+/** Most resource names one xDS stream may subscribe to, all types together. */
+export const DEFAULT_XDS_MAX_NAMES = 100_000;
 export const DEFAULT_LOG_LEVEL = "info";
 export const DEFAULT_CHECK_GRACE_SECONDS = 30;
 /** Consul's `warning` reaches Envoy as HEALTHY unless told otherwise (docs/architecture.md §3). */
@@ -152,6 +154,15 @@ export const OPTIONS = {
     placeholder: "MS",
     description: "gRPC max connection age, lets Envoys rebalance",
     default: DEFAULT_MAX_CONNECTION_AGE_MS,
+  },
+  xdsMaxNames: {
+    flag: "xds-max-names",
+    env: "BRIDGE_XDS_MAX_NAMES",
+    group: "xds",
+    placeholder: "N",
+    description:
+      "most resource names one xDS stream may subscribe to, all types together, 1-10000000; a stream asking for more is ended with RESOURCE_EXHAUSTED",
+    default: DEFAULT_XDS_MAX_NAMES,
   },
   ...XDS_AUTH_OPTIONS,
   ...SHIM_OPTIONS,

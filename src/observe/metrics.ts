@@ -161,7 +161,7 @@ export function createMetrics(withDefaults = true, version = "unknown"): BridgeM
     }),
     xdsRefused: new Counter({
       name: "bridge_xds_refused_total",
-      help: "xDS clients refused: token (missing or wrong bearer token), tls (handshake failed)",
+      help: "xDS clients refused: token (missing or wrong bearer token), tls (handshake failed), names (a stream subscribing to too many or too long resource names)",
       labelNames: ["reason"],
       registers,
     }),
@@ -269,5 +269,5 @@ function initialize(metrics: BridgeMetrics): void {
     }
     metrics.pushToAck.zero({ type_url });
   }
-  for (const reason of ["token", "tls"]) metrics.xdsRefused.inc({ reason }, 0);
+  for (const reason of ["token", "tls", "names"]) metrics.xdsRefused.inc({ reason }, 0);
 }

@@ -63,6 +63,10 @@ const EXPECTED_ROWS = [
     "sotw.new-service.ms",
     "sotw.new-service.bytes",
   ].flatMap((figure) => ["small", "large"].map((size) => `scale-checks.${size}.${figure}`)),
+  "name-burst.rss.before",
+  "name-burst.rss.peak",
+  "name-burst.rss.after",
+  "name-burst.settle",
 ];
 
 /** Rows also measured on both go-control-plane reference servers. */

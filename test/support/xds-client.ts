@@ -248,6 +248,8 @@ export interface DeltaXdsTestStream {
   next(timeoutMs?: number): Promise<DecodedDeltaResponse>;
   /** Resolves true if no response arrives within `ms`. */
   quietFor(ms: number): Promise<boolean>;
+  /** The status the stream ended with, once it has ended. */
+  readonly ended: Promise<StatusObject>;
   close(): void;
 }
 
@@ -259,6 +261,7 @@ export function openDeltaXdsStream(
   const { definition, method } = methodOf(service, "delta");
   const { call, close } = openCall<DeltaTestRequest>(definition, `delta-${service}`, method, port);
   const responseType = loadXdsProtos().deltaDiscoveryResponse;
+  const ended = new Promise<StatusObject>((resolve) => call.on("status", resolve));
   const responses = responseQueue<DecodedDeltaResponse>("delta xDS");
   call.on(
     "data",
@@ -283,6 +286,7 @@ export function openDeltaXdsStream(
     },
   );
   return {
+    ended,
     send: (request) => call.write(request),
     ack: (response) => call.write({ type_url: response.type_url, response_nonce: response.nonce }),
     next: responses.next,

@@ -26,6 +26,8 @@ export interface XdsServerFixtureOptions {
   /** The resource cache's options (its defaults when absent). */
   cache?: ResourceCacheOptions;
   hooks?: DiscoveryHooks;
+  /** Most names one stream may subscribe to (the server's default when absent). */
+  maxNames?: number;
 }
 
 /** A real discovery server on a free loopback port over a store the test drives. */
@@ -76,6 +78,7 @@ export function xdsServerFixture(): XdsServerFixture {
         maxConnectionAgeMs: 600_000,
         logger: logs.logger,
         hooks: options.hooks,
+        maxNames: options.maxNames,
       });
       cleanups.push(
         () => server.close(),

@@ -39,6 +39,18 @@ describe("command line", () => {
     assert.match(usage(), /--version/);
   });
 
+  it("limits the names one xDS stream may subscribe to: 100,000 unless --xds-max-names says", () => {
+    assert.equal(parse([]).config.xds.maxNames, 100_000);
+    assert.equal(parse(["--xds-max-names=500"]).config.xds.maxNames, 500);
+    assert.equal(parse([], { BRIDGE_XDS_MAX_NAMES: "2000" }).config.xds.maxNames, 2_000);
+    assert.equal(problemsOf(["--xds-max-names=0"]).length, 1);
+    assert.match(problemsOf(["--xds-max-names=many"])[0]!, /xds-max-names/);
+    assert.match(
+      usage(),
+      /--xds-max-names N {2}\[env BRIDGE_XDS_MAX_NAMES\]\n[^[]+RESOURCE_EXHAUSTED\s+\[default: 100000\]/,
+    );
+  });
+
   it("binds the shim and status page to loopback unless a host is given", () => {
     assert.equal(DEFAULT_HTTP_HOST, "127.0.0.1");
     assert.equal(parse([]).config.http.host, "127.0.0.1");

@@ -5,6 +5,7 @@ import { EndpointStore } from "../../src/model/endpoint-store.ts";
 import type { ServiceEndpoints } from "../../src/model/endpoint.ts";
 import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
 import { ResourceCache, type EncodedResource } from "../../src/xds/cache/resource-cache.ts";
+import { WILDCARD } from "../../src/xds/cache/xds-cache.ts";
 import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS,
   type ClusterLoadAssignmentObject,
@@ -35,9 +36,17 @@ function cacheWith(...services: ServiceEndpoints[]): {
     const names = changes.get(EDS);
     if (names) told.push([...names].sort());
   });
-  // The assignment side of the cache: these tests are about EDS.
+  // The assignment side of the cache: these tests are about EDS. A name read is one a stream
+  // subscribes to, so it is kept.
+  const subscribed = new Set<string>();
   const cache = {
-    get: (name: string) => resources.get(EDS, name)!,
+    get: (name: string) => {
+      if (!subscribed.has(name)) {
+        subscribed.add(name);
+        resources.retain(EDS, name);
+      }
+      return resources.get(EDS, name)!;
+    },
     names: () => resources.names(EDS),
     get encodings() {
       return resources.encodingsByType()[EDS];
@@ -169,5 +178,69 @@ describe("ResourceCache", () => {
     cache.close();
     store.apply([service("web", endpoint("10.0.0.3"))]);
     assert.equal(told.length, 1);
+  });
+});
+
+describe("ResourceCache keeps only what streams subscribe to", () => {
+  /** A cache over `services` and a count of its assignment encodings. */
+  function bare(...services: ServiceEndpoints[]) {
+    const store = new EndpointStore();
+    store.apply(services);
+    const cache = new ResourceCache(store, loadXdsProtos(), 0);
+    return { store, cache, encodings: () => cache.encodingsByType()[EDS] };
+  }
+
+  it("builds a name nobody subscribes to on each read and keeps nothing of it", () => {
+    const { cache, encodings } = bare();
+    for (let i = 0; i < 3; i++) assert.equal(cache.get(EDS, "asked-once")!.exists, false);
+    assert.equal(encodings(), 3);
+  });
+
+  it("drops a name when its last subscriber leaves: many names subscribed, then none, leave no entry", () => {
+    const { cache, encodings } = bare(service("web", endpoint("10.0.0.1")));
+    const names = Array.from({ length: 1_000 }, (_, i) => `ghost-${i}`);
+    for (const name of names) cache.retain(EDS, name);
+    for (const name of names) cache.get(EDS, name);
+    for (const name of names) cache.get(EDS, name);
+    assert.equal(encodings(), 1_000, "kept while subscribed: encoded once each");
+    for (const name of names) cache.release(EDS, name);
+    for (const name of names) cache.get(EDS, name);
+    assert.equal(encodings(), 2_000, "nothing was left: each is built again");
+  });
+
+  it("keeps a name until the last of its subscribers leaves", () => {
+    const { cache, encodings } = bare(service("web", endpoint("10.0.0.1")));
+    cache.retain(EDS, "web");
+    cache.retain(EDS, "web");
+    const kept = cache.get(EDS, "web");
+    cache.release(EDS, "web");
+    assert.equal(cache.get(EDS, "web"), kept);
+    cache.release(EDS, "web");
+    assert.notEqual(cache.get(EDS, "web"), kept);
+    assert.equal(encodings(), 2);
+  });
+
+  it("keeps the model's resources for a wildcard while it lasts, and drops them with it", () => {
+    const { cache, encodings } = bare(service("web", endpoint("10.0.0.1")));
+    cache.retain(EDS, WILDCARD);
+    const kept = cache.get(EDS, "web");
+    assert.equal(cache.get(EDS, "web"), kept);
+    cache.retain(EDS, "ghost");
+    cache.get(EDS, "ghost");
+    cache.release(EDS, "ghost");
+    cache.release(EDS, WILDCARD);
+    assert.notEqual(cache.get(EDS, "web"), kept);
+    cache.get(EDS, "ghost");
+    assert.equal(encodings(), 4, "web twice, ghost twice: nothing outlived its subscribers");
+  });
+
+  it("tells streams of changes to names nobody keeps, so a subscriber reads the new version", () => {
+    const { store, cache } = bare(service("web", endpoint("10.0.0.1")));
+    const told: string[][] = [];
+    cache.subscribe((changes) => told.push([...(changes.get(EDS) ?? [])]));
+    const before = cache.get(EDS, "web")!.version;
+    store.apply([service("web", endpoint("10.0.0.2"))]);
+    assert.deepEqual(told, [["web"]]);
+    assert.notEqual(cache.get(EDS, "web")!.version, before);
   });
 });

@@ -33,10 +33,26 @@ function setup(options: ResourceCacheOptions = {}, ...services: ServiceEndpoints
   cache.subscribe((changes) =>
     told.push(Object.fromEntries([...changes].map(([type, names]) => [type, [...names].sort()]))),
   );
-  return { store, cache, told };
+  return { store, cache: subscriber(cache), told };
 }
 
-const virtualHosts = (cache: ResourceCache): string[] => {
+/** The cache as clients use it: a name read is one a stream subscribes to (and keeps). */
+function subscriber(cache: ResourceCache) {
+  const subscribed = new Set<string>();
+  return {
+    get(typeUrl: ResourceTypeUrl, name: string) {
+      if (!subscribed.has(`${typeUrl} ${name}`)) {
+        subscribed.add(`${typeUrl} ${name}`);
+        cache.retain(typeUrl, name);
+      }
+      return cache.get(typeUrl, name);
+    },
+    names: (typeUrl: ResourceTypeUrl) => cache.names(typeUrl),
+    encodingsByType: () => cache.encodingsByType(),
+  };
+}
+
+const virtualHosts = (cache: ReturnType<typeof subscriber>): string[] => {
   const resource = cache.get(RDS, "consul-services")!;
   const decoded = decodeResource("routeConfiguration", resource.any.value) as {
     virtual_hosts?: { name: string }[];

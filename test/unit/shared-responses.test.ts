@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { afterEach, beforeEach, describe, it, mock } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { SharedResponses, type ResponseStamp } from "../../src/xds/cache/shared-responses.ts";
 import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS } from "../../src/xds/resources/cluster-load-assignment.ts";
@@ -16,6 +16,8 @@ function fakeCache(): { cache: XdsCache; change: (changes: CacheChanges) => void
     whenReady: async () => {},
     names: () => [],
     get: () => undefined,
+    retain: () => undefined,
+    release: () => undefined,
     subscribe: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -88,6 +90,91 @@ describe("SharedResponses", () => {
     assert.notEqual(shared.take(EDS, "a", 0, encode), eds);
     assert.equal(shared.take(CDS, "a", 0, encode), cds);
     assert.equal(count(), 3);
+  });
+});
+
+describe("SharedResponses byte budget", () => {
+  /** Encodes `size` bytes, counting encodings. */
+  function sized(size: number) {
+    let count = 0;
+    return {
+      encode: () => {
+        count += 1;
+        return { bytes: Buffer.alloc(size), resourceCount: 1 };
+      },
+      count: () => count,
+    };
+  }
+
+  it("keeps at most its budget of bytes per type, the least recently used going first", () => {
+    const { cache } = fakeCache();
+    const shared = new SharedResponses(cache, { envelopes, epoch: "e", maxBytesPerType: 10_000 });
+    const { encode, count } = sized(3_000);
+    const a = shared.take(EDS, "a", 0, encode);
+    shared.take(EDS, "b", 0, encode);
+    shared.take(EDS, "c", 0, encode);
+    assert.equal(shared.take(EDS, "a", 0, encode), a, "three fit; a is now the most recent");
+    shared.take(EDS, "d", 0, encode);
+    assert.equal(count(), 4);
+    assert.equal(shared.take(EDS, "c", 0, encode).nonce, "3", "c is still kept");
+    assert.equal(shared.take(EDS, "a", 0, encode), a, "so is a");
+    assert.notEqual(shared.take(EDS, "b", 0, encode).nonce, "2", "b, least recently used, went");
+    assert.equal(count(), 5);
+  });
+
+  it("holds the budget however many responses pass through", () => {
+    const { cache } = fakeCache();
+    const shared = new SharedResponses(cache, { envelopes, epoch: "e", maxBytesPerType: 10_000 });
+    const { encode, count } = sized(3_000);
+    for (let i = 0; i < 1_000; i++) shared.take(EDS, `key-${i}`, 0, encode);
+    for (let i = 997; i < 1_000; i++) shared.take(EDS, `key-${i}`, 0, encode);
+    assert.equal(count(), 1_000, "the three most recent are kept");
+    shared.take(EDS, "key-996", 0, encode);
+    assert.equal(count(), 1_001, "an older one is not");
+  });
+
+  it("keeps the newest response alone when it is larger than the budget", () => {
+    const { cache } = fakeCache();
+    const shared = new SharedResponses(cache, { envelopes, epoch: "e", maxBytesPerType: 10_000 });
+    const small = sized(1_000);
+    const large = sized(50_000);
+    shared.take(EDS, "small", 0, small.encode);
+    const big = shared.take(EDS, "big", 0, large.encode);
+    assert.equal(shared.take(EDS, "big", 0, large.encode), big);
+    shared.take(EDS, "small", 0, small.encode);
+    assert.equal(small.count(), 2, "the small one made room");
+  });
+});
+
+describe("SharedResponses idle time", () => {
+  beforeEach(() => mock.timers.enable({ apis: ["setInterval"] }));
+  afterEach(() => mock.timers.reset());
+
+  it("drops a response nobody took for the idle time, and keeps one still taken", () => {
+    const { cache } = fakeCache();
+    let now = 0;
+    const shared = new SharedResponses(cache, {
+      envelopes,
+      epoch: "e",
+      idleMs: 10_000,
+      now: () => now,
+    });
+    const { encode, count } = counting();
+    const idle = shared.take(EDS, "idle", 0, encode);
+    const busy = shared.take(EDS, "busy", 0, encode);
+    for (now = 1_000; now <= 15_000; now += 1_000) {
+      mock.timers.tick(1_000);
+      shared.take(EDS, "idle-not", 0, encode);
+      assert.equal(shared.take(EDS, "busy", 0, encode), busy);
+    }
+    assert.equal(count(), 3);
+    assert.notEqual(
+      shared.take(EDS, "idle", 0, encode),
+      idle,
+      "taken anew once idle 10 s (swept every 5 s)",
+    );
+    assert.equal(count(), 4);
+    shared.close();
   });
 });
 

@@ -9,7 +9,7 @@ import { ExportedServices } from "../resources/exported-services.ts";
 import type { XdsProtos } from "../resources/protos.ts";
 import type { GatewayOptions, ResourceSource, ResourceType } from "../resources/resource-type.ts";
 import { RESOURCE_TYPES, resourceType, type ResourceTypeUrl } from "../resources/resource-types.ts";
-import type { CacheChanges, EncodedResource, XdsCache } from "./xds-cache.ts";
+import { WILDCARD, type CacheChanges, type EncodedResource, type XdsCache } from "./xds-cache.ts";
 
 export type { CacheChanges, EncodedResource } from "./xds-cache.ts";
 
@@ -47,6 +47,10 @@ export interface ResourceCacheOptions {
  * and shared by every stream. Store changes are coalesced, then turned into change notices per
  * type: assignments change with their service's endpoints; clusters, virtual hosts and API
  * listeners only when a service is exported, leaves after its grace, or changes settings.
+ *
+ * Only what streams subscribe to is kept (a count per name, and per type for wildcards), so no
+ * client can grow the cache by asking for names; what the last subscriber leaves is dropped at
+ * once, at a cost of the names it held.
  */
 export class ResourceCache implements XdsCache {
   private readonly kept = new Map<ResourceTypeUrl, KeptResources>();
@@ -127,6 +131,14 @@ export class ResourceCache implements XdsCache {
     return this.keptOf(typeUrl).get(name, () => this.build(resourceType(typeUrl), name));
   }
 
+  retain(typeUrl: ResourceTypeUrl, name: string): void {
+    this.keptOf(typeUrl).retain(name);
+  }
+
+  release(typeUrl: ResourceTypeUrl, name: string): void {
+    this.keptOf(typeUrl).release(name);
+  }
+
   subscribe(listener: (changes: CacheChanges) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -149,7 +161,7 @@ export class ResourceCache implements XdsCache {
     for (const type of RESOURCE_TYPES) {
       const kept = this.keptOf(type.typeUrl);
       const names = new Set<string>();
-      for (const name of type.changed({ endpoints, routing }, this.source, () => kept.asked)) {
+      for (const name of type.changed({ endpoints, routing }, this.source, () => kept.retained)) {
         kept.forget(name);
         names.add(name);
       }
@@ -198,21 +210,52 @@ export class ResourceCache implements XdsCache {
   }
 }
 
-/** The encoded resources of one type by name; null remembers a name that has no resource. */
+/**
+ * The encoded resources of one type that streams subscribe to. A name is kept while some stream
+ * subscribes to it by name, or, while some stream subscribes to the whole type, when it was
+ * built (names of the model: bounded by the catalog, not by what clients ask for). Null
+ * remembers a subscribed name that has no resource.
+ */
 class KeptResources {
   private readonly entries = new Map<string, EncodedResource | null>();
+  /** Streams subscribed to each name. */
+  private readonly counts = new Map<string, number>();
+  private wildcards = 0;
 
-  /** The names asked for, with or without a resource. */
-  get asked(): Iterable<string> {
-    return this.entries.keys();
+  /** The names streams subscribe to by name. */
+  get retained(): Iterable<string> {
+    return this.counts.keys();
   }
 
   get(name: string, build: () => EncodedResource | undefined): EncodedResource | undefined {
     const cached = this.entries.get(name);
     if (cached !== undefined) return cached ?? undefined;
     const fresh = build();
-    this.entries.set(name, fresh ?? null);
+    if (this.wildcards > 0 || this.counts.has(name)) this.entries.set(name, fresh ?? null);
     return fresh;
+  }
+
+  retain(name: string): void {
+    if (name === WILDCARD) this.wildcards += 1;
+    else this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+  }
+
+  release(name: string): void {
+    if (name === WILDCARD) {
+      this.wildcards = Math.max(0, this.wildcards - 1);
+      if (this.wildcards > 0) return;
+      // What the wildcard kept: each entry once, as many as it held.
+      for (const kept of this.entries.keys()) if (!this.counts.has(kept)) this.entries.delete(kept);
+      return;
+    }
+    const count = (this.counts.get(name) ?? 0) - 1;
+    if (count > 0) {
+      this.counts.set(name, count);
+      return;
+    }
+    this.counts.delete(name);
+    // Dropped even under a wildcard: a stream of the whole type builds it again if it needs it.
+    this.entries.delete(name);
   }
 
   /** Drops a stale encoding; the next read builds the new version. */

@@ -23,6 +23,14 @@ export interface SharedResponse extends ResponseStamp {
   readonly resourceCount: number;
 }
 
+/** Default bytes of responses kept per type (encoded bytes and keys); least recently used go. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+/**
+ * Default time a response nobody takes is kept: streams that share a response take it within
+ * one fan-out (well under a second), so one idle this long is only memory.
+ */
+export const DEFAULT_RESPONSE_IDLE_MS = 10_000;
+
 /** Options of {@link SharedResponses}. */
 export interface SharedResponsesOptions {
   /** The envelopes: `envoy.service.discovery.v3.DiscoveryResponse` and `DeltaDiscoveryResponse`. */
@@ -31,8 +39,12 @@ export interface SharedResponsesOptions {
   epoch?: string;
   /** Told once per response encoded (the `bridge_xds_response_encodings_total` counter). */
   onEncode?: (typeUrl: ResourceTypeUrl) => void;
-  /** Responses kept per type before the oldest generation is dropped (default 1,024). */
-  maxPerType?: number;
+  /** Bytes of responses kept per type (default {@link DEFAULT_MAX_RESPONSE_BYTES}). */
+  maxBytesPerType?: number;
+  /** How long a response nobody takes is kept (default {@link DEFAULT_RESPONSE_IDLE_MS}). */
+  idleMs?: number;
+  /** Monotonic milliseconds (tests give their own). */
+  now?: () => number;
 }
 
 /**
@@ -50,20 +62,31 @@ export function createEpoch(now = Date.now()): string {
  * their versions, and the removed names); the first stream to need a key encodes it, every other
  * stream writes the same bytes. The nonce only has to be unique within a stream, so it is the
  * response's serial, shared too. Responses of a type are forgotten when the cache changes that
- * type, so only current ones are kept.
+ * type, so only current ones are kept; at most {@link DEFAULT_MAX_RESPONSE_BYTES} of them per
+ * type, the least recently used going first (the newest is kept whatever its size); and none
+ * that nobody took for {@link DEFAULT_RESPONSE_IDLE_MS}, so what clients made the bridge encode
+ * does not outlive them.
  */
 export class SharedResponses {
   /** Prefix of every version this process sends. */
   readonly epoch: string;
   private serial = 0;
-  private readonly byType = new Map<ResourceTypeUrl, Map<string, SharedResponse>>();
+  private readonly byType = new Map<ResourceTypeUrl, KeptResponses>();
   private readonly unsubscribe: () => void;
+  private readonly maxBytes: number;
+  private readonly idleMs: number;
+  private readonly now: () => number;
+  /** Drops idle responses while any is kept. */
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly cache: XdsCache,
     private readonly options: SharedResponsesOptions,
   ) {
     this.epoch = options.epoch ?? createEpoch();
+    this.maxBytes = options.maxBytesPerType ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.idleMs = options.idleMs ?? DEFAULT_RESPONSE_IDLE_MS;
+    this.now = options.now ?? (() => performance.now());
     this.unsubscribe = cache.subscribe((changes) => this.forget(changes));
   }
 
@@ -128,10 +151,9 @@ export class SharedResponses {
     encode: (stamp: ResponseStamp) => { bytes: Uint8Array; resourceCount: number },
   ): SharedResponse {
     let responses = this.byType.get(typeUrl);
-    if (!responses) this.byType.set(typeUrl, (responses = new Map()));
-    const kept = responses.get(key);
+    if (!responses) this.byType.set(typeUrl, (responses = new KeptResponses(this.maxBytes)));
+    const kept = responses.get(key, this.now);
     if (kept && kept.serial > after) return kept;
-    if (!kept && responses.size >= (this.options.maxPerType ?? 1_024)) responses.clear();
     const serial = ++this.serial;
     const nonce = serial.toString(36);
     const stamp = { version: `${this.epoch}-${nonce}`, nonce };
@@ -142,7 +164,8 @@ export class SharedResponses {
       serial,
       resourceCount,
     };
-    responses.set(key, response);
+    responses.set(key, response, this.now());
+    this.sweeper ??= setInterval(() => this.sweep(), this.idleMs / 2).unref();
     this.options.onEncode?.(typeUrl);
     return response;
   }
@@ -151,9 +174,84 @@ export class SharedResponses {
   close(): void {
     this.unsubscribe();
     this.byType.clear();
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  private sweep(): void {
+    const before = this.now() - this.idleMs;
+    for (const [typeUrl, responses] of this.byType) {
+      if (responses.expire(before)) this.byType.delete(typeUrl);
+    }
+    if (this.byType.size > 0) return;
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
   }
 
   private forget(changes: CacheChanges): void {
     for (const typeUrl of changes.keys()) this.byType.get(typeUrl)?.clear();
+  }
+}
+
+/** A kept response, when it was last taken anew, and the memory it holds. */
+interface Kept {
+  response: SharedResponse;
+  usedAt: number;
+  size: number;
+}
+
+/** Responses of one type by key, least recently used first, within a byte budget. */
+class KeptResponses {
+  private readonly entries = new Map<string, Kept>();
+  /** The response used last: taking it again (a fan-out's every stream) moves nothing. */
+  private newest: Kept | undefined;
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  get(key: string, now: () => number): SharedResponse | undefined {
+    const kept = this.entries.get(key);
+    if (kept && kept !== this.newest) {
+      this.entries.delete(key);
+      this.entries.set(key, kept);
+      kept.usedAt = now();
+      this.newest = kept;
+    }
+    return kept?.response;
+  }
+
+  set(key: string, response: SharedResponse, now: number): void {
+    this.drop(key);
+    const kept = { response, usedAt: now, size: response.bytes.byteLength + key.length * 2 };
+    this.entries.set(key, kept);
+    this.newest = kept;
+    this.bytes += kept.size;
+    for (const [oldest, { response: other }] of this.entries) {
+      if (this.bytes <= this.maxBytes || other === response) break;
+      this.drop(oldest);
+    }
+  }
+
+  /** Drops what was not taken anew since `before`, oldest first; true when nothing is left. */
+  expire(before: number): boolean {
+    for (const [key, kept] of this.entries) {
+      if (kept.usedAt >= before) break;
+      this.drop(key);
+    }
+    return this.entries.size === 0;
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.newest = undefined;
+    this.bytes = 0;
+  }
+
+  private drop(key: string): void {
+    const kept = this.entries.get(key);
+    if (!kept) return;
+    this.entries.delete(key);
+    this.bytes -= kept.size;
+    if (kept === this.newest) this.newest = undefined;
   }
 }

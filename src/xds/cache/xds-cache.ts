@@ -13,10 +13,14 @@ export interface EncodedResource {
 /** Names whose resource changed (new version, appeared or gone), by type. */
 export type CacheChanges = ReadonlyMap<ResourceTypeUrl, ReadonlySet<string>>;
 
+/** The name that stands for every resource of a type (xDS wildcard subscription). */
+export const WILDCARD = "*";
+
 /**
  * What the xDS streams see of the cache (state of the world and delta alike): ready once the
  * model had its first full read; every resource by type and name, encoded once per version;
- * and change notices to wake the streams subscribed to what changed.
+ * change notices to wake the streams subscribed to what changed; and which names streams
+ * subscribe to, so that only those are kept.
  */
 export interface XdsCache {
   /** Whether the model has had its first full read (answers wait until then). */
@@ -27,9 +31,14 @@ export interface XdsCache {
   names(typeUrl: ResourceTypeUrl): readonly string[];
   /**
    * The resource of that type and name, or undefined when there is none. Assignments always
-   * exist: an unknown cluster gets an empty one (docs/architecture.md §4).
+   * exist: an unknown cluster gets an empty one (docs/architecture.md §4). It is kept (encoded
+   * once for every stream) while some stream subscribes to it, built on each call otherwise.
    */
   get(typeUrl: ResourceTypeUrl, name: string): EncodedResource | undefined;
+  /** A stream subscribes to `name` ({@link WILDCARD}: every resource of the type). */
+  retain(typeUrl: ResourceTypeUrl, name: string): void;
+  /** A stream no longer subscribes to `name`; the last one to leave drops what is kept of it. */
+  release(typeUrl: ResourceTypeUrl, name: string): void;
   /** Subscribes to changes; returns the unsubscribe function. */
   subscribe(listener: (changes: CacheChanges) => void): () => void;
 }

@@ -1,4 +1,5 @@
-import { DeltaSubscription, WILDCARD, type DeltaRequest } from "./delta-subscription.ts";
+import { WILDCARD } from "../cache/xds-cache.ts";
+import { DeltaSubscription, type DeltaRequest } from "./delta-subscription.ts";
 import type {
   RequestHead,
   RequestOutcome,
@@ -6,7 +7,7 @@ import type {
   TakenResponse,
   TypeContext,
   TypeProtocol,
-} from "./xds-stream.ts";
+} from "./stream-protocol.ts";
 
 /** A DeltaDiscoveryRequest as decoded by proto-loader (keepCase, defaults). */
 export interface DeltaDiscoveryRequest extends DeltaRequest, RequestHead {}
@@ -36,14 +37,37 @@ class DeltaTypeState implements TypeProtocol<DeltaDiscoveryRequest> {
   }
 
   onRequest(request: DeltaDiscoveryRequest): RequestOutcome {
-    const kind = this.subscription.onRequest(request, this.context.allNames);
+    const { subscription } = this;
+    const wasWildcard = subscription.isWildcard;
+    // The request lists what changes: only those names are looked at, before and after.
+    const joining = new Set<string>();
+    for (const name of request.resource_names_subscribe) {
+      if (name !== WILDCARD && !subscription.subscribed.has(name)) joining.add(name);
+    }
+    const leaving = new Set<string>();
+    for (const name of request.resource_names_unsubscribe) {
+      if (name !== WILDCARD && subscription.subscribed.has(name)) leaving.add(name);
+    }
+    const kind = subscription.onRequest(request, this.context.allNames);
+    const { interest } = this.context;
+    let namesChanged = kind === "initial";
+    for (const name of joining) {
+      if (!subscription.subscribed.has(name)) continue;
+      interest.retain(name);
+      namesChanged = true;
+    }
+    for (const name of leaving) {
+      if (subscription.subscribed.has(name)) continue;
+      interest.release(name);
+      namesChanged = true;
+    }
+    if (subscription.isWildcard !== wasWildcard) {
+      if (subscription.isWildcard) interest.retain(WILDCARD);
+      else interest.release(WILDCARD);
+      namesChanged = true;
+    }
     const answered = this.last?.nonce === request.response_nonce ? this.last.version : "";
-    return {
-      kind,
-      version: answered,
-      rejected: kind === "nack" ? answered : "",
-      namesChanged: true,
-    };
+    return { kind, version: answered, rejected: kind === "nack" ? answered : "", namesChanged };
   }
 
   onResourcesChanged(changed: ReadonlySet<string>): void {
@@ -66,5 +90,11 @@ class DeltaTypeState implements TypeProtocol<DeltaDiscoveryRequest> {
   subscribedNames(): string[] {
     const names = [...this.subscription.subscribed];
     return this.subscription.isWildcard ? [WILDCARD, ...names] : names;
+  }
+
+  close(): void {
+    const { interest } = this.context;
+    for (const name of this.subscription.subscribed) interest.release(name);
+    if (this.subscription.isWildcard) interest.release(WILDCARD);
   }
 }

@@ -1,10 +1,9 @@
+import { WILDCARD } from "../cache/xds-cache.ts";
+
 /**
  * Protocol state of one resource type on one incremental (delta) xDS stream (Envoy xDS protocol,
  * "Incremental xDS"; docs/architecture.md §4). Pure: it decides what to send; the stream sends.
  */
-
-/** The wildcard name (xDS protocol, "How the client specifies what resources to return"). */
-export const WILDCARD = "*";
 
 /** The fields of a DeltaDiscoveryRequest this state needs. */
 export interface DeltaRequest {

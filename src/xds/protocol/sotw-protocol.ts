@@ -1,3 +1,4 @@
+import { WILDCARD } from "../cache/xds-cache.ts";
 import type { ResourceType } from "../resources/resource-type.ts";
 import { FullSetSubscription } from "./sotw-full-set-subscription.ts";
 import { SotwSubscription, type SotwRequest, type TypeSubscription } from "./sotw-subscription.ts";
@@ -8,7 +9,7 @@ import type {
   TakenResponse,
   TypeContext,
   TypeProtocol,
-} from "./xds-stream.ts";
+} from "./stream-protocol.ts";
 
 /** A DiscoveryRequest as decoded by proto-loader (keepCase, defaults). */
 export interface DiscoveryRequest extends SotwRequest, RequestHead {}
@@ -48,6 +49,7 @@ class SotwTypeState implements TypeProtocol<DiscoveryRequest> {
     // The names are a new set when they changed (TypeSubscription): a usual ACK compares nothing.
     const namesChanged =
       before !== subscription.subscribed || wasWildcard !== subscription.isWildcard;
+    if (namesChanged) this.followNames(before, wasWildcard);
     return {
       kind,
       // A valid ACK names the latest nonce, so it accepts the latest version sent.
@@ -76,6 +78,22 @@ class SotwTypeState implements TypeProtocol<DiscoveryRequest> {
   }
 
   subscribedNames(): string[] {
-    return this.subscription.isWildcard ? [] : [...this.subscription.subscribed];
+    return this.subscription.isWildcard ? [WILDCARD] : [...this.subscription.subscribed];
+  }
+
+  close(): void {
+    const { interest } = this.context;
+    for (const name of this.subscription.subscribed) interest.release(name);
+    if (this.subscription.isWildcard) interest.release(WILDCARD);
+  }
+
+  /** Tells the cache the names the request added and dropped. */
+  private followNames(before: ReadonlySet<string>, wasWildcard: boolean): void {
+    const { interest } = this.context;
+    const after = this.subscription.subscribed;
+    for (const name of after) if (!before.has(name)) interest.retain(name);
+    for (const name of before) if (!after.has(name)) interest.release(name);
+    if (this.subscription.isWildcard && !wasWildcard) interest.retain(WILDCARD);
+    if (!this.subscription.isWildcard && wasWildcard) interest.release(WILDCARD);
   }
 }

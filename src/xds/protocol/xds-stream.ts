@@ -1,88 +1,38 @@
 import { status, type ServerDuplexStream, type StatusObject } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import type { SharedResponse, SharedResponses } from "../cache/shared-responses.ts";
-import type { CacheChanges, XdsCache } from "../cache/xds-cache.ts";
-import type { ResourceType } from "../resources/resource-type.ts";
+import type { SharedResponses } from "../cache/shared-responses.ts";
+import { WILDCARD, type CacheChanges, type XdsCache } from "../cache/xds-cache.ts";
 import {
   isServedTypeUrl,
   RESOURCE_TYPES,
   resourceType,
   type ResourceTypeUrl,
 } from "../resources/resource-types.ts";
-import type { StreamMode, StreamReporter } from "./stream-registry.ts";
+import { cutClientText, FirstSeen, someNames } from "./client-text.ts";
+import type {
+  RequestHead,
+  RequestOutcome,
+  StreamProtocol,
+  TypeProtocol,
+} from "./stream-protocol.ts";
+import type { StreamReporter } from "./stream-registry.ts";
 import type { WriteSlices } from "./write-slices.ts";
-
-/** The fields of a request every xDS stream reads, state of the world and delta alike. */
-export interface RequestHead {
-  type_url: string;
-  node?: { id?: string; cluster?: string } | null;
-  response_nonce: string;
-  error_detail?: { code?: number; message?: string } | null;
-}
-
-/** How a request was taken: the first of its type, an ACK, a NACK, stale, or a change. */
-export type RequestKind = "initial" | "ack" | "nack" | "stale" | "update";
-
-/** What a protocol made of one request of one type. */
-export interface RequestOutcome {
-  kind: RequestKind;
-  /** ACK: the version accepted; NACK: the version the client keeps (as it says; client text). */
-  version: string;
-  /** NACK: the version rejected, the one the nonce names ("" when unknown). */
-  rejected: string;
-  /** Whether the names subscribed to changed (always true for the first request). */
-  namesChanged: boolean;
-}
-
-/** A response a protocol took for one type, already encoded and shared. */
-export interface TakenResponse {
-  response: SharedResponse;
-  /** Resources sent anew (their dependents of the same name may have to follow). */
-  changed: readonly string[];
-  /** Names announced removed (delta). */
-  removed?: readonly string[];
-}
-
-/** What a type's protocol state may use: the cache, shared responses, the names it holds. */
-export interface TypeContext {
-  typeUrl: ResourceTypeUrl;
-  cache: XdsCache;
-  responses: SharedResponses;
-  /** Current version of a resource; undefined when it does not exist. */
-  versionOf: (name: string) => string | undefined;
-  /** Every resource of the type (a wildcard's). */
-  allNames: () => readonly string[];
-}
-
-/** One type's protocol state on one stream (sotw-protocol.ts, delta-protocol.ts). */
-export interface TypeProtocol<Request> {
-  onRequest(request: Request): RequestOutcome;
-  /** Marks what the changed resources make pending. */
-  onResourcesChanged(changed: ReadonlySet<string>): void;
-  readonly hasPending: boolean;
-  /** Sends these names again even if unchanged, where subscribed. */
-  resend(names: readonly string[]): void;
-  /** The pending response, encoded (or shared) after serial `after`; undefined when none. */
-  take(after: number): TakenResponse | undefined;
-  /** The names subscribed to, as `/debug/state` shows them (`*` for a wildcard). */
-  subscribedNames(): string[];
-}
-
-/** A protocol the driver speaks: state of the world or delta. */
-export interface StreamProtocol<Request extends RequestHead> {
-  readonly mode: StreamMode;
-  /** New protocol state of one type on one stream. */
-  open(type: ResourceType<ResourceTypeUrl>, context: TypeContext): TypeProtocol<Request>;
-}
 
 /** Hooks for metrics and tests; all optional. */
 export interface StreamHooks {
   onRequest?: (kind: string, typeUrl: string) => void;
   onNack?: (nodeId: string, typeUrl: string, message: string) => void;
   onResponse?: (typeUrl: string, resourceCount: number) => void;
+  /** The stream broke a limit and was ended with an error status. */
+  onRefused?: (reason: "names") => void;
   /** Once per stream, however it ended. */
   onClose?: () => void;
 }
+
+/** Default of the most names one stream may subscribe to, all types together. */
+export const DEFAULT_MAX_NAMES = 100_000;
+/** Longest resource name a stream may subscribe to (service names are far shorter). */
+export const MAX_NAME_LENGTH = 1024;
 
 /** Options of {@link XdsStream}. */
 export interface XdsStreamOptions<Request extends RequestHead> {
@@ -99,6 +49,8 @@ export interface XdsStreamOptions<Request extends RequestHead> {
   reporter?: StreamReporter | undefined;
   /** Writes after a cache change run in slices here, shared with every stream; at once when absent. */
   slices?: WriteSlices;
+  /** Most names the stream may subscribe to (default {@link DEFAULT_MAX_NAMES}). */
+  maxNames?: number | undefined;
 }
 
 /** What a gRPC server stream's "error" event carries. */
@@ -123,18 +75,27 @@ export function logStreamError(logger: Logger, node: string, error: StreamError)
  * anew is followed by its dependents of the same name (docs/architecture.md §4). grpc-js queues
  * up to 16 messages before `write()` reports a full transport, and queued versions could not be
  * replaced by newer ones; with one in flight, while blocked only names are recorded, so a slow
- * client gets only the newest (§5).
+ * client gets only the newest (§5). A NACK is counted always and logged once per rejected
+ * version; client text is cut (client-text.ts); a stream subscribing to more names than allowed
+ * is ended with RESOURCE_EXHAUSTED.
  */
 export class XdsStream<Request extends RequestHead> {
   private readonly types = new Map<ResourceTypeUrl, TypeProtocol<Request>>();
+  /** The node the client named first (a stream is one client); "unknown" until then. */
   private nodeId = "unknown";
   /** Serial of the last response sent: later ones must be newer, so nonces never repeat. */
   private lastSerial = 0;
+  /** Names subscribed to by name, all types together. */
+  private names = 0;
+  /** A name over {@link MAX_NAME_LENGTH} the last request subscribed to. */
+  private overlong: string | undefined;
   private inFlight = false;
   private ended = false;
   private readonly unsubscribe: () => void;
   /** Flushes in the next slice of writes, or at once when the server writes none in slices. */
   private readonly wake: () => void;
+  private readonly nacksLogged = new FirstSeen();
+  private readonly unsupportedLogged = new FirstSeen();
 
   constructor(private readonly options: XdsStreamOptions<Request>) {
     const { call, cache, slices } = options;
@@ -142,18 +103,18 @@ export class XdsStream<Request extends RequestHead> {
     this.wake = slices ? () => slices.wake(flush) : flush;
     this.unsubscribe = cache.subscribe((changes) => this.onCacheChanges(changes));
     call.on("data", (request: Request) => this.onRequest(request));
-    call.on("end", () => this.close(true));
+    call.on("end", () => this.close("graceful"));
     call.on("error", (error: StreamError) => {
       if (!this.ended) logStreamError(options.logger, this.nodeId, error);
-      this.close(false);
+      this.close("gone");
     });
-    call.on("cancelled", () => this.close(false));
+    call.on("cancelled", () => this.close("gone"));
     if (!cache.ready) void cache.whenReady().then(this.wake);
   }
 
   /** Ends the stream with status OK (shutdown): the client keeps what it holds and reconnects. */
   end(): void {
-    this.close(true);
+    this.close("graceful");
   }
 
   private onCacheChanges(changes: CacheChanges): void {
@@ -165,9 +126,11 @@ export class XdsStream<Request extends RequestHead> {
   }
 
   private onRequest(request: Request): void {
+    // A call ended here may still deliver what the client had sent: nothing more is taken.
+    if (this.ended) return;
     const { hooks, reporter } = this.options;
-    if (request.node?.id) {
-      this.nodeId = request.node.id;
+    if (request.node?.id && this.nodeId === "unknown") {
+      this.nodeId = cutClientText(request.node.id);
       reporter?.node(this.nodeId);
     }
     const typeUrl = request.type_url || this.options.onlyType || "";
@@ -178,12 +141,13 @@ export class XdsStream<Request extends RequestHead> {
     const state = this.types.get(typeUrl) ?? this.open(typeUrl);
     const outcome = state.onRequest(request);
     hooks?.onRequest?.(outcome.kind, typeUrl);
+    if (this.overLimit()) return;
     if (outcome.namesChanged) reporter?.subscribed(typeUrl, state.subscribedNames());
     if (outcome.kind === "ack") reporter?.acked(typeUrl, outcome.version, request.response_nonce);
     else if (outcome.kind === "nack") this.onNack(typeUrl, request, outcome);
     else if (outcome.kind === "stale" && this.options.logger.isLevelEnabled("debug")) {
       this.options.logger.debug(
-        { node: this.nodeId, typeUrl, nonce: request.response_nonce },
+        { node: this.nodeId, typeUrl, nonce: cutClientText(request.response_nonce) },
         "stale request ignored",
       );
     }
@@ -194,26 +158,58 @@ export class XdsStream<Request extends RequestHead> {
     const { cache, responses } = this.options;
     const state = this.options.protocol.open(resourceType(typeUrl), {
       typeUrl,
-      cache,
       responses,
       versionOf: (name) => cache.get(typeUrl, name)?.version,
       allNames: () => cache.names(typeUrl),
+      interest: {
+        retain: (name) => {
+          if (name !== WILDCARD) this.names += 1;
+          if (name.length > MAX_NAME_LENGTH) this.overlong ??= name;
+          cache.retain(typeUrl, name);
+        },
+        release: (name) => {
+          if (name !== WILDCARD) this.names -= 1;
+          cache.release(typeUrl, name);
+        },
+      },
     });
     this.types.set(typeUrl, state);
     return state;
   }
 
+  /** Ends the stream when its last request broke a limit on names; true when it did. */
+  private overLimit(): boolean {
+    const maxNames = this.options.maxNames ?? DEFAULT_MAX_NAMES;
+    let details: string | undefined;
+    let code = status.RESOURCE_EXHAUSTED;
+    if (this.overlong !== undefined) {
+      code = status.INVALID_ARGUMENT;
+      details = `resource name of ${this.overlong.length} characters (${cutClientText(this.overlong, 64)}); the limit is ${MAX_NAME_LENGTH}`;
+    } else if (this.names > maxNames) {
+      details = `subscribed to ${this.names} resource names; the limit is ${maxNames} (--xds-max-names)`;
+    }
+    if (details === undefined) return false;
+    this.options.logger.warn(
+      { node: this.nodeId, limit: maxNames },
+      `xDS stream ended: ${details}`,
+    );
+    this.options.hooks?.onRefused?.("names");
+    this.close({ code, details });
+    return true;
+  }
+
   private onNack(typeUrl: ResourceTypeUrl, request: Request, outcome: RequestOutcome): void {
-    const message = request.error_detail?.message ?? "";
+    const message = cutClientText(request.error_detail?.message ?? "");
     this.options.hooks?.onNack?.(this.nodeId, typeUrl, message);
-    this.options.reporter?.nacked(typeUrl, outcome.version, message);
+    this.options.reporter?.nacked(typeUrl, cutClientText(outcome.version), message);
+    // Once per rejected version: a client repeating its NACK is counted, not logged again.
+    if (!this.nacksLogged.first(`${typeUrl}\u0000${outcome.rejected}`)) return;
     this.options.logger.warn(
       {
         node: this.nodeId,
         typeUrl,
         rejected: outcome.rejected,
-        kept: outcome.version,
-        nonce: request.response_nonce,
+        kept: cutClientText(outcome.version),
         error: message,
       },
       "client rejected a response (NACK); keeping its last accepted version",
@@ -221,11 +217,13 @@ export class XdsStream<Request extends RequestHead> {
   }
 
   private onUnsupported(typeUrl: string): void {
+    // A type the bridge does not serve is counted under "other": labels never hold client text.
+    this.options.hooks?.onRequest?.("unsupported", isServedTypeUrl(typeUrl) ? typeUrl : "other");
+    if (!this.unsupportedLogged.first(typeUrl)) return;
     this.options.logger.warn(
-      { node: this.nodeId, typeUrl },
+      { node: this.nodeId, typeUrl: cutClientText(typeUrl) },
       "request for a type this stream does not serve; ignored",
     );
-    this.options.hooks?.onRequest?.("unsupported", typeUrl);
   }
 
   /** Sends what is pending for every type in the table's order, unless not ready, blocked or ended. */
@@ -254,8 +252,9 @@ export class XdsStream<Request extends RequestHead> {
             typeUrl: type.typeUrl,
             nonce: response.nonce,
             version: response.version,
-            resources: taken.changed,
-            removed: taken.removed,
+            resources: response.resourceCount,
+            changed: someNames(taken.changed),
+            removed: taken.removed && someNames(taken.removed),
           },
           "response sent",
         );
@@ -273,12 +272,18 @@ export class XdsStream<Request extends RequestHead> {
     });
   }
 
-  /** Ends the call once; `graceful` ends it with status OK, so the client keeps what it holds. */
-  private close(graceful: boolean): void {
+  /**
+   * Ends the call once: `graceful` with status OK (the client keeps what it holds), `gone` when
+   * the client went away, or with an error status the client is told.
+   */
+  private close(ending: "graceful" | "gone" | { code: status; details: string }): void {
     if (this.ended) return;
     this.ended = true;
-    if (graceful) this.options.call.end();
+    if (ending === "graceful") this.options.call.end();
+    // grpc-js ends a server call with the status of an "error" it is given.
+    else if (ending !== "gone") this.options.call.emit("error", ending);
     this.unsubscribe();
+    for (const state of this.types.values()) state.close();
     this.options.hooks?.onClose?.();
     this.options.reporter?.closed();
     this.options.logger.debug({ node: this.nodeId }, "stream closed");

@@ -202,12 +202,12 @@ export const listenerType: ResourceType<typeof LISTENER_TYPE_URL> = {
     const service = source.exported.get(serviceOfListener(name));
     return service && { value: toApiListener(name, service), exists: true };
   },
-  changed(change, _source, asked) {
+  changed(change, _source, subscribed) {
     if (change.routing.length === 0) return [];
     // API listeners go by the names clients asked for (`NAME:PORT` too): only those are told.
     const services = new Set(change.routing);
     const names: string[] = [];
-    for (const name of asked()) {
+    for (const name of subscribed()) {
       if (name !== GATEWAY_LISTENER_NAME && services.has(serviceOfListener(name))) names.push(name);
     }
     return names;

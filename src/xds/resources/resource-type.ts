@@ -89,13 +89,13 @@ export interface ResourceType<Url extends string = string> {
   /** Builds the resource of that name; undefined when there is none. */
   build(source: ResourceSource, name: string): BuiltResource | undefined;
   /**
-   * The names whose resource changed with `change`; `asked` lists the names streams asked for,
-   * for types whose names are not the services' own.
+   * The names whose resource changed with `change`; `subscribed` lists the names streams
+   * subscribe to by name, for types whose names are not the services' own.
    */
   changed(
     change: ModelChange,
     source: ResourceSource,
-    asked: () => Iterable<string>,
+    subscribed: () => Iterable<string>,
   ): Iterable<string>;
 }
 

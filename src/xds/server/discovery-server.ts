@@ -11,12 +11,8 @@ import { DELTA_PROTOCOL } from "../protocol/delta-protocol.ts";
 import { SOTW_PROTOCOL } from "../protocol/sotw-protocol.ts";
 import type { StreamMode, StreamRegistry } from "../protocol/stream-registry.ts";
 import { WriteSlices } from "../protocol/write-slices.ts";
-import {
-  XdsStream,
-  type RequestHead,
-  type StreamHooks,
-  type StreamProtocol,
-} from "../protocol/xds-stream.ts";
+import type { RequestHead, StreamProtocol } from "../protocol/stream-protocol.ts";
+import { XdsStream, type StreamHooks } from "../protocol/xds-stream.ts";
 import { loadXdsProtos } from "../resources/protos.ts";
 import { RESOURCE_TYPES, type ResourceTypeUrl } from "../resources/resource-types.ts";
 import { authInterceptors } from "./stream-auth.ts";
@@ -41,6 +37,8 @@ export interface DiscoveryServerOptions {
   hooks?: DiscoveryHooks;
   /** Every stream registers here while open (`/debug/state`, the status page). */
   registry?: StreamRegistry;
+  /** Most resource names one stream may subscribe to (default 100,000; xds-stream.ts). */
+  maxNames?: number | undefined;
 }
 
 /** How a stream speaks xDS: state of the world, or incremental (delta). */
@@ -53,7 +51,8 @@ export interface DiscoveryHooks {
   onResponse?: (typeUrl: string, resourceCount: number, mode: XdsMode) => void;
   onOpen?: (mode: XdsMode) => void;
   onClose?: (mode: XdsMode) => void;
-  onRefused?: (reason: "token" | "tls") => void;
+  /** A client refused: no token, a failed TLS handshake, or too many (or too long) names. */
+  onRefused?: (reason: "token" | "tls" | "names") => void;
   /** Once per response encoded; a response is shared by every stream that needs the same. */
   onResponseEncode?: (typeUrl: string) => void;
 }
@@ -68,6 +67,7 @@ function streamHooks(
     onRequest: (kind, typeUrl) => hooks?.onRequest?.(kind, typeUrl, mode),
     onNack: (nodeId, typeUrl, message) => hooks?.onNack?.(nodeId, typeUrl, message, mode),
     onResponse: (typeUrl, count) => hooks?.onResponse?.(typeUrl, count, mode),
+    onRefused: (reason) => hooks?.onRefused?.(reason),
     onClose: () => {
       forget();
       hooks?.onClose?.(mode);
@@ -148,6 +148,7 @@ export async function startDiscoveryServer(
         slices,
         logger: streamLogger,
         onlyType,
+        maxNames: options.maxNames,
         hooks: streamHooks(hooks, mode, () => open.delete(stream)),
         reporter: options.registry?.open({ peer, service: label, mode }),
       });
