@@ -25,6 +25,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# package.json's `bin`: `npx consul-xds-bridge --help` runs dist/main.js here (no src/).
+COPY bin ./bin
 # The bridge finds protos/ and package.json (its version) from dist/, one level up.
 COPY protos ./protos
 

@@ -2,7 +2,7 @@ import type protobuf from "protobufjs";
 import type { Endpoint } from "../src/model/endpoint.ts";
 import { toClusterLoadAssignment } from "../src/xds/resources/cluster-load-assignment.ts";
 import { loadProtoTree } from "../src/xds/resources/proto-tree.ts";
-import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "../src/xds/resources/type-urls.ts";
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "../src/xds/resources/cluster-load-assignment.ts";
 import type { FeedInstance } from "./floor-feed.ts";
 import { grpcFrame } from "./floor-grpc-frames.ts";
 

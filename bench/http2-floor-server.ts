@@ -8,7 +8,7 @@ import {
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import { PROTOS_DIR } from "../src/xds/resources/proto-tree.ts";
-import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "../src/xds/resources/type-urls.ts";
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "../src/xds/resources/cluster-load-assignment.ts";
 import { floorFeedHandler, type FeedInstance } from "./floor-feed.ts";
 import { GrpcFrameReader } from "./floor-grpc-frames.ts";
 import {

@@ -11,6 +11,8 @@ export interface LoadClientOptions {
   resources?: string[];
   /** Or names made from a pattern, `svc-%d` numbered from 0. */
   resourcePattern?: { pattern: string; count: number };
+  /** Endpoints counted: all (default), or only those whose health status lets them serve. */
+  count?: "all" | "healthy";
 }
 
 /** One response as a stream got it: Unix time (ms), size, and the least endpoint count after it. */
@@ -33,8 +35,15 @@ export interface LoadClient {
   readonly pid: number;
   /** Unix time (ms) at which all streams had been launched. */
   readonly startedAtMs: number;
-  /** Resolves when every stream has ≥ `endpoints` in each resource; false on timeout. */
-  waitAll(endpoints: number, timeoutMs: number): Promise<{ ok: boolean; complete: number }>;
+  /**
+   * Resolves when every stream has ≥ `endpoints` in each resource (with `exactly`, its least
+   * count is `endpoints`); false on timeout.
+   */
+  waitAll(
+    endpoints: number,
+    timeoutMs: number,
+    exactly?: boolean,
+  ): Promise<{ ok: boolean; complete: number }>;
   /** Every response every stream received so far. */
   report(): Promise<StreamRecord[]>;
   stop(): Promise<void>;
@@ -57,6 +66,7 @@ export async function startLoadClient(
       `-resource-pattern=${options.resourcePattern.pattern}`,
       `-resource-count=${options.resourcePattern.count}`,
     );
+  if (options.count) args.push(`-count=${options.count}`);
   const process = startProcess(binary, args, { stdio: ["pipe", "pipe", "pipe"] });
   keepAlive(process.child);
   const lines = jsonLineQueue(process.child.stdout!, once(process.child, "exit"), process.output);
@@ -77,7 +87,8 @@ export async function startLoadClient(
   return {
     pid: process.child.pid ?? -1,
     startedAtMs: started.startedAtUs / 1000,
-    waitAll: (endpoints, timeoutMs) => ask({ cmd: "wait", endpoints, timeoutMs }),
+    waitAll: (endpoints, timeoutMs, exactly = false) =>
+      ask({ cmd: "wait", endpoints, timeoutMs, exactly }),
     async report() {
       const answer = await ask<{ streams: RawStream[] }>({ cmd: "report" });
       return answer.streams.map((stream) => ({

@@ -16,6 +16,19 @@ export interface BenchSizes {
   burstStreams: number;
   scaleServices: number;
   scaleEndpointsPerService: number;
+  /** scale-checks: services of the small and the large catalog. */
+  scaleChecksServices: [number, number];
+  /** scale-checks: instances per service, each with its own check. */
+  scaleChecksInstances: number;
+  /** scale-checks: isolated check flips measured each way. */
+  scaleChecksFlips: number;
+  /** scale-checks: seconds of churn (50 flips/s, 5 registrations/s). */
+  scaleChecksChurnSeconds: number;
+  /** scale-checks: load-client streams on the flipped service, and the flips they measure. */
+  scaleChecksStreams: number;
+  scaleChecksStreamFlips: number;
+  /** scale-checks: state-of-the-world streams subscribed to every service. */
+  scaleChecksSotwStreams: number;
 }
 
 /** The run described in the issue: N = 100 and 1,000 streams, 1,000 endpoints, 5,000 services. */
@@ -29,6 +42,13 @@ export const FULL: BenchSizes = {
   burstStreams: 100,
   scaleServices: 5_000,
   scaleEndpointsPerService: 10,
+  scaleChecksServices: [500, 5_000],
+  scaleChecksInstances: 15,
+  scaleChecksFlips: 20,
+  scaleChecksChurnSeconds: 300,
+  scaleChecksStreams: 1_000,
+  scaleChecksStreamFlips: 10,
+  scaleChecksSotwStreams: 100,
 };
 
 /** Every row with small numbers: proves the bench runs, measures nothing worth quoting. */
@@ -42,6 +62,13 @@ export const QUICK: BenchSizes = {
   burstStreams: 5,
   scaleServices: 100,
   scaleEndpointsPerService: 3,
+  scaleChecksServices: [20, 40],
+  scaleChecksInstances: 3,
+  scaleChecksFlips: 2,
+  scaleChecksChurnSeconds: 3,
+  scaleChecksStreams: 10,
+  scaleChecksStreamFlips: 2,
+  scaleChecksSotwStreams: 5,
 };
 
 /** Parsed command line of `npm run bench`. */
@@ -57,7 +84,15 @@ export interface BenchOptions {
 }
 
 /** Benchmark names, in the order they run. */
-export const BENCHMARKS = ["latency", "fan-out", "floor", "propagation", "burst", "scale"] as const;
+export const BENCHMARKS = [
+  "latency",
+  "fan-out",
+  "floor",
+  "propagation",
+  "burst",
+  "scale",
+  "scale-checks",
+] as const;
 /** One of {@link BENCHMARKS}. */
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 

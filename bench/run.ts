@@ -8,6 +8,7 @@ import { machineInfo } from "./machine.ts";
 import { parseBenchOptions, type BenchmarkName } from "./options.ts";
 import { propagationRows } from "./propagation.ts";
 import { registrationLatency } from "./registration-latency.ts";
+import { scaleChecksRows } from "./scale-checks.ts";
 import { scaleRows } from "./scale.ts";
 import { evaluate, printTable, type BenchRow } from "./table.ts";
 
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
     ["propagation", () => propagationRows(sizes.propagationSamples)],
     ["burst", () => burstRows(sizes.burstRegistrations, sizes.burstStreams, programs)],
     ["scale", () => scaleRows(sizes.scaleServices, sizes.scaleEndpointsPerService, programs)],
+    ["scale-checks", () => scaleChecksRows(sizes, programs)],
   ];
   const rows: BenchRow[] = [];
   for (const [name, run] of runs) {

@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { startBenchBridge } from "./bench-bridge.ts";
 import type { BridgeProcess } from "../test/support/bridge-process.ts";
 import { startConsul, type ConsulAgent } from "../test/support/consul-agent.ts";
 import { bridgeCounters } from "./bridge-metrics.ts";
@@ -9,11 +8,11 @@ import { instanceAddress } from "./instances.ts";
 import { nowMs, startLoadClient, type LoadClient } from "./load-client.ts";
 import { connectionPeak, peakRssBytes } from "./proc-stats.ts";
 import type { BenchRow } from "./table.ts";
+import { timedStart } from "./timed-start.ts";
 
 /** Catalog nodes the instances spread over. */
 const NODES = 500;
 const TIMEOUT_MS = 180_000;
-const READY_POLL_MS = 10;
 /** How long reads caused by one registration are counted. */
 const READ_WINDOW_MS = 1_000;
 const MB = 1024 * 1024;
@@ -32,14 +31,14 @@ export async function scaleRows(
   const consul = await startConsul();
   const stops: (() => Promise<void>)[] = [() => consul.stop()];
   try {
-    const baseline = await timedStart(consul);
+    const baseline = await timedStart(consul.address);
     await baseline.bridge.stop();
 
     await loadServices(consul.address, catalog(services, perService));
     let client: Promise<LoadClient> | undefined;
     let peak: ReturnType<typeof connectionPeak> | undefined;
     let spawnedAt = 0;
-    const { bridge, readyMs } = await timedStart(consul, ({ pid, xdsPort }) => {
+    const { bridge, readyMs } = await timedStart(consul.address, ({ pid, xdsPort }) => {
       spawnedAt = nowMs();
       peak = connectionPeak(pid, consul.httpPort);
       client = startLoadClient(programs.loadClient, {
@@ -108,33 +107,6 @@ function catalog(services: number, perService: number) {
       port: 20_000 + (s % 40_000),
     })),
   }));
-}
-
-/** Starts the bridge, timing spawn → `/ready` by polling it every {@link READY_POLL_MS}. */
-async function timedStart(
-  consul: ConsulAgent,
-  onSpawn?: (started: { pid: number; xdsPort: number }) => void,
-): Promise<{ bridge: BridgeProcess; readyMs: number }> {
-  let ready: Promise<number> | undefined;
-  const bridge = await startBenchBridge({
-    consulAddress: consul.address,
-    extraArgs: ["--log-level=warn"],
-    onSpawn(started) {
-      const spawned = nowMs();
-      ready = (async () => {
-        for (;;) {
-          const status = await fetch(`http://127.0.0.1:${started.httpPort}/ready`).then(
-            (response) => response.status,
-            () => 0,
-          );
-          if (status === 200) return nowMs() - spawned;
-          await sleep(READY_POLL_MS);
-        }
-      })();
-      onSpawn?.(started);
-    },
-  });
-  return { bridge, readyMs: await ready! };
 }
 
 /** Reads the bridge makes within {@link READ_WINDOW_MS} of one registration in `svc-0`. */

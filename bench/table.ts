@@ -1,7 +1,7 @@
 /** A measured figure and how it compares. */
 export interface Figure {
   value: number;
-  unit: "ms" | "s" | "MB" | "KB" | "count";
+  unit: "ms" | "s" | "MB" | "KB" | "%" | "count";
 }
 
 /** A target: its text, and a check of the bridge's value (given the references' values). */

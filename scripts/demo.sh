@@ -20,7 +20,7 @@ if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-loc
   echo "demo: installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
 fi
-bash scripts/tools.sh
+bash scripts/tools.sh runtime
 export PATH="$PWD/.tools/bin:$PATH"
 
 DEMO_CONSUL_PORT="${DEMO_CONSUL_PORT:-8500}"
@@ -165,6 +165,7 @@ demo: where to look
   Envoy admin    http://127.0.0.1:$DEMO_ADMIN_PORT/clusters   (also /stats/prometheus)
   traffic        curl -H 'Host: myservice' http://localhost:$DEMO_GATEWAY_PORT
   logs           $LOGS
+  consul CLI     export PATH="$PWD/.tools/bin:\$PATH"   (then: consul catalog services)
 SUMMARY
 }
 

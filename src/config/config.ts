@@ -10,8 +10,13 @@ import { readConfigFile } from "./file.ts";
 import { readRoutingConfig, type RoutingConfig } from "./routing.ts";
 import { readShimConfig, type ShimConfig } from "./shim.ts";
 import { readXdsAuth, type XdsTlsConfig } from "./xds-auth.ts";
+import { closestName } from "./suggest.ts";
 import { readInteger } from "./values.ts";
 import { SERVICE_NAME_PATTERN } from "../model/names.ts";
+
+/** How log lines are written: readable lines for a terminal, or JSON lines for a collector. */
+export const LOG_FORMATS = ["pretty", "json"] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 import {
   DEFAULT_XDS_PORT,
   DEFAULT_HTTP_PORT,
@@ -24,13 +29,16 @@ import {
   DEFAULT_MAX_CONNECTION_AGE_MS,
   DEFAULT_LOG_LEVEL,
   DEFAULT_CHECK_GRACE_SECONDS,
+  DEFAULT_WARNING_AS,
+  DEFAULT_CRITICAL_AS,
   OPTIONS,
   type OptionName,
   type OptionSpec,
 } from "./options.ts";
 
-/** The defaults, the option table and the --help text (options.ts). */
+/** The defaults and the option table (options.ts), and the --help text (usage.ts). */
 export * from "./options.ts";
+export { COMMAND, usage } from "./usage.ts";
 
 /** How a Consul `warning` status reaches Envoy (docs/architecture.md §3). */
 export type WarningMapping = "healthy" | "degraded";
@@ -99,6 +107,8 @@ export interface BridgeConfig {
   /** Services resolved from DNS names, merged with the catalog's. */
   dns: DnsConfig;
   logLevel: string;
+  /** How log lines are written; undefined: pretty on a terminal, JSON otherwise. */
+  logFormat: LogFormat | undefined;
 }
 
 /** Consul's ParseBool spellings (and yes/no): the words a switch takes as a separate argument. */
@@ -156,16 +166,17 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
       problems.push(`unexpected argument ${JSON.stringify(token.value)}`);
     if (token.kind !== "option") continue;
     const spec = known.get(token.name);
+    const next = tokens.find((other) => other.index === token.index + 1);
+    const word = token.value === undefined && next?.kind === "positional" ? next : undefined;
     if (spec?.valueOptional) {
-      const next = tokens.find((other) => other.index === token.index + 1);
-      const separate =
-        token.value === undefined && next?.kind === "positional" && BOOLEAN_WORD.test(next.value)
-          ? next
-          : undefined;
+      const separate = word && BOOLEAN_WORD.test(word.value) ? word : undefined;
       if (separate) taken.add(separate.index);
       switches.set(token.name, token.value ?? separate?.value ?? "true");
-    } else if (!spec) problems.push(`unknown option ${token.rawName}`);
-    else if (!spec.boolean && token.value === undefined)
+    } else if (!spec) {
+      problems.push(unknownOption(token.rawName, token.name, known.keys()));
+      // `--xds-prot 18001`: the word is the unknown option's value, not a stray argument.
+      if (word) taken.add(word.index);
+    } else if (!spec.boolean && token.value === undefined)
       problems.push(`${token.rawName} needs a value`);
     else if (spec.boolean && token.value !== undefined)
       problems.push(`${token.rawName} takes no value`);
@@ -242,6 +253,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
     DEFAULT_LOG_LEVEL,
   );
 
+  const logFormat = raw("logFormat") ? choice("logFormat", LOG_FORMATS, "json") : undefined;
+
   const config: BridgeConfig = {
     consul: readConsulConfig(
       Object.fromEntries(
@@ -316,17 +329,24 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
       problems,
     ),
     health: {
-      warning: choice("warningAs", ["healthy", "degraded"] as const, "healthy"),
-      critical: choice("criticalAs", ["unhealthy", "omit"] as const, "unhealthy"),
+      warning: choice("warningAs", ["healthy", "degraded"] as const, DEFAULT_WARNING_AS),
+      critical: choice("criticalAs", ["unhealthy", "omit"] as const, DEFAULT_CRITICAL_AS),
     },
     watch: {
       checkGraceSeconds: integer("checkGrace", DEFAULT_CHECK_GRACE_SECONDS, 0, 3600),
     },
     logLevel,
+    logFormat,
   };
   if (config.xds.port !== 0 && config.xds.port === config.http.port) {
     problems.push(`xDS port and HTTP port are both ${config.xds.port}`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return { help: false, config, warnings };
+}
+
+/** `unknown option --xds-prot; did you mean --xds-port?`, the hint only for a likely typo. */
+function unknownOption(rawName: string, name: string, flags: Iterable<string>): string {
+  const closest = rawName.startsWith("--") ? closestName(name, flags) : undefined;
+  return `unknown option ${rawName}${closest ? `; did you mean --${closest}?` : ""}`;
 }

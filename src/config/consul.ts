@@ -1,20 +1,8 @@
-import { X509Certificate } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { readInteger, type GivenValue } from "./values.ts";
+import { readConsulTls, type ConsulTlsConfig } from "./consul-tls.ts";
+import type { OptionSpec } from "./option-spec.ts";
+import { readGivenFile, readInteger, type GivenValue } from "./values.ts";
 
-/** TLS towards Consul's HTTPS API, with file contents read once at start. */
-export interface ConsulTlsConfig {
-  /** CA certificates (CONSUL_CACERT and every file of CONSUL_CAPATH); system CAs when undefined. */
-  ca: Buffer[] | undefined;
-  /** Client certificate and key for Consul's `verify_incoming` (mutual TLS). */
-  cert: Buffer | undefined;
-  key: Buffer | undefined;
-  /** Name checked against the server certificate (SNI) instead of the address's host. */
-  serverName: string | undefined;
-  /** False (CONSUL_HTTP_SSL_VERIFY=false) accepts any server certificate. */
-  verify: boolean;
-}
+export type { ConsulTlsConfig } from "./consul-tls.ts";
 
 /** Where and how to reach Consul's HTTP API. */
 export interface ConsulConfig {
@@ -56,105 +44,160 @@ export const DEFAULT_MAX_CONSUL_CONNECTIONS = 6;
 export const DEFAULT_PROGRESS_TIMEOUT_SECONDS = 15;
 
 /**
- * The Consul options, in the shape of config.ts's option table; env names are Consul's own. The
- * switches are `valueOptional`: alone they mean true, `=false` (any ParseBool spelling) still works.
+ * The Consul options, in the shape of the option table (option-spec.ts); env names are Consul's
+ * own. The switches are `valueOptional`: alone they mean true, `=false` (any ParseBool spelling)
+ * still works.
  */
 export const CONSUL_OPTIONS = {
   consulAddr: {
     flag: "consul-addr",
     env: "CONSUL_HTTP_ADDR",
-    description: `Consul HTTP address: [http[s]://]HOST[:PORT] or unix:///PATH (default ${DEFAULT_CONSUL_ADDR})`,
+    group: "consul",
+    placeholder: "ADDR",
+    description: "Consul HTTP address: [http[s]://]HOST[:PORT] or unix:///PATH",
+    default: DEFAULT_CONSUL_ADDR,
   },
   consulToken: {
     flag: "consul-token",
     env: "CONSUL_HTTP_TOKEN",
+    group: "consul",
+    placeholder: "TOKEN",
     description: "ACL token sent as X-Consul-Token",
+    whenUnset: "Consul's anonymous token",
   },
   consulTokenFile: {
     flag: "consul-token-file",
     env: "CONSUL_HTTP_TOKEN_FILE",
+    group: "consul",
+    placeholder: "FILE",
     description: "file holding the ACL token; wins over the token, as in Consul's CLI",
+    whenUnset: "none",
   },
   consulSsl: {
     flag: "consul-ssl",
     valueOptional: true,
     env: "CONSUL_HTTP_SSL",
-    description: "use HTTPS to Consul (alone: true; or =true/false)",
+    group: "consul",
+    placeholder: "BOOL",
+    description: "use HTTPS to Consul (as does an https:// address)",
+    default: false,
   },
   consulSslVerify: {
     flag: "consul-ssl-verify",
     valueOptional: true,
     env: "CONSUL_HTTP_SSL_VERIFY",
-    description: "verify Consul's certificate (alone: true; =false skips it; default true)",
+    group: "consul",
+    placeholder: "BOOL",
+    description: "verify Consul's certificate; =false skips it",
+    default: true,
   },
   consulCaCert: {
     flag: "consul-cacert",
     env: "CONSUL_CACERT",
+    group: "consul",
+    placeholder: "FILE",
     description: "PEM CA file for Consul's certificate",
+    whenUnset: "the system's CAs",
   },
   consulCaPath: {
     flag: "consul-capath",
     env: "CONSUL_CAPATH",
+    group: "consul",
+    placeholder: "DIR",
     description: "directory of PEM CA files for Consul's certificate",
+    whenUnset: "the system's CAs",
   },
   consulClientCert: {
     flag: "consul-client-cert",
     env: "CONSUL_CLIENT_CERT",
+    group: "consul",
+    placeholder: "FILE",
     description: "PEM client certificate for Consul's verify_incoming (needs the key)",
+    whenUnset: "no client certificate",
   },
   consulClientKey: {
     flag: "consul-client-key",
     env: "CONSUL_CLIENT_KEY",
+    group: "consul",
+    placeholder: "FILE",
     description: "PEM private key of --consul-client-cert",
+    whenUnset: "none",
   },
   consulTlsServerName: {
     flag: "consul-tls-server-name",
     env: "CONSUL_TLS_SERVER_NAME",
+    group: "consul",
+    placeholder: "NAME",
     description: "server name (SNI) to verify Consul's certificate against",
+    whenUnset: "the address's host",
   },
   consulStale: {
     flag: "consul-stale",
     valueOptional: true,
     env: "BRIDGE_CONSUL_STALE",
-    description: "allow stale reads from any Consul server (alone: true; default false)",
+    group: "consul",
+    placeholder: "BOOL",
+    description: "allow stale reads from any Consul server",
+    default: false,
   },
   consulMaxStale: {
     flag: "consul-max-stale",
     env: "BRIDGE_CONSUL_MAX_STALE",
+    group: "consul",
+    placeholder: "SECONDS",
     description:
-      "with --consul-stale: seconds of X-Consul-LastContact past which an answer is read again from the leader (default: no bound)",
+      "with --consul-stale: an answer whose X-Consul-LastContact is longer is read again from the leader, 1-3600",
+    whenUnset: "no bound",
   },
   consulCached: {
     flag: "consul-cached",
     valueOptional: true,
     env: "BRIDGE_CONSUL_CACHED",
-    description: "read services through the agent cache, ?cached (alone: true; default false)",
+    group: "consul",
+    placeholder: "BOOL",
+    description: "read services through the agent cache (?cached)",
+    default: false,
   },
   consulWait: {
     flag: "consul-wait",
     env: "BRIDGE_CONSUL_WAIT",
-    description: `blocking query wait in seconds, 1-600 (default ${DEFAULT_WAIT_SECONDS})`,
+    group: "consul",
+    placeholder: "SECONDS",
+    description: "blocking query wait, 1-600",
+    default: DEFAULT_WAIT_SECONDS,
   },
   consulProgressTimeout: {
     flag: "consul-progress-timeout",
     env: "BRIDGE_CONSUL_PROGRESS_TIMEOUT",
-    description: `seconds without a byte of an answer's body, once begun, before the read is dropped and retried, 1-300 (default ${DEFAULT_PROGRESS_TIMEOUT_SECONDS})`,
+    group: "consul",
+    placeholder: "SECONDS",
+    description: "a body that stops arriving this long is dropped and read again, 1-300",
+    default: DEFAULT_PROGRESS_TIMEOUT_SECONDS,
   },
   consulMaxConns: {
     flag: "consul-max-conns",
     env: "BRIDGE_CONSUL_MAX_CONNS",
-    description: `max concurrent connections to Consul, 3-64 (default ${DEFAULT_MAX_CONSUL_CONNECTIONS})`,
+    group: "consul",
+    placeholder: "N",
+    description: "max concurrent connections to Consul, 3-64",
+    default: DEFAULT_MAX_CONSUL_CONNECTIONS,
   },
   datacenters: {
     flag: "datacenters",
     env: "BRIDGE_DATACENTERS",
+    group: "consul",
+    placeholder: "DC,...",
     description:
       "other datacenters to fail over to, in order (dc2,dc3); each takes one of the max connections",
+    whenUnset: "the local datacenter only",
   },
-} as const;
+} as const satisfies Record<string, OptionSpec>;
 
 /** Key of {@link CONSUL_OPTIONS}. */
 export type ConsulOption = keyof typeof CONSUL_OPTIONS;
+
+/** The Consul options that are switches, read with Consul's ParseBool. */
+type ConsulSwitch = "consulSsl" | "consulSslVerify" | "consulStale" | "consulCached";
 
 /**
  * Reads every Consul setting with the meaning Consul's CLI gives it: the token file wins over
@@ -165,13 +208,13 @@ export function readConsulConfig(
   given: Partial<Record<ConsulOption, GivenValue>>,
   problems: string[],
 ): ConsulConfig {
-  const bool = (option: ConsulOption, fallback: boolean): boolean =>
-    parseBool(given[option], fallback, problems);
+  const bool = (option: ConsulSwitch): boolean =>
+    parseBool(given[option], CONSUL_OPTIONS[option].default, problems);
   const integer = (option: ConsulOption, fallback: number, min: number, max: number): number =>
     readInteger(given[option], fallback, min, max, problems);
-  const address = parseConsulAddress(given.consulAddr, bool("consulSsl", false), problems);
-  const tls = readTls(given, bool("consulSslVerify", true), problems);
-  const stale = bool("consulStale", false);
+  const address = parseConsulAddress(given.consulAddr, bool("consulSsl"), problems);
+  const tls = readConsulTls(given, bool("consulSslVerify"), problems);
+  const stale = bool("consulStale");
   const maxStale = given.consulMaxStale;
   if (maxStale && !stale) problems.push(`${maxStale.source} needs --consul-stale`);
   const token = readToken(given, problems);
@@ -187,7 +230,7 @@ export function readConsulConfig(
     waitSeconds: integer("consulWait", DEFAULT_WAIT_SECONDS, 1, 600),
     stale,
     maxStaleSeconds: maxStale ? integer("consulMaxStale", 0, 1, 3600) : undefined,
-    cached: bool("consulCached", false),
+    cached: bool("consulCached"),
     maxConnections,
     progressTimeoutSeconds: integer(
       "consulProgressTimeout",
@@ -264,68 +307,6 @@ export function parseConsulAddress(
   return { host, port, secure: match[1] === "https" || sslFlag };
 }
 
-function readTls(
-  given: Partial<Record<ConsulOption, GivenValue>>,
-  verify: boolean,
-  problems: string[],
-): ConsulTlsConfig | undefined {
-  const { consulCaCert, consulCaPath, consulClientCert, consulClientKey } = given;
-  if (consulClientCert && !consulClientKey)
-    problems.push(`${consulClientCert.source} needs --consul-client-key (CONSUL_CLIENT_KEY)`);
-  if (consulClientKey && !consulClientCert)
-    problems.push(`${consulClientKey.source} needs --consul-client-cert (CONSUL_CLIENT_CERT)`);
-  const ca: Buffer[] = [];
-  if (consulCaCert) {
-    const pem = readGivenFile(consulCaCert, problems);
-    if (pem) ca.push(...checkCertificates(consulCaCert, pem, problems));
-  }
-  if (consulCaPath) ca.push(...readCaDirectory(consulCaPath, problems));
-  const serverName = given.consulTlsServerName?.value;
-  const anything = ca.length > 0 || consulClientCert || serverName !== undefined || !verify;
-  if (!anything) return undefined;
-  return {
-    ca: ca.length > 0 ? ca : undefined,
-    cert: consulClientCert && readGivenFile(consulClientCert, problems),
-    key: consulClientKey && readGivenFile(consulClientKey, problems),
-    serverName,
-    verify,
-  };
-}
-
-/** Every regular file of the directory, as Consul's CAPath does; each must hold certificates. */
-function readCaDirectory(dir: GivenValue, problems: string[]): Buffer[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir.value).sort();
-  } catch (error) {
-    problems.push(`${dir.source}=${dir.value}: cannot read the directory (${errorCode(error)})`);
-    return [];
-  }
-  const found: Buffer[] = [];
-  for (const name of names) {
-    const path = join(dir.value, name);
-    if (!statSync(path, { throwIfNoEntry: false })?.isFile()) continue;
-    const file = { value: path, source: dir.source };
-    const pem = readGivenFile(file, problems);
-    if (pem) found.push(...checkCertificates(file, pem, problems));
-  }
-  if (found.length === 0 && names.length === 0)
-    problems.push(`${dir.source}=${dir.value}: no CA file in the directory`);
-  return found;
-}
-
-function checkCertificates(file: GivenValue, pem: Buffer, problems: string[]): Buffer[] {
-  try {
-    new X509Certificate(pem);
-    return [pem];
-  } catch (error) {
-    problems.push(
-      `${file.source}=${file.value}: not a PEM certificate (${(error as Error).message})`,
-    );
-    return [];
-  }
-}
-
 function readToken(
   given: Partial<Record<ConsulOption, GivenValue>>,
   problems: string[],
@@ -338,17 +319,4 @@ function readToken(
   }
   const inline = given.consulToken;
   return inline && { value: inline.value, source: inline.source };
-}
-
-function readGivenFile(file: GivenValue, problems: string[]): Buffer | undefined {
-  try {
-    return readFileSync(file.value);
-  } catch (error) {
-    problems.push(`${file.source}=${file.value}: cannot read the file (${errorCode(error)})`);
-    return undefined;
-  }
-}
-
-function errorCode(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
 }

@@ -1,3 +1,4 @@
+import type { OptionSpec } from "./option-spec.ts";
 import type { Given } from "./values.ts";
 import type { DnsTarget } from "../dns/dns-resolve.ts";
 import type { SourceMergeMode } from "../model/source-merge.ts";
@@ -16,36 +17,50 @@ export interface DnsConfig {
 export const DEFAULT_DNS_MIN_TTL_SECONDS = 5;
 export const DEFAULT_DNS_MAX_TTL_SECONDS = 300;
 
-/** The DNS options, in the shape of the option table of config.ts. */
+/** The DNS options, in the shape of the option table (option-spec.ts). */
 export const DNS_OPTIONS = {
   dnsServices: {
     flag: "dns-services",
     env: "BRIDGE_DNS_SERVICES",
+    group: "dns",
+    placeholder: "SERVICE=NAME,...",
     description:
-      "services from DNS, comma list of SERVICE=NAME: an SRV name (_api._tcp.service.consul, api.service.consul) or NAME:PORT for A/AAAA records (default: none)",
+      "services from DNS: NAME is an SRV name (_api._tcp.service.consul, api.service.consul) or HOST:PORT for A/AAAA records",
+    whenUnset: "no DNS source",
   },
   dnsServer: {
     flag: "dns-server",
     env: "BRIDGE_DNS_SERVER",
-    description: "DNS server HOST:PORT for --dns-services (default: the system's resolvers)",
+    group: "dns",
+    placeholder: "HOST:PORT",
+    description: "DNS server for --dns-services",
+    whenUnset: "the system's resolvers",
   },
   dnsMinTtl: {
     flag: "dns-min-ttl",
     env: "BRIDGE_DNS_MIN_TTL",
-    description: `shortest re-resolve interval in seconds, 1-3600 (default ${DEFAULT_DNS_MIN_TTL_SECONDS})`,
+    group: "dns",
+    placeholder: "SECONDS",
+    description: "shortest re-resolve interval, 1-3600",
+    default: DEFAULT_DNS_MIN_TTL_SECONDS,
   },
   dnsMaxTtl: {
     flag: "dns-max-ttl",
     env: "BRIDGE_DNS_MAX_TTL",
-    description: `longest re-resolve interval in seconds, 1-86400 (default ${DEFAULT_DNS_MAX_TTL_SECONDS})`,
+    group: "dns",
+    placeholder: "SECONDS",
+    description: "longest re-resolve interval, 1-86400",
+    default: DEFAULT_DNS_MAX_TTL_SECONDS,
   },
   dnsMerge: {
     flag: "dns-merge",
     env: "BRIDGE_DNS_MERGE",
-    description:
-      "a service in both Consul and DNS: prefer-consul (the catalog alone) or merge (both) (default prefer-consul)",
+    group: "dns",
+    placeholder: "prefer-consul|merge",
+    description: "a service in both Consul and DNS: the catalog's instances alone, or both",
+    default: "prefer-consul",
   },
-} as const;
+} as const satisfies Record<string, OptionSpec>;
 
 /** The DNS values as given, by option name. */
 export type DnsGiven = Record<keyof typeof DNS_OPTIONS, Given>;
@@ -116,7 +131,7 @@ export function readDnsConfig(given: DnsGiven, problems: string[]): DnsConfig {
   if (minTtlSeconds > maxTtlSeconds) {
     problems.push(`--dns-min-ttl ${minTtlSeconds} is above --dns-max-ttl ${maxTtlSeconds}`);
   }
-  const merge = given.dnsMerge?.value ?? "prefer-consul";
+  const merge = given.dnsMerge?.value ?? DNS_OPTIONS.dnsMerge.default;
   if (merge !== "prefer-consul" && merge !== "merge") {
     problems.push(`${given.dnsMerge?.source}=${merge}: expected prefer-consul or merge`);
   }

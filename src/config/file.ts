@@ -1,11 +1,12 @@
-import { readFileSync } from "node:fs";
-import type { GivenValue } from "./values.ts";
+import { closestName } from "./suggest.ts";
+import { readGivenFile, type GivenValue } from "./values.ts";
 
 /**
  * Reads a `--config` file: one JSON object whose keys are flag names without the dashes
  * (`{"xds-port": 18000, "services": "api-*"}`). Numbers and booleans stand for their text, a
  * list of strings for its comma-joined form. Every problem (missing file, bad JSON, unknown key,
- * unusable value) is added to `problems` naming the file and the key; the good keys still count.
+ * unusable value) is added to `problems` naming the file and the key, an unknown key with the
+ * key it likely stands for; the good keys still count.
  */
 export function readConfigFile(
   file: GivenValue,
@@ -13,14 +14,8 @@ export function readConfigFile(
   problems: string[],
 ): Map<string, GivenValue> {
   const values = new Map<string, GivenValue>();
-  let text: string;
-  try {
-    text = readFileSync(file.value, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    problems.push(`${file.source}=${file.value}: cannot read the file (${code})`);
-    return values;
-  }
+  const text = readGivenFile(file, problems)?.toString("utf8");
+  if (text === undefined) return values;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -34,7 +29,11 @@ export function readConfigFile(
   }
   for (const [key, value] of Object.entries(parsed)) {
     if (!knownFlags.has(key)) {
-      problems.push(`${file.value}: unknown key ${JSON.stringify(key)} (keys are the flag names)`);
+      const closest = closestName(key, knownFlags);
+      const hint = closest ? `; did you mean ${JSON.stringify(closest)}?` : "";
+      problems.push(
+        `${file.value}: unknown key ${JSON.stringify(key)} (keys are the flag names)${hint}`,
+      );
       continue;
     }
     const asText = valueText(value);

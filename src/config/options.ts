@@ -1,10 +1,14 @@
 import { CONSUL_OPTIONS } from "./consul.ts";
 import { DNS_OPTIONS } from "./dns.ts";
+import type { OptionSpec } from "./option-spec.ts";
 import { ROUTING_OPTIONS } from "./routing.ts";
 import { SHIM_OPTIONS } from "./shim.ts";
 import { XDS_AUTH_OPTIONS } from "./xds-auth.ts";
 
 /** The bridge's options: defaults, and the table of flags and environment names behind --help. */
+
+export type { OptionGroup, OptionSpec } from "./option-spec.ts";
+export { OPTION_GROUPS } from "./option-spec.ts";
 
 export const DEFAULT_XDS_PORT = 18000;
 export const DEFAULT_HTTP_PORT = 5000;
@@ -18,96 +22,136 @@ export const DEFAULT_KEEPALIVE_TIME_MS = 30_000;
 export const DEFAULT_MAX_CONNECTION_AGE_MS = 30 * 60_000;
 export const DEFAULT_LOG_LEVEL = "info";
 export const DEFAULT_CHECK_GRACE_SECONDS = 30;
+/** Consul's `warning` reaches Envoy as HEALTHY unless told otherwise (docs/architecture.md §3). */
+export const DEFAULT_WARNING_AS = "healthy";
+/** Consul's `critical` reaches Envoy as UNHEALTHY unless told otherwise (docs/architecture.md §3). */
+export const DEFAULT_CRITICAL_AS = "unhealthy";
 
-/** One option: its flag, its environment variable, and its description for --help. */
-export interface OptionSpec {
-  flag: string;
-  env?: string;
-  /** An older environment name still read, with a deprecation notice. */
-  deprecatedEnv?: string;
-  short?: string;
-  description: string;
-  boolean?: boolean;
-  /** A switch that may stand alone, meaning true (`--consul-ssl`), or carry a value (`--consul-ssl=false`). */
-  valueOptional?: boolean;
-}
-
+/**
+ * Every option, in --help order within its group. An entry carries its flag, its environment
+ * name, its group and description, and, when it takes a value, a placeholder and either a
+ * `default` (a DEFAULT_* constant) or `whenUnset` (what its absence means); option-spec.ts
+ * checks the shape.
+ */
 export const OPTIONS = {
   config: {
     flag: "config",
     env: "BRIDGE_CONFIG",
+    group: "general",
+    placeholder: "FILE",
     description:
       'JSON file of options keyed by flag name ({"xds-port": 18000}); flags and environment win',
+    whenUnset: "no file",
   },
   ...CONSUL_OPTIONS,
   xdsHost: {
     flag: "xds-host",
     env: "BRIDGE_XDS_HOST",
     deprecatedEnv: "XDS_HOST",
-    description: `address the xDS server binds (default ${DEFAULT_BIND_HOST})`,
+    group: "xds",
+    placeholder: "HOST",
+    description: "address the xDS server binds",
+    default: DEFAULT_BIND_HOST,
   },
   xdsPort: {
     flag: "xds-port",
     env: "BRIDGE_XDS_PORT",
     deprecatedEnv: "XDS_PORT",
-    description: `xDS gRPC port (default ${DEFAULT_XDS_PORT})`,
+    group: "xds",
+    placeholder: "PORT",
+    description: "xDS gRPC port",
+    default: DEFAULT_XDS_PORT,
   },
   httpHost: {
     flag: "http-host",
     env: "BRIDGE_HTTP_HOST",
     deprecatedEnv: "HTTP_HOST",
-    description: `address the shim and status page bind (default ${DEFAULT_HTTP_HOST})`,
+    group: "http",
+    placeholder: "HOST",
+    description: "address the shim and status page bind (anywhere but loopback: set --shim-token)",
+    default: DEFAULT_HTTP_HOST,
   },
   httpPort: {
     flag: "http-port",
     env: "BRIDGE_HTTP_PORT",
     deprecatedEnv: "HTTP_PORT",
-    description: `shim HTTP port (default ${DEFAULT_HTTP_PORT})`,
+    group: "http",
+    placeholder: "PORT",
+    description: "port of the shim, the status page and /metrics",
+    default: DEFAULT_HTTP_PORT,
   },
   shimToken: {
     flag: "shim-token",
     env: "BRIDGE_SHIM_TOKEN",
-    description: "token required on shim calls (default: none)",
+    group: "shim",
+    placeholder: "TOKEN",
+    description: "token required on shim calls (Authorization: Bearer or X-Bridge-Token)",
+    whenUnset: "none",
   },
   defaultService: {
     flag: "default-service",
     env: "BRIDGE_DEFAULT_SERVICE",
-    description: `service for shim calls naming none (default ${DEFAULT_SERVICE})`,
+    group: "shim",
+    placeholder: "NAME",
+    description: "service for shim calls naming none",
+    default: DEFAULT_SERVICE,
   },
   checkInterval: {
     flag: "check-interval",
     env: "BRIDGE_CHECK_INTERVAL",
-    description: `TCP check interval of shim registrations in seconds (default ${DEFAULT_CHECK_INTERVAL_SECONDS})`,
+    group: "shim",
+    placeholder: "SECONDS",
+    description: "TCP check interval of shim registrations, 1-3600",
+    default: DEFAULT_CHECK_INTERVAL_SECONDS,
   },
   deregisterAfter: {
     flag: "deregister-critical-after",
     env: "BRIDGE_DEREGISTER_CRITICAL_AFTER",
-    description: `seconds a critical shim registration lives, >= 60 (default ${DEFAULT_DEREGISTER_CRITICAL_AFTER_SECONDS})`,
+    group: "shim",
+    placeholder: "SECONDS",
+    description: "how long a critical shim registration lives, 60-86400",
+    default: DEFAULT_DEREGISTER_CRITICAL_AFTER_SECONDS,
   },
   warningAs: {
     flag: "warning-as",
     env: "BRIDGE_WARNING_AS",
-    description: "Envoy status for Consul warning: healthy|degraded (default healthy)",
+    group: "health",
+    placeholder: "healthy|degraded",
+    description: "Envoy status for Consul's warning",
+    default: DEFAULT_WARNING_AS,
   },
   criticalAs: {
     flag: "critical-as",
     env: "BRIDGE_CRITICAL_AS",
-    description: "Envoy status for Consul critical: unhealthy|omit (default unhealthy)",
+    group: "health",
+    placeholder: "unhealthy|omit",
+    description: "Envoy status for Consul's critical (omit: the endpoint is left out)",
+    default: DEFAULT_CRITICAL_AS,
   },
   checkGrace: {
     flag: "check-grace",
     env: "BRIDGE_CHECK_GRACE",
-    description: `seconds a previously healthy check may stay in its agent start-up default (critical, never run) before it counts, when Consul does not report the check's interval; 0 = no hold (default ${DEFAULT_CHECK_GRACE_SECONDS})`,
+    group: "health",
+    placeholder: "SECONDS",
+    description:
+      "how long a previously healthy check may stay in its agent start-up default (critical, never run) before it counts, when Consul does not report the check's interval; 0: no hold",
+    default: DEFAULT_CHECK_GRACE_SECONDS,
   },
   keepalive: {
     flag: "xds-keepalive-ms",
     env: "BRIDGE_XDS_KEEPALIVE_MS",
-    description: `gRPC keepalive ping interval (default ${DEFAULT_KEEPALIVE_TIME_MS})`,
+    group: "xds",
+    placeholder: "MS",
+    description: "gRPC keepalive ping interval",
+    default: DEFAULT_KEEPALIVE_TIME_MS,
   },
   maxConnectionAge: {
     flag: "xds-max-connection-age-ms",
     env: "BRIDGE_XDS_MAX_CONNECTION_AGE_MS",
-    description: `gRPC max connection age, lets Envoys rebalance (default ${DEFAULT_MAX_CONNECTION_AGE_MS})`,
+    group: "xds",
+    placeholder: "MS",
+    description: "gRPC max connection age, lets Envoys rebalance",
+    default: DEFAULT_MAX_CONNECTION_AGE_MS,
   },
   ...XDS_AUTH_OPTIONS,
   ...SHIM_OPTIONS,
@@ -117,19 +161,27 @@ export const OPTIONS = {
     flag: "log-level",
     env: "BRIDGE_LOG_LEVEL",
     deprecatedEnv: "LOG_LEVEL",
-    description: `pino log level (default ${DEFAULT_LOG_LEVEL})`,
+    group: "logging",
+    placeholder: "LEVEL",
+    description: "pino log level: fatal, error, warn, info, debug, trace or silent",
+    default: DEFAULT_LOG_LEVEL,
   },
-  help: { flag: "help", short: "h", description: "print this help", boolean: true },
-  version: { flag: "version", description: "print the version", boolean: true },
+  logFormat: {
+    flag: "log-format",
+    env: "BRIDGE_LOG_FORMAT",
+    group: "logging",
+    placeholder: "pretty|json",
+    description: "pretty (one readable line per event) or json (one JSON object per line)",
+    whenUnset: "pretty on a terminal, json otherwise",
+  },
+  help: {
+    flag: "help",
+    short: "h",
+    group: "general",
+    description: "print this help",
+    boolean: true,
+  },
+  version: { flag: "version", group: "general", description: "print the version", boolean: true },
 } satisfies Record<string, OptionSpec>;
 
 export type OptionName = keyof typeof OPTIONS;
-
-/** The --help text. */
-export function usage(): string {
-  const lines = Object.values(OPTIONS).map((spec: OptionSpec) => {
-    const env = spec.env ? ` [env ${spec.env}]` : "";
-    return `  --${spec.flag.padEnd(28)} ${spec.description}${env}`;
-  });
-  return `usage: consul-xds-bridge [options]\n${lines.join("\n")}`;
-}

@@ -1,3 +1,4 @@
+import type { OptionSpec } from "./option-spec.ts";
 import { readInteger, type Given } from "./values.ts";
 import { parseServiceFilter, type ServiceFilter } from "../model/service-filter.ts";
 
@@ -17,43 +18,59 @@ export const DEFAULT_CLUSTER_GRACE_SECONDS = 60;
 export const DEFAULT_ROUTE_CONFIG_NAME = "consul-services";
 export const DEFAULT_GATEWAY_HOST = "0.0.0.0";
 
-/** The routing options, in the shape of the option table of config.ts. */
+/** The routing options, in the shape of the option table (option-spec.ts). */
 export const ROUTING_OPTIONS = {
   services: {
     flag: "services",
     env: "BRIDGE_SERVICES",
+    group: "xds",
+    placeholder: "PATTERN,...",
     description:
-      "services to export, comma list of name globs (api-*), tag:NAME, meta:KEY=VALUE; any match exports (default: all but consul)",
+      "services to export: name globs (api-*), tag:NAME, meta:KEY=VALUE; any match exports",
+    whenUnset: "all but consul",
   },
   clusterGrace: {
     flag: "cluster-grace",
     env: "BRIDGE_CLUSTER_GRACE",
-    description: `seconds a departed service keeps its empty cluster, 0-86400 (default ${DEFAULT_CLUSTER_GRACE_SECONDS})`,
+    group: "xds",
+    placeholder: "SECONDS",
+    description: "how long a departed service keeps its empty cluster, 0-86400",
+    default: DEFAULT_CLUSTER_GRACE_SECONDS,
   },
   routeConfigName: {
     flag: "route-config-name",
     env: "BRIDGE_ROUTE_CONFIG_NAME",
-    description: `name of the RouteConfiguration of all services (default ${DEFAULT_ROUTE_CONFIG_NAME})`,
+    group: "xds",
+    placeholder: "NAME",
+    description: "name of the RouteConfiguration of all services",
+    default: DEFAULT_ROUTE_CONFIG_NAME,
   },
   gatewayPort: {
     flag: "gateway-port",
     env: "BRIDGE_GATEWAY_PORT",
-    description: "serve the Listener consul-gateway on this port (default: no gateway listener)",
+    group: "gateway",
+    placeholder: "PORT",
+    description: "serve the Listener consul-gateway on this port",
+    whenUnset: "no gateway listener",
   },
   gatewayHost: {
     flag: "gateway-host",
     env: "BRIDGE_GATEWAY_HOST",
-    description: `address the gateway listener binds in Envoy (default ${DEFAULT_GATEWAY_HOST})`,
+    group: "gateway",
+    placeholder: "HOST",
+    description: "address the gateway listener binds in Envoy",
+    default: DEFAULT_GATEWAY_HOST,
   },
   gatewayZipkin: {
     flag: "gateway-zipkin",
     env: "BRIDGE_GATEWAY_ZIPKIN",
+    group: "gateway",
+    placeholder: "CLUSTER",
     description:
-      "Envoy cluster of a Zipkin collector the gateway sends spans to (envoy.yaml defines zipkin_collector, 127.0.0.1:9411; default: no tracing)",
+      "Envoy cluster of a Zipkin collector the gateway sends spans to (envoy.yaml defines zipkin_collector, 127.0.0.1:9411)",
+    whenUnset: "no tracing",
   },
-} as const;
-
-/** A value as given, with where it came from (`--flag` or `ENV_NAME`) for messages. */
+} as const satisfies Record<string, OptionSpec>;
 
 /** The routing values as given, by option name. */
 export type RoutingGiven = Record<keyof typeof ROUTING_OPTIONS, Given>;

@@ -1,3 +1,4 @@
+import type { OptionSpec } from "./option-spec.ts";
 import { readInteger, readList, type Given } from "./values.ts";
 import { SERVICE_NAME_PATTERN } from "../model/names.ts";
 import { parseCidrText, type CidrRange } from "../model/network-address.ts";
@@ -5,7 +6,7 @@ import { parseCidrText, type CidrRange } from "../model/network-address.ts";
 /** What the shim does with a name that resolves to several addresses. */
 export type ShimMultiAddress = "refuse" | "all";
 
-/** What the shim accepts and how much it queues (the rules are listed in the README's shim section). */
+/** What the shim accepts and how much it queues (the rules are listed in docs/edsservice-compatibility.md, the shim in full). */
 export interface ShimConfig {
   /** Service names never registered, compared case-insensitively; always includes `consul`. */
   reservedServices: string[];
@@ -32,36 +33,49 @@ export const DEFAULT_SHIM_ALLOW_NETWORKS: readonly string[] = [
 export const DEFAULT_SHIM_QUEUE_LIMIT = 2048;
 export const DEFAULT_SHIM_LOOKUP_TIMEOUT_MS = 2_000;
 
-/** The shim's options, in the shape of the option table of config.ts. */
+/** The shim's options, in the shape of the option table (option-spec.ts). */
 export const SHIM_OPTIONS = {
   shimReservedServices: {
     flag: "shim-reserved-services",
     env: "BRIDGE_SHIM_RESERVED_SERVICES",
-    description: "comma list of service names the shim refuses, besides consul (default: none)",
+    group: "shim",
+    placeholder: "NAME,...",
+    description: "service names the shim refuses, besides consul",
+    whenUnset: "consul alone",
   },
   shimAllowNetworks: {
     flag: "shim-allow-networks",
     env: "BRIDGE_SHIM_ALLOW_NETWORKS",
-    description: `comma list of CIDRs shim addresses must be in (default ${DEFAULT_SHIM_ALLOW_NETWORKS.join(",")})`,
+    group: "shim",
+    placeholder: "CIDR,...",
+    description: "networks shim addresses must be in",
+    default: DEFAULT_SHIM_ALLOW_NETWORKS,
   },
   shimMultiAddress: {
     flag: "shim-multi-address",
     env: "BRIDGE_SHIM_MULTI_ADDRESS",
-    description: "a name with several addresses: refuse|all (default refuse)",
+    group: "shim",
+    placeholder: "refuse|all",
+    description: "what to do with a name that has several addresses",
+    default: "refuse",
   },
   shimQueueLimit: {
     flag: "shim-queue-limit",
     env: "BRIDGE_SHIM_QUEUE_LIMIT",
-    description: `shim operations queued for Consul before 503, 1-100000 (default ${DEFAULT_SHIM_QUEUE_LIMIT})`,
+    group: "shim",
+    placeholder: "N",
+    description: "shim operations queued for Consul before 503, 1-100000",
+    default: DEFAULT_SHIM_QUEUE_LIMIT,
   },
   shimLookupTimeout: {
     flag: "shim-lookup-timeout-ms",
     env: "BRIDGE_SHIM_LOOKUP_TIMEOUT_MS",
-    description: `longest shim name lookup, 100-30000 (default ${DEFAULT_SHIM_LOOKUP_TIMEOUT_MS})`,
+    group: "shim",
+    placeholder: "MS",
+    description: "longest shim name lookup, 100-30000",
+    default: DEFAULT_SHIM_LOOKUP_TIMEOUT_MS,
   },
-} as const;
-
-/** A value as given, with where it came from (`--flag` or `ENV_NAME`) for messages. */
+} as const satisfies Record<string, OptionSpec>;
 
 /** The shim's values as given, by option name. */
 export type ShimGiven = Record<keyof typeof SHIM_OPTIONS, Given>;
@@ -102,7 +116,7 @@ export function readShimConfig(
   }
   if (networks.length === 0) problems.push(`${given.shimAllowNetworks?.source}: no network given`);
 
-  let multiAddress: ShimMultiAddress = "refuse";
+  let multiAddress: ShimMultiAddress = SHIM_OPTIONS.shimMultiAddress.default;
   const mode = given.shimMultiAddress;
   if (mode && (mode.value === "refuse" || mode.value === "all")) multiAddress = mode.value;
   else if (mode) problems.push(`${mode.source}=${mode.value}: expected refuse or all`);

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+
 /** Readers of one option's raw value, shared by the configuration groups. */
 
 /** A value as given, and where it came from (`--flag`, an environment name, a file key). */
@@ -32,4 +34,15 @@ export function readList(given: Given): string[] {
     .split(",")
     .map((item) => item.trim())
     .filter((item) => item !== "");
+}
+
+/** The contents of the file an option names; an unreadable file is recorded as a problem. */
+export function readGivenFile(file: GivenValue, problems: string[]): Buffer | undefined {
+  try {
+    return readFileSync(file.value);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    problems.push(`${file.source}=${file.value}: cannot read the file (${reason})`);
+    return undefined;
+  }
 }

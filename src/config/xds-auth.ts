@@ -1,6 +1,6 @@
-import type { GivenValue } from "./values.ts";
+import type { OptionSpec } from "./option-spec.ts";
+import { readGivenFile, type GivenValue } from "./values.ts";
 import { X509Certificate } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
 
 /** TLS of the xDS port: PEM contents, read once at start. */
@@ -19,34 +19,49 @@ export interface XdsAuthConfig {
   token: string | undefined;
 }
 
-/** The xDS authentication options, in the shape of the option table of config.ts. */
+/** The xDS authentication options, in the shape of the option table (option-spec.ts). */
 export const XDS_AUTH_OPTIONS = {
   xdsTlsCert: {
     flag: "xds-tls-cert",
     env: "BRIDGE_XDS_TLS_CERT",
-    description: "PEM certificate (chain) of the xDS server; enables TLS (default: plaintext)",
+    group: "xds",
+    placeholder: "FILE",
+    description: "PEM certificate (chain) of the xDS server; enables TLS",
+    whenUnset: "plaintext",
   },
   xdsTlsKey: {
     flag: "xds-tls-key",
     env: "BRIDGE_XDS_TLS_KEY",
+    group: "xds",
+    placeholder: "FILE",
     description: "PEM private key of --xds-tls-cert",
+    whenUnset: "none",
   },
   xdsClientCa: {
     flag: "xds-client-ca",
     env: "BRIDGE_XDS_CLIENT_CA",
+    group: "xds",
+    placeholder: "FILE",
     description: "PEM CA file; xDS clients must present a certificate it signed (mutual TLS)",
+    whenUnset: "no client certificate asked",
   },
   xdsToken: {
     flag: "xds-token",
     env: "BRIDGE_XDS_TOKEN",
+    group: "xds",
+    placeholder: "TOKEN",
     description: "bearer token every xDS stream must carry (authorization metadata)",
+    whenUnset: "none",
   },
   xdsTokenFile: {
     flag: "xds-token-file",
     env: "BRIDGE_XDS_TOKEN_FILE",
+    group: "xds",
+    placeholder: "FILE",
     description: "file holding the xDS bearer token (keeps it out of argv)",
+    whenUnset: "none",
   },
-} as const;
+} as const satisfies Record<string, OptionSpec>;
 
 type XdsAuthOption = keyof typeof XDS_AUTH_OPTIONS;
 
@@ -126,14 +141,4 @@ function readToken(
     return undefined;
   }
   return token;
-}
-
-function readGivenFile(file: GivenValue, problems: string[]): Buffer | undefined {
-  try {
-    return readFileSync(file.value);
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    problems.push(`${file.source}=${file.value}: cannot read the file (${reason})`);
-    return undefined;
-  }
 }

@@ -3,15 +3,15 @@ import type { RequestHandler } from "./http-server.ts";
 
 /** What the status endpoints read. */
 export interface StatusSources {
-  ready: () => boolean;
-  /** Why the bridge is not ready beyond waiting for Consul (an ACL problem), when known. */
-  notReadyReason?: () => string | undefined;
+  /** Why the bridge is not ready (`/ready` answers 503 with it); undefined when it is ready. */
+  notReady: () => string | undefined;
   registry: Registry;
 }
 
 /**
- * `/healthz` (the process is up), `/ready` (the first full read of Consul is done, so the bridge
- * serves real state; load balancers and orchestrators should wait for it) and `/metrics`.
+ * `/healthz` (the process is up), `/ready` (the first full read of Consul is done and Consul's
+ * answers are current, so the bridge serves real state; load balancers and orchestrators should
+ * wait for it) and `/metrics`.
  */
 export function createStatusHandler(sources: StatusSources): RequestHandler {
   return (request, response) => {
@@ -22,14 +22,10 @@ export function createStatusHandler(sources: StatusSources): RequestHandler {
       return true;
     }
     if (path === "/ready") {
-      const ready = sources.ready();
+      const reason = sources.notReady();
       response
-        .writeHead(ready ? 200 : 503, { "content-type": "text/plain" })
-        .end(
-          ready
-            ? "ready\n"
-            : `${sources.notReadyReason?.() ?? "waiting for the first full read of Consul"}\n`,
-        );
+        .writeHead(reason === undefined ? 200 : 503, { "content-type": "text/plain" })
+        .end(`${reason ?? "ready"}\n`);
       return true;
     }
     if (path === "/metrics") {

@@ -24,7 +24,7 @@ export interface LbSettings {
   subsets: SubsetSettings | undefined;
 }
 
-/** Meta keys of these settings (merged into SERVICE_META_KEYS, which the README table lists). */
+/** Meta keys of these settings (merged into SERVICE_META_KEYS, which docs/configuration.md lists). */
 export const LB_META_KEYS = {
   localityLb: {
     key: "envoy-locality-lb",

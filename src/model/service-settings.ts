@@ -78,7 +78,7 @@ export interface MetaProblem {
   reason: string;
 }
 
-/** The meta keys, their meaning, default and an example (the README table is made from it). */
+/** The meta keys, their meaning, default and an example (docs/configuration.md's table is made from it). */
 export const SERVICE_META_KEYS = {
   connectTimeout: {
     key: "envoy-connect-timeout",

@@ -2,7 +2,7 @@ import type { ConsulStatus, ConsulStatusSnapshot } from "../consul/watch/consul-
 import type { EndpointHealth } from "../model/endpoint.ts";
 import type { EndpointStore } from "../model/endpoint-store.ts";
 import type { StreamRegistry, StreamSnapshot } from "../xds/protocol/stream-registry.ts";
-import { SERVED_TYPE_URLS } from "../xds/resources/type-urls.ts";
+import { SERVED_TYPE_URLS } from "../xds/resources/resource-types.ts";
 import type { XdsCache } from "../xds/cache/xds-cache.ts";
 
 /** One endpoint as `/debug/state` shows it. */

@@ -1,11 +1,31 @@
 import pino, { stdSerializers, type DestinationStream, type Logger } from "pino";
+import pretty from "pino-pretty";
 
-/** The root logger: JSON lines on stdout, or into `destination` (tests use an in-memory sink). */
-export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino(
-    { level, base: { app: "consul-xds-bridge" }, serializers: { err: serializeError } },
-    destination,
-  );
+/** Options of {@link createLogger}. */
+export interface LoggerOptions {
+  /** `pretty`: one readable, coloured line per event (pino-pretty); `json` (default): JSON lines. */
+  format?: "pretty" | "json";
+  /** Where JSON lines go instead of stdout (tests use an in-memory sink). */
+  destination?: DestinationStream;
+}
+
+/** The root logger, on stdout unless given a destination. */
+export function createLogger(level: string, options: LoggerOptions = {}): Logger {
+  const settings = {
+    level,
+    base: { app: "consul-xds-bridge" },
+    serializers: { err: serializeError },
+  };
+  if (options.format !== "pretty") return pino(settings, options.destination);
+  // Synchronous, like pino's own stdout destination: the last lines before an exit are kept.
+  const stream = pretty({
+    sync: true,
+    colorize: process.stdout.isTTY === true,
+    translateTime: "SYS:HH:MM:ss.l",
+    ignore: "pid,hostname,app",
+    singleLine: true,
+  });
+  return pino(settings, stream);
 }
 
 type SerializedError = ReturnType<typeof stdSerializers.err>;

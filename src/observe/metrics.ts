@@ -1,9 +1,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { CONSUL_ENDPOINTS } from "../consul/client/consul-client.ts";
-import { SERVED_TYPE_URLS } from "../xds/resources/type-urls.ts";
+import { RESOURCE_TYPES, SERVED_TYPE_URLS } from "../xds/resources/resource-types.ts";
 
 /** gRPC services a stream can be opened on, as the `type` label of connected streams. */
-export const XDS_STREAM_SERVICES = ["ads", "cds", "eds", "lds", "rds"] as const;
+export const XDS_STREAM_SERVICES = ["ads", ...RESOURCE_TYPES.map((type) => type.grpc.label)];
 /** How a stream speaks xDS, as the `mode` label. */
 export const XDS_STREAM_MODES = ["sotw", "delta"] as const;
 /** How an xDS request was classified, as the `kind` label. */
@@ -37,6 +37,10 @@ export interface BridgeMetrics {
   serviceMetaInvalid: Counter<"service" | "key">;
   /** Endpoint metadata keys left out by the size limits (each endpoint once). */
   endpointMetadataDropped: Counter<"service">;
+  /** Seconds since each Consul watch's last good answer, read at scrape time. */
+  consulWatchAge: Gauge<"watch">;
+  /** Sets where {@link BridgeMetrics.consulWatchAge} reads the ages (watch → seconds). */
+  readWatchAges(read: () => ReadonlyMap<string, number>): void;
   /** 1 while another datacenter (--datacenters) does not answer; its last endpoints are kept. */
   consulDatacenterUnreachable: Gauge<"dc">;
   /** Failed or empty resolutions of a --dns-services name; its last endpoints are kept. */
@@ -59,6 +63,7 @@ export function createMetrics(withDefaults = true, version = "unknown"): BridgeM
   const registry = new Registry();
   if (withDefaults) collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  let watchAges: () => ReadonlyMap<string, number> = () => new Map();
   const metrics: BridgeMetrics = {
     registry,
     consulErrors: new Counter({
@@ -172,6 +177,19 @@ export function createMetrics(withDefaults = true, version = "unknown"): BridgeM
       labelNames: ["service"],
       registers,
     }),
+    consulWatchAge: new Gauge({
+      name: "bridge_consul_watch_age_seconds",
+      help: "Seconds since each Consul blocking query's last good answer (since it started, before the first)",
+      labelNames: ["watch"],
+      registers,
+      collect() {
+        this.reset();
+        for (const [watch, age] of watchAges()) this.set({ watch }, age);
+      },
+    }),
+    readWatchAges(read) {
+      watchAges = read;
+    },
     consulDatacenterUnreachable: new Gauge({
       name: "bridge_consul_datacenter_unreachable",
       help: "1 while a datacenter of --datacenters does not answer (its last endpoints are kept)",

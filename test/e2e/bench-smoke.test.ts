@@ -44,6 +44,25 @@ const EXPECTED_ROWS = [
   "scale.connections",
   "scale.rss",
   "scale.reads",
+  // Each figure at the small size, then at the large one.
+  ...[
+    "ready",
+    "flip.p50",
+    "flip.max",
+    "flip.bridge-cpu",
+    "flip.consul-cpu",
+    "flip.bytes",
+    "flip.calls",
+    "churn.last-flip",
+    "churn.cpu",
+    "churn.mismatches",
+    "churn.rate",
+    "rss.sync",
+    "rss.peak",
+    "streams.flip",
+    "sotw.new-service.ms",
+    "sotw.new-service.bytes",
+  ].flatMap((figure) => ["small", "large"].map((size) => `scale-checks.${size}.${figure}`)),
 ];
 
 /** Rows also measured on both go-control-plane reference servers. */

@@ -91,7 +91,7 @@ export async function residentMiB(pid: number): Promise<number> {
   return Number(kib) / 1024;
 }
 
-/** Reports a measured figure in the test output (the README's failure figures come from these). */
+/** Reports a measured figure in the test output (docs/failures.md's figures come from these). */
 export function report(t: TestContext, what: string, ms: number): void {
   t.diagnostic(`${what}: ${Math.round(ms)} ms`);
 }

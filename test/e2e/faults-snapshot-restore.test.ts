@@ -111,6 +111,13 @@ describe("fault: consul snapshot restore while the bridge's queries are parked",
       await registerExternal(consul, later);
       await untilInEnvoy(envoy, "myservice", later.endpoint, { timeoutMs: 5_000 });
       report(t, "registration after the restore → in Envoy", Date.now() - changedAt);
+      // The restore can converge in a few milliseconds: keep the traffic flowing until it has
+      // sampled enough requests around it, however fast (or loaded) the machine is.
+      await waitFor(async () => traffic.sent >= 10, {
+        timeoutMs: 10_000,
+        intervalMs: 20,
+        description: "10 requests through Envoy around the restore",
+      });
     } finally {
       await traffic.stop();
     }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { startBridgeProcess, type BridgeProcess } from "../support/bridge-process.ts";
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
+import { processesMatching } from "../support/child-process.ts";
 import { startConsulProxy, type ConsulProxy } from "../support/consul-proxy.ts";
 import { ensureBuild } from "../support/dist-build.ts";
 import { gatewayBootstrap } from "../support/envoy-gateway-config.ts";
@@ -10,13 +11,20 @@ import { freePort } from "../support/free-port.ts";
 import { nameServer } from "../support/name-server.ts";
 import { waitFor } from "../support/wait-for.ts";
 
+const COMMANDS = {
+  source: "node --import tsx src/main.ts",
+  dist: "node dist/main.js",
+  "npm-start": "npm start",
+} as const;
+
 /**
- * The bridge is signalled as a container runtime signals its first process: SIGTERM to its own
- * pid, nothing else. Consul is reached through a proxy that holds one shim registration, so a
- * shim call is in flight when the signal arrives.
+ * The bridge is signalled as a container runtime (or systemd, or a terminal) signals its first
+ * process: SIGTERM to that pid, nothing else — with `npm start`, npm's pid. Consul is reached
+ * through a proxy that holds one shim registration, so a shim call is in flight when the signal
+ * arrives; afterwards no process of the bridge is left.
  */
-for (const entry of ["source", "dist"] as const) {
-  const command = entry === "dist" ? "node dist/main.js" : "node --import tsx src/main.ts";
+for (const entry of ["source", "dist", "npm-start"] as const) {
+  const command = COMMANDS[entry];
   describe(`SIGTERM to the bridge as the first process (${command})`, () => {
     const stops: (() => Promise<void> | void)[] = [];
     after(async () => {
@@ -80,6 +88,11 @@ for (const entry of ["source", "dist"] as const) {
       assert.match(log, /"signal":"SIGTERM"/);
       assert.match(log, /"msg":"stopped"/);
       assert.doesNotMatch(log, /cut at shutdown|exiting anyway/);
+      assert.deepEqual(
+        await processesMatching(`--http-port=${bridge.httpPort}`),
+        [],
+        "no process of the bridge is left behind",
+      );
 
       // Envoy lost its control plane but kept every endpoint and still routes to them.
       await waitFor(async () => (await envoy.stat("control_plane.connected_state")) === 0, {

@@ -12,7 +12,7 @@ import {
 } from "../../src/xds/server/discovery-server.ts";
 import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
 import { ResourceCache } from "../../src/xds/cache/resource-cache.ts";
-import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as CLA } from "../../src/xds/resources/type-urls.ts";
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as CLA } from "../../src/xds/resources/cluster-load-assignment.ts";
 import { startBackend, type BackendProcess } from "../support/backend-process.ts";
 import { startBridgeProcess, type BridgeProcess } from "../support/bridge-process.ts";
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";

@@ -53,6 +53,7 @@ interface ComposeService {
   ports?: string[];
   volumes?: string[];
   environment?: Record<string, string>;
+  healthcheck?: { test?: string[] };
 }
 
 /** `docker-compose config` as data (its YAML read by the PyYAML docker-compose itself ships). */
@@ -89,7 +90,7 @@ test("every shipped Envoy configuration binds its admin interface to 127.0.0.1",
   }
 });
 
-test("docker-compose.yml: Consul, the bridge, Envoy on envoy.yaml, five backends, a shim job and Zipkin, published on loopback only", async () => {
+test("docker-compose.yml: Consul, the bridge, Envoy on envoy.yaml, six backends, a shim job and Zipkin, published on loopback only", async () => {
   const services = await composeConfig();
   assert.deepEqual(Object.keys(services).sort(), [
     "backend-8081",
@@ -121,14 +122,14 @@ test("docker-compose.yml: Consul, the bridge, Envoy on envoy.yaml, five backends
     ),
   );
   for (const port of [8081, 8082, 8083, 8084, 8085, 8086]) {
-    const command = services[`backend-${port}`]?.command ?? [];
-    assert.deepEqual(command.slice(0, 4), [
-      "node",
-      "dist/backend/sample-backend.js",
-      "--port",
-      String(port),
-    ]);
+    const backend = services[`backend-${port}`];
+    const command = backend?.command ?? [];
+    assert.deepEqual(command.slice(0, 2), ["node", "dist/backend/sample-backend.js"]);
+    assert.equal(backend?.environment?.BACKEND_PORT, String(port), `backend-${port}'s port`);
     assert.equal(command.includes("--register"), port === 8084 || port === 8085, `backend-${port}`);
+    // Its own health check: the image's HEALTHCHECK would ask the bridge's /healthz.
+    const check = (backend?.healthcheck?.test ?? []).join(" ");
+    assert.match(check, /process\.env\.BACKEND_PORT \+ '\/healthz'/, `backend-${port}'s check`);
   }
   // The one-shot job runs the demo's own curl loop (compose doubles `$` to keep it literal).
   const job = (services["register-through-shim"]?.command ?? []).join("\n").replaceAll("$$", "$");

@@ -3,12 +3,10 @@ import { describe, test } from "node:test";
 import { createMetrics } from "../../src/observe/metrics.ts";
 import type { Endpoint, ServiceEndpoints } from "../../src/model/endpoint.ts";
 import type { ResourceCacheOptions } from "../../src/xds/cache/resource-cache.ts";
-import {
-  CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS,
-  CLUSTER_TYPE_URL as CDS,
-  LISTENER_TYPE_URL as LDS,
-  ROUTE_CONFIGURATION_TYPE_URL as RDS,
-} from "../../src/xds/resources/type-urls.ts";
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS } from "../../src/xds/resources/cluster-load-assignment.ts";
+import { CLUSTER_TYPE_URL as CDS } from "../../src/xds/resources/cluster.ts";
+import { LISTENER_TYPE_URL as LDS } from "../../src/xds/resources/listener.ts";
+import { ROUTE_CONFIGURATION_TYPE_URL as RDS } from "../../src/xds/resources/route-configuration.ts";
 import { endpoint as fixtureEndpoint } from "../support/model-fixtures.ts";
 import { waitFor } from "../support/wait-for.ts";
 import type { DecodedDeltaResponse, XdsServiceKind } from "../support/xds-client.ts";

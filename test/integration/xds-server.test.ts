@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createMetrics } from "../../src/observe/metrics.ts";
 import type { Endpoint } from "../../src/model/endpoint.ts";
-import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as CLA } from "../../src/xds/resources/type-urls.ts";
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as CLA } from "../../src/xds/resources/cluster-load-assignment.ts";
 import { endpoint as fixtureEndpoint } from "../support/model-fixtures.ts";
 import { waitFor } from "../support/wait-for.ts";
 import { xdsServerFixture } from "../support/xds-server-fixture.ts";

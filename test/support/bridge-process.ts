@@ -39,8 +39,11 @@ export interface BridgeProcessOptions {
   env?: Record<string, string>;
   /** Node.js options placed before the script (e.g. `--cpu-prof`, not allowed in NODE_OPTIONS). */
   nodeArgs?: string[];
-  /** `dist`: run the build (`node dist/main.js`, see npm run build) instead of src/main.ts with tsx. */
-  entry?: "source" | "dist";
+  /**
+   * `dist`: run the build (`node dist/main.js`, see npm run build) instead of src/main.ts with
+   * tsx; `npm-start`: run `npm start --`, npm being the first process (as a user or systemd runs it).
+   */
+  entry?: "source" | "dist" | "npm-start";
   /** Called as soon as the process is spawned, before it is ready (benchmarks time start-up). */
   onSpawn?: (started: { pid: number; xdsPort: number; httpPort: number }) => void;
 }
@@ -53,9 +56,7 @@ export async function startBridgeProcess(options: BridgeProcessOptions): Promise
     options.entry === "dist"
       ? [join(repoRoot, "dist", "main.js")]
       : ["--import", "tsx", join(repoRoot, "src", "main.ts")];
-  const args = [
-    ...(options.nodeArgs ?? []),
-    ...script,
+  const bridgeArgs = [
     `--consul-addr=${options.consulAddress}`,
     `--xds-port=${xdsPort}`,
     `--http-port=${httpPort}`,
@@ -63,10 +64,14 @@ export async function startBridgeProcess(options: BridgeProcessOptions): Promise
     "--http-host=127.0.0.1",
     ...(options.extraArgs ?? []),
   ];
+  const [command, args] =
+    options.entry === "npm-start"
+      ? ["npm", ["start", "--silent", "--", ...bridgeArgs]]
+      : [process.execPath, [...(options.nodeArgs ?? []), ...script, ...bridgeArgs]];
   let current: ManagedProcess | undefined;
   let previousOutput = "";
   const launch = async (): Promise<void> => {
-    const child = startProcess(process.execPath, args, {
+    const child = startProcess(command, args, {
       cwd: repoRoot,
       env: { ...process.env, LOG_LEVEL: "info", ...options.env },
     });

@@ -1,13 +1,17 @@
 import pLimit from "p-limit";
 
-/** One catalog instance: its own node (`node`), one service on it, without checks by default. */
+/** One catalog instance: one service on node `node`, without checks by default. */
 export interface CatalogInstance {
   service: string;
   node: string;
+  /** The node's address (default: the instance's own, for one node per instance). */
+  nodeAddress?: string;
   address: string;
   port: number;
-  /** Registers a passing check on the instance too (the health watch then names it). */
+  /** Registers a check on the instance too (the health watch then names it). */
   withCheck?: boolean;
+  /** Status of that check (default passing). */
+  checkStatus?: "passing" | "warning" | "critical";
 }
 
 /** Consul accepts at most 64 operations in one transaction. */
@@ -34,7 +38,7 @@ function checkOf(instance: CatalogInstance) {
     Node: instance.node,
     CheckID: `service:${serviceId}`,
     Name: "catalog check",
-    Status: "passing",
+    Status: instance.checkStatus ?? "passing",
     ServiceID: serviceId,
   };
 }
@@ -44,10 +48,23 @@ export function catalogRegistration(instance: CatalogInstance): Record<string, u
   const check = checkOf(instance);
   return {
     Node: instance.node,
-    Address: instance.address,
+    Address: instance.nodeAddress ?? instance.address,
     Service: serviceOf(instance),
     ...(check ? { Check: check } : {}),
   };
+}
+
+/**
+ * Sets the status of an instance's check (`instance.checkStatus`) with one catalog registration
+ * naming only its node and check, so the node and service stay as they are.
+ */
+export function updateCheck(consulAddress: string, instance: CatalogInstance): Promise<void> {
+  const check = checkOf({ ...instance, withCheck: true });
+  return put(consulAddress, "/v1/catalog/register", {
+    Node: instance.node,
+    Address: instance.nodeAddress ?? instance.address,
+    Check: check,
+  });
 }
 
 async function put(consulAddress: string, path: string, body: unknown): Promise<void> {
@@ -72,7 +89,12 @@ export async function loadCatalog(
   const perInstance = instances.map((instance) => {
     const check = checkOf(instance);
     return [
-      { Node: { Verb: "set", Node: { Node: instance.node, Address: instance.address } } },
+      {
+        Node: {
+          Verb: "set",
+          Node: { Node: instance.node, Address: instance.nodeAddress ?? instance.address },
+        },
+      },
       { Service: { Verb: "set", Node: instance.node, Service: serviceOf(instance) } },
       ...(check ? [{ Check: { Verb: "set", Check: check } }] : []),
     ];

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { once } from "node:events";
+import { readdir, readFile } from "node:fs/promises";
 
 /** A child process whose output is kept for diagnostics and which is always stopped. */
 export interface ManagedProcess {
@@ -59,4 +60,15 @@ export function startProcess(
       await exited;
     },
   };
+}
+
+/** Command lines of the processes on this machine whose command line contains `text` (Linux /proc). */
+export async function processesMatching(text: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const line = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
+    if (line.includes(text)) found.push(`${entry}: ${line.replaceAll("\0", " ").trim()}`);
+  }
+  return found;
 }

@@ -40,6 +40,8 @@ export interface ConsulAgentOptions {
   nodeName?: string;
   /** `-datacenter` (default dc1), for multi-datacenter tests joined with `consul join -wan`. */
   datacenter?: string;
+  /** `limits.http_max_conns_per_client`: concurrent HTTP connections one client IP may hold. */
+  httpMaxConnsPerClient?: number;
 }
 
 /** Starts a dev agent and resolves once it has a leader and its own node is in the catalog. */
@@ -62,6 +64,8 @@ export async function startConsul(options: ConsulAgentOptions = {}): Promise<Con
   if (options.datacenter) args.push(`-datacenter=${options.datacenter}`);
   if (options.configDir) args.push(`-config-dir=${options.configDir}`);
   if (options.https) args.push(`-https-port=${https}`);
+  if (options.httpMaxConnsPerClient !== undefined)
+    args.push(`-hcl=limits { http_max_conns_per_client = ${options.httpMaxConnsPerClient} }`);
   for (const fragment of options.hcl ?? []) args.push(`-hcl=${fragment}`);
   const process = startProcess(toolPath("consul"), args);
   const address = `127.0.0.1:${http}`;

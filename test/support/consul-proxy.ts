@@ -48,6 +48,8 @@ export interface AppliedFault {
 export interface ConsulProxy {
   readonly port: number;
   readonly requests: RecordedRequest[];
+  /** Bytes of every response body forwarded to clients so far (what they read from Consul). */
+  readonly responseBytes: number;
   /** The next request matching is forwarded to Consul, then its connection is cut unanswered. */
   cutAfterForwarding(method: string, pathPrefix: string): void;
   /** The next `times` requests matching are cut unanswered without reaching Consul. */
@@ -70,6 +72,7 @@ export async function startConsulProxy(target: string): Promise<ConsulProxy> {
   let cut: { method: string; pathPrefix: string; before: boolean; times: number } | undefined;
   let paused: Promise<void> | undefined;
   let delay: { method: string; pathPrefix: string; ms: number; when: string } | undefined;
+  let responseBytes = 0;
   const breaks: { method: string; pathPrefix: string; fault: BodyFault; times: number }[] = [];
   const faults: AppliedFault[] = [];
   const takeBreak = (method: string, url: string): BodyFault | undefined => {
@@ -105,7 +108,59 @@ export async function startConsulProxy(target: string): Promise<ConsulProxy> {
       delay?.method === method && url.startsWith(delay.pathPrefix) ? delay : undefined;
     if (delayThis) delay = undefined;
     if (delayThis?.when === "before") await wait(delayThis.ms);
+    /** Sends Consul's answer broken as `fault` says, and records it. */
+    const sendBrokenAnswer = async (fault: BodyFault, answer: Answer): Promise<void> => {
+      const applied: AppliedFault = {
+        url,
+        kind: fault.kind,
+        at: performance.now(),
+        bodyBytes: answer.body.length,
+      };
+      faults.push(applied);
+      await sendBroken(req.socket, res, answer, fault);
+      applied.sentAt = performance.now();
+    };
 
+    if (!cutThis && !delayThis) {
+      // Nothing to hold back: the answer streams through as Consul writes it, so the proxy adds
+      // no buffering delay to large reads.
+      const upstream = httpRequest(
+        {
+          host: targetHost,
+          port: Number(targetPort),
+          method,
+          path: url,
+          headers: { ...req.headers, host: target },
+        },
+        (response) => {
+          const fault = takeBreak(method, url);
+          if (fault) {
+            const parts: Buffer[] = [];
+            response.on("data", (chunk: Buffer) => parts.push(chunk));
+            response.on("end", () => {
+              const status = response.statusCode ?? 502;
+              const answer = { status, headers: response.headers, body: Buffer.concat(parts) };
+              void sendBrokenAnswer(fault, answer);
+            });
+            return;
+          }
+          res.writeHead(response.statusCode ?? 502, response.headers);
+          response.on("data", (chunk: Buffer) => (responseBytes += chunk.length));
+          res.once("finish", () => (record.answeredAt = performance.now()));
+          response.pipe(res);
+        },
+      );
+      upstream.on("error", (error) => {
+        if (res.headersSent) res.destroy();
+        else res.writeHead(502).end(String(error));
+      });
+      // A client that hangs up (a blocking query given up) ends its upstream call too.
+      res.on("close", () => {
+        if (!res.writableFinished) upstream.destroy();
+      });
+      upstream.end(body);
+      return;
+    }
     try {
       const upstream = await forward(
         targetHost,
@@ -122,17 +177,10 @@ export async function startConsulProxy(target: string): Promise<ConsulProxy> {
       if (delayThis?.when === "after") await wait(delayThis.ms);
       const fault = takeBreak(method, url);
       if (fault) {
-        const applied: AppliedFault = {
-          url,
-          kind: fault.kind,
-          at: performance.now(),
-          bodyBytes: upstream.body.length,
-        };
-        faults.push(applied);
-        await sendBroken(req.socket, res, upstream, fault);
-        applied.sentAt = performance.now();
+        await sendBrokenAnswer(fault, upstream);
         return;
       }
+      responseBytes += upstream.body.length;
       res.writeHead(upstream.status, upstream.headers);
       res.end(upstream.body, () => (record.answeredAt = performance.now()));
     } catch (error) {
@@ -145,6 +193,9 @@ export async function startConsulProxy(target: string): Promise<ConsulProxy> {
   return {
     port: (server.address() as AddressInfo).port,
     requests,
+    get responseBytes() {
+      return responseBytes;
+    },
     cutAfterForwarding(method, pathPrefix) {
       cut = { method, pathPrefix, before: false, times: 1 };
     },
@@ -174,11 +225,18 @@ export async function startConsulProxy(target: string): Promise<ConsulProxy> {
   };
 }
 
+/** Consul's whole answer, as the proxy received it. */
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
 /** Sends an answer with the full Content-Length and breaks its body as `fault` says. */
 async function sendBroken(
   socket: Socket,
   res: ServerResponse,
-  upstream: { status: number; headers: IncomingHttpHeaders; body: Buffer },
+  upstream: Answer,
   fault: BodyFault,
 ): Promise<void> {
   const headers = { ...upstream.headers, "content-length": String(upstream.body.length) };
@@ -211,7 +269,7 @@ function forward(
   path: string,
   headers: IncomingHttpHeaders,
   body: Buffer,
-): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const upstream = httpRequest(
       { host, port, method, path, headers: { ...headers, host: `${host}:${port}` } },

@@ -1,6 +1,6 @@
 import { connect, type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
 import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
-import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "../../src/xds/resources/type-urls.ts";
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "../../src/xds/resources/cluster-load-assignment.ts";
 
 /** xDS clients that subscribed and then never read; see {@link openStalledXdsClients}. */
 export interface StalledXdsClients {

@@ -4,10 +4,13 @@ import {
   Metadata,
   type ChannelCredentials,
   type ClientDuplexStream,
+  type ServiceDefinition,
   type StatusObject,
 } from "@grpc/grpc-js";
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "../../src/xds/resources/cluster-load-assignment.ts";
 import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
-import { decodeResource, type ResourceKind } from "./decode-resource.ts";
+import { RESOURCE_TYPES } from "../../src/xds/resources/resource-types.ts";
+import { decodeResource, TYPE_URL_OF_KIND, type ResourceKind } from "./decode-resource.ts";
 
 /** A decoded DiscoveryResponse: its resources decoded, and its assignments typed. */
 export interface DecodedResponse {
@@ -64,20 +67,23 @@ export interface XdsConnectOptions {
 /** The discovery services a test stream can open. */
 export type XdsServiceKind = "ads" | "eds" | "cds" | "lds" | "rds";
 
-const METHODS = {
-  ads: ["adsService", "StreamAggregatedResources"],
-  eds: ["edsService", "StreamEndpoints"],
-  cds: ["cdsService", "StreamClusters"],
-  lds: ["ldsService", "StreamListeners"],
-  rds: ["rdsService", "StreamRoutes"],
-} as const;
+/** The gRPC service and method of a kind of stream, state of the world or delta. */
+function methodOf(
+  service: XdsServiceKind,
+  mode: "sotw" | "delta",
+): { definition: ServiceDefinition; method: string } {
+  const protos = loadXdsProtos();
+  if (service === "ads") {
+    const method = mode === "sotw" ? "StreamAggregatedResources" : "DeltaAggregatedResources";
+    return { definition: protos.adsService, method };
+  }
+  const type = RESOURCE_TYPES.find((each) => each.grpc.label === service)!;
+  return { definition: protos.service(type.typeUrl), method: type.grpc[mode] };
+}
 
-const KIND_OF_TYPE: Record<string, ResourceKind> = {
-  "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment": "clusterLoadAssignment",
-  "type.googleapis.com/envoy.config.cluster.v3.Cluster": "cluster",
-  "type.googleapis.com/envoy.config.listener.v3.Listener": "listener",
-  "type.googleapis.com/envoy.config.route.v3.RouteConfiguration": "routeConfiguration",
-};
+const KIND_OF_TYPE: Record<string, ResourceKind> = Object.fromEntries(
+  Object.entries(TYPE_URL_OF_KIND).map(([kind, typeUrl]) => [typeUrl, kind as ResourceKind]),
+);
 
 /** A resource Any decoded, or just its `"@type"` when it is of a kind the tests do not decode. */
 function decodeAny(any: { type_url: string; value: Buffer }): Record<string, unknown> {
@@ -164,15 +170,9 @@ export function openXdsStream(
   service: XdsServiceKind = "ads",
   connect: XdsConnectOptions = {},
 ): XdsTestStream {
-  const protos = loadXdsProtos();
-  const [definitionName, method] = METHODS[service];
-  const { call, close } = openCall<TestRequest>(
-    protos[definitionName],
-    service,
-    method,
-    port,
-    connect,
-  );
+  const assignment = loadXdsProtos().resource(CLUSTER_LOAD_ASSIGNMENT_TYPE_URL);
+  const { definition, method } = methodOf(service, "sotw");
+  const { call, close } = openCall<TestRequest>(definition, service, method, port, connect);
   const ended = new Promise<StatusObject>((resolve) => call.on("status", resolve));
   const responses = responseQueue<DecodedResponse>("xDS");
   call.on(
@@ -194,13 +194,10 @@ export function openXdsStream(
           .filter((any) => KIND_OF_TYPE[any.type_url] === "clusterLoadAssignment")
           .map(
             (any) =>
-              protos.clusterLoadAssignment.toObject(
-                protos.clusterLoadAssignment.decode(any.value),
-                {
-                  enums: String,
-                  defaults: true,
-                },
-              ) as DecodedResponse["assignments"][number],
+              assignment.toObject(assignment.decode(any.value), {
+                enums: String,
+                defaults: true,
+              }) as DecodedResponse["assignments"][number],
           ),
       };
       responses.push(decoded);
@@ -254,28 +251,14 @@ export interface DeltaXdsTestStream {
   close(): void;
 }
 
-const DELTA_METHODS = {
-  ads: ["adsService", "DeltaAggregatedResources"],
-  eds: ["edsService", "DeltaEndpoints"],
-  cds: ["cdsService", "DeltaClusters"],
-  lds: ["ldsService", "DeltaListeners"],
-  rds: ["rdsService", "DeltaRoutes"],
-} as const;
-
 /** Opens an incremental (delta) ADS (default), EDS, CDS, LDS or RDS stream to 127.0.0.1. */
 export function openDeltaXdsStream(
   port: number,
   service: XdsServiceKind = "ads",
 ): DeltaXdsTestStream {
-  const protos = loadXdsProtos();
-  const [definitionName, method] = DELTA_METHODS[service];
-  const { call, close } = openCall<DeltaTestRequest>(
-    protos[definitionName],
-    `delta-${service}`,
-    method,
-    port,
-  );
-  const responseType = protos.root.lookupType("envoy.service.discovery.v3.DeltaDiscoveryResponse");
+  const { definition, method } = methodOf(service, "delta");
+  const { call, close } = openCall<DeltaTestRequest>(definition, `delta-${service}`, method, port);
+  const responseType = loadXdsProtos().deltaDiscoveryResponse;
   const responses = responseQueue<DecodedDeltaResponse>("delta xDS");
   call.on(
     "data",

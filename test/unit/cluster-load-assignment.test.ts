@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Endpoint, EndpointHealth, ServiceEndpoints } from "../../src/model/endpoint.ts";
 import {
+  CLUSTER_LOAD_ASSIGNMENT_TYPE_URL,
   toClusterLoadAssignment,
   type ClusterLoadAssignmentObject,
 } from "../../src/xds/resources/cluster-load-assignment.ts";
@@ -127,7 +128,7 @@ describe("toClusterLoadAssignment", () => {
   });
 
   it("encodes to a valid ClusterLoadAssignment proto that decodes to the same content", () => {
-    const type = loadXdsProtos().clusterLoadAssignment;
+    const type = loadXdsProtos().resource(CLUSTER_LOAD_ASSIGNMENT_TYPE_URL);
     const object = toClusterLoadAssignment(web, "web");
     const message = type.fromObject(object);
     assert.equal(type.verify(message), null);
@@ -162,7 +163,7 @@ describe("toClusterLoadAssignment", () => {
   });
 
   it("encodes an empty assignment as a valid proto naming only the cluster", () => {
-    const type = loadXdsProtos().clusterLoadAssignment;
+    const type = loadXdsProtos().resource(CLUSTER_LOAD_ASSIGNMENT_TYPE_URL);
     const bytes = type
       .encode(type.fromObject(toClusterLoadAssignment(undefined, "ghost")))
       .finish();

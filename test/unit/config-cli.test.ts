@@ -125,6 +125,37 @@ describe("command line", () => {
     );
   });
 
+  it("suggests the option a mistyped flag most likely stands for, and says nothing of its value", () => {
+    assert.deepEqual(problemsOf(["--xds-prot", "18001"]), [
+      "unknown option --xds-prot; did you mean --xds-port?",
+    ]);
+    assert.deepEqual(problemsOf(["--XDS-PORT=18001"]), [
+      "unknown option --XDS-PORT; did you mean --xds-port?",
+    ]);
+    assert.deepEqual(problemsOf(["--consul-tls", "consul.internal"]), [
+      "unknown option --consul-tls; did you mean --consul-tls-server-name?",
+    ]);
+    assert.deepEqual(problemsOf(["--log-formt=json", "--helpp"]), [
+      "unknown option --log-formt; did you mean --log-format?",
+      "unknown option --helpp; did you mean --help?",
+    ]);
+    // Nothing close enough, or only a short option: no guess.
+    assert.deepEqual(problemsOf(["--no-such-flag", "-x"]), [
+      "unknown option --no-such-flag",
+      "unknown option -x",
+    ]);
+    assert.deepEqual(problemsOf(["--xds"]), ["unknown option --xds"]);
+    // A stray word that follows a known option is still reported.
+    assert.deepEqual(problemsOf(["--consul-ssl", "18001"]), ['unexpected argument "18001"']);
+  });
+
+  it("suggests the key a mistyped key of the config file most likely stands for", () => {
+    const file = configFile("typo.json", { "xds-prot": 18001, "log-level": "debug" });
+    assert.deepEqual(problemsOf(["--config", file]), [
+      `${file}: unknown key "xds-prot" (keys are the flag names); did you mean "xds-port"?`,
+    ]);
+  });
+
   it("describes the effective configuration with every secret masked", () => {
     const tokenFile = configFile("token", "file-secret\n");
     const { config } = parse(

@@ -7,10 +7,8 @@ import { toClusterLoadAssignment } from "../../src/xds/resources/cluster-load-as
 import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
 import { ResourceCache } from "../../src/xds/cache/resource-cache.ts";
 import { toRoutes } from "../../src/xds/resources/route-configuration.ts";
-import {
-  CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS,
-  ROUTE_CONFIGURATION_TYPE_URL as RDS,
-} from "../../src/xds/resources/type-urls.ts";
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS } from "../../src/xds/resources/cluster-load-assignment.ts";
+import { ROUTE_CONFIGURATION_TYPE_URL as RDS } from "../../src/xds/resources/route-configuration.ts";
 import { decodeResource, roundTrip } from "../support/decode-resource.ts";
 import { memoryLogger } from "../support/memory-logger.ts";
 import { endpoint, service } from "../support/model-fixtures.ts";

@@ -43,7 +43,7 @@ describe("error logging", () => {
         done();
       },
     });
-    createLogger("info", sink).warn({ err: refused() }, "consul read failed");
+    createLogger("info", { destination: sink }).warn({ err: refused() }, "consul read failed");
     await new Promise((resolve) => setImmediate(resolve));
     const line = JSON.parse(written) as { err: { message: string; stack?: string } };
     assert.equal(line.err.message, "connect ECONNREFUSED 127.0.0.1:1");

@@ -3,10 +3,12 @@ import { describe, it } from "node:test";
 import { endpoint, service } from "../support/model-fixtures.ts";
 import { EndpointStore } from "../../src/model/endpoint-store.ts";
 import type { ServiceEndpoints } from "../../src/model/endpoint.ts";
-import type { ClusterLoadAssignmentObject } from "../../src/xds/resources/cluster-load-assignment.ts";
 import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
 import { ResourceCache, type EncodedResource } from "../../src/xds/cache/resource-cache.ts";
-import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS } from "../../src/xds/resources/type-urls.ts";
+import {
+  CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS,
+  type ClusterLoadAssignmentObject,
+} from "../../src/xds/resources/cluster-load-assignment.ts";
 
 /**
  * A cache over a real store with a zero coalescing window, so every store change reaches the
@@ -51,7 +53,7 @@ function cacheWith(...services: ServiceEndpoints[]): {
 }
 
 function decode(resource: EncodedResource): ClusterLoadAssignmentObject {
-  const type = loadXdsProtos().clusterLoadAssignment;
+  const type = loadXdsProtos().resource(EDS);
   return type.toObject(type.decode(resource.any.value), {
     enums: String,
     defaults: true,

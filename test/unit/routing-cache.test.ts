@@ -6,13 +6,11 @@ import { parseServiceFilter } from "../../src/model/service-filter.ts";
 import type { MetaProblem } from "../../src/model/service-settings.ts";
 import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
 import { ResourceCache, type ResourceCacheOptions } from "../../src/xds/cache/resource-cache.ts";
-import {
-  CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS,
-  CLUSTER_TYPE_URL as CDS,
-  LISTENER_TYPE_URL as LDS,
-  ROUTE_CONFIGURATION_TYPE_URL as RDS,
-  type ResourceTypeUrl,
-} from "../../src/xds/resources/type-urls.ts";
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS } from "../../src/xds/resources/cluster-load-assignment.ts";
+import { CLUSTER_TYPE_URL as CDS } from "../../src/xds/resources/cluster.ts";
+import { LISTENER_TYPE_URL as LDS } from "../../src/xds/resources/listener.ts";
+import { ROUTE_CONFIGURATION_TYPE_URL as RDS } from "../../src/xds/resources/route-configuration.ts";
+import { type ResourceTypeUrl } from "../../src/xds/resources/resource-types.ts";
 import { decodeResource } from "../support/decode-resource.ts";
 import { memoryLogger } from "../support/memory-logger.ts";
 import { endpoint } from "../support/model-fixtures.ts";

@@ -2,11 +2,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { SharedResponses, type ResponseStamp } from "../../src/xds/cache/shared-responses.ts";
-import {
-  CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS,
-  CLUSTER_TYPE_URL as CDS,
-} from "../../src/xds/resources/type-urls.ts";
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS } from "../../src/xds/resources/cluster-load-assignment.ts";
+import { CLUSTER_TYPE_URL as CDS } from "../../src/xds/resources/cluster.ts";
 import { WriteSlices } from "../../src/xds/protocol/write-slices.ts";
+import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
 import type { CacheChanges, XdsCache } from "../../src/xds/cache/xds-cache.ts";
 
 /** A cache that only delivers change notices. */
@@ -25,12 +24,21 @@ function fakeCache(): { cache: XdsCache; change: (changes: CacheChanges) => void
   return { cache, change: (changes) => listeners.forEach((listener) => listener(changes)) };
 }
 
-function counting(): { encode: (stamp: ResponseStamp) => Uint8Array; count: () => number } {
+/** The envelopes of the real protos (the tests here encode their own bytes through `take`). */
+const envelopes = {
+  sotw: loadXdsProtos().discoveryResponse,
+  delta: loadXdsProtos().deltaDiscoveryResponse,
+};
+
+function counting(): {
+  encode: (stamp: ResponseStamp) => { bytes: Uint8Array; resourceCount: number };
+  count: () => number;
+} {
   let count = 0;
   return {
     encode: (stamp) => {
       count += 1;
-      return Buffer.from(`${stamp.version}/${stamp.nonce}`);
+      return { bytes: Buffer.from(`${stamp.version}/${stamp.nonce}`), resourceCount: 1 };
     },
     count: () => count,
   };
@@ -40,7 +48,11 @@ describe("SharedResponses", () => {
   it("encodes a response once and gives every stream the same bytes, version and nonce", () => {
     const { cache } = fakeCache();
     const encoded: string[] = [];
-    const shared = new SharedResponses(cache, { epoch: "e", onEncode: (t) => encoded.push(t) });
+    const shared = new SharedResponses(cache, {
+      envelopes,
+      epoch: "e",
+      onEncode: (t) => encoded.push(t),
+    });
     const { encode, count } = counting();
     const first = shared.take(EDS, "web@v1", 0, encode);
     const second = shared.take(EDS, "web@v1", 0, encode);
@@ -53,7 +65,7 @@ describe("SharedResponses", () => {
 
   it("never gives a stream a nonce it already sent: a response not newer than its last is made anew", () => {
     const { cache } = fakeCache();
-    const shared = new SharedResponses(cache, { epoch: "e" });
+    const shared = new SharedResponses(cache, { envelopes, epoch: "e" });
     const { encode, count } = counting();
     const x = shared.take(EDS, "X", 0, encode);
     const y = shared.take(EDS, "Y", x.serial, encode);
@@ -68,7 +80,7 @@ describe("SharedResponses", () => {
 
   it("forgets the responses of a type the cache changed, and only of that type", () => {
     const { cache, change } = fakeCache();
-    const shared = new SharedResponses(cache, { epoch: "e" });
+    const shared = new SharedResponses(cache, { envelopes, epoch: "e" });
     const { encode, count } = counting();
     const eds = shared.take(EDS, "a", 0, encode);
     const cds = shared.take(CDS, "a", 0, encode);

@@ -13,11 +13,22 @@ function request(names: string[], nonce = "", error?: SotwRequest["error_detail"
 
 const NACK = { code: 3, message: "endpoint weight out of range" };
 
+/** Takes what is pending as the stream does: the names sent, recorded with `nonce` when any. */
+function takePending(
+  subscription: SotwSubscription,
+  versionOf: (name: string) => string | undefined,
+  nonce: string,
+): string[] {
+  const response = subscription.takeResponse(versionOf);
+  if (response) subscription.recordNonce(nonce);
+  return response?.names ?? [];
+}
+
 /** A subscription that has sent `names` with nonce "n1" and received their ACK. */
 function acknowledged(names: string[]): SotwSubscription {
   const subscription = new SotwSubscription();
   subscription.onRequest(request(names), allNames);
-  assert.deepEqual(subscription.takePending(versionOf, "n1").sort(), [...names].sort());
+  assert.deepEqual(takePending(subscription, versionOf, "n1").sort(), [...names].sort());
   assert.equal(subscription.onRequest(request(names, "n1"), allNames), "ack");
   return subscription;
 }
@@ -41,7 +52,7 @@ describe("SotwSubscription", () => {
     const subscription = new SotwSubscription();
     assert.equal(subscription.onRequest(request(["web", "api"]), allNames), "initial");
     assert.equal(subscription.hasPending, true);
-    assert.deepEqual(subscription.takePending(versionOf, "n1").sort(), ["api", "web"]);
+    assert.deepEqual(takePending(subscription, versionOf, "n1").sort(), ["api", "web"]);
     assert.equal(subscription.hasPending, false);
     assert.deepEqual([...subscription.subscribed].sort(), ["api", "web"]);
   });
@@ -49,31 +60,31 @@ describe("SotwSubscription", () => {
   it("answers a requested name that does not exist yet (with its empty version)", () => {
     const subscription = new SotwSubscription();
     subscription.onRequest(request(["not-yet"]), allNames);
-    assert.deepEqual(subscription.takePending(versionOf, "n1"), ["not-yet"]);
+    assert.deepEqual(takePending(subscription, versionOf, "n1"), ["not-yet"]);
   });
 
   it("sends a name that did not exist as soon as it appears", () => {
     const subscription = acknowledged(["not-yet"]);
     change(subscription, "not-yet", "x1");
-    assert.deepEqual(subscription.takePending(versionOf, "n2"), ["not-yet"]);
+    assert.deepEqual(takePending(subscription, versionOf, "n2"), ["not-yet"]);
   });
 
   it("records the nonce of a response: a request with that nonce is an ACK", () => {
     const subscription = new SotwSubscription();
     subscription.onRequest(request(["web"]), allNames);
-    subscription.takePending(versionOf, "n1");
+    takePending(subscription, versionOf, "n1");
     assert.equal(subscription.onRequest(request(["web"], "n1"), allNames), "ack");
   });
 
   it("sends nothing new after an ACK of the latest response", () => {
     const subscription = acknowledged(["web", "api"]);
     assert.equal(subscription.hasPending, false);
-    assert.deepEqual(subscription.takePending(versionOf, "n2"), []);
+    assert.deepEqual(takePending(subscription, versionOf, "n2"), []);
   });
 
   it("does not take a nonce for an empty response", () => {
     const subscription = acknowledged(["web"]);
-    assert.deepEqual(subscription.takePending(versionOf, "n2"), []);
+    assert.deepEqual(takePending(subscription, versionOf, "n2"), []);
     assert.equal(subscription.onRequest(request(["web"], "n1"), allNames), "ack");
     assert.equal(subscription.onRequest(request(["web"], "n2"), allNames), "stale");
   });
@@ -81,7 +92,7 @@ describe("SotwSubscription", () => {
   it("ignores a request with an old nonce, subscription changes included", () => {
     const subscription = acknowledged(["web"]);
     change(subscription, "web", "w2");
-    assert.deepEqual(subscription.takePending(versionOf, "n2"), ["web"]);
+    assert.deepEqual(takePending(subscription, versionOf, "n2"), ["web"]);
     const kind = subscription.onRequest(request(["web", "api"], "n1"), allNames);
     assert.equal(kind, "stale");
     assert.deepEqual([...subscription.subscribed], ["web"]);
@@ -97,17 +108,17 @@ describe("SotwSubscription", () => {
   it("classifies a request with error_detail and the latest nonce as a NACK", () => {
     const subscription = acknowledged(["web"]);
     change(subscription, "web", "w2");
-    subscription.takePending(versionOf, "n2");
+    takePending(subscription, versionOf, "n2");
     assert.equal(subscription.onRequest(request(["web"], "n2", NACK), allNames), "nack");
   });
 
   it("does not resend the rejected version after a NACK", () => {
     const subscription = acknowledged(["web", "api"]);
     change(subscription, "web", "w2");
-    subscription.takePending(versionOf, "n2");
+    takePending(subscription, versionOf, "n2");
     subscription.onRequest(request(["web", "api"], "n2", NACK), allNames);
     assert.equal(subscription.hasPending, false);
-    assert.deepEqual(subscription.takePending(versionOf, "n3"), []);
+    assert.deepEqual(takePending(subscription, versionOf, "n3"), []);
     subscription.onResourcesChanged(["web"], versionOf);
     assert.equal(subscription.hasPending, false, "same rejected version is not pending");
   });
@@ -115,40 +126,40 @@ describe("SotwSubscription", () => {
   it("sends the next real version after a NACK", () => {
     const subscription = acknowledged(["web"]);
     change(subscription, "web", "w2");
-    subscription.takePending(versionOf, "n2");
+    takePending(subscription, versionOf, "n2");
     subscription.onRequest(request(["web"], "n2", NACK), allNames);
     change(subscription, "web", "w3");
-    assert.deepEqual(subscription.takePending(versionOf, "n3"), ["web"]);
+    assert.deepEqual(takePending(subscription, versionOf, "n3"), ["web"]);
     assert.equal(subscription.onRequest(request(["web"], "n3"), allNames), "ack");
   });
 
   it("answers a name newly subscribed in a NACK", () => {
     const subscription = acknowledged(["web"]);
     change(subscription, "web", "w2");
-    subscription.takePending(versionOf, "n2");
+    takePending(subscription, versionOf, "n2");
     subscription.onRequest(request(["web", "api"], "n2", NACK), allNames);
-    assert.deepEqual(subscription.takePending(versionOf, "n3"), ["api"]);
+    assert.deepEqual(takePending(subscription, versionOf, "n3"), ["api"]);
   });
 
   it("answers a name newly subscribed in an ACK, and only that name", () => {
     const subscription = acknowledged(["web"]);
     assert.equal(subscription.onRequest(request(["web", "api"], "n1"), allNames), "ack");
-    assert.deepEqual(subscription.takePending(versionOf, "n2"), ["api"]);
+    assert.deepEqual(takePending(subscription, versionOf, "n2"), ["api"]);
   });
 
   it("sends a name again when it is unsubscribed and subscribed again, even if unchanged", () => {
     const subscription = acknowledged(["web", "api"]);
     subscription.onRequest(request(["web"], "n1"), allNames);
-    assert.deepEqual(subscription.takePending(versionOf, "n2"), []);
+    assert.deepEqual(takePending(subscription, versionOf, "n2"), []);
     subscription.onRequest(request(["web", "api"], "n1"), allNames);
-    assert.deepEqual(subscription.takePending(versionOf, "n3"), ["api"]);
+    assert.deepEqual(takePending(subscription, versionOf, "n3"), ["api"]);
   });
 
   it("ignores a change to a name it is not subscribed to", () => {
     const subscription = acknowledged(["web"]);
     change(subscription, "api", "a2");
     assert.equal(subscription.hasPending, false);
-    assert.deepEqual(subscription.takePending(versionOf, "n2"), []);
+    assert.deepEqual(takePending(subscription, versionOf, "n2"), []);
   });
 
   it("ignores a change to a name after it was unsubscribed", () => {
@@ -168,7 +179,7 @@ describe("SotwSubscription", () => {
     const subscription = acknowledged(["web"]);
     change(subscription, "web", "w2");
     change(subscription, "web", "w3");
-    assert.deepEqual(subscription.takePending(versionOf, "n2"), ["web"]);
+    assert.deepEqual(takePending(subscription, versionOf, "n2"), ["web"]);
     change(subscription, "web", "w3");
     assert.equal(subscription.hasPending, false);
   });
@@ -177,26 +188,26 @@ describe("SotwSubscription", () => {
     const subscription = acknowledged(["web"]);
     change(subscription, "web", "w2");
     versions.set("web", "w1");
-    assert.deepEqual(subscription.takePending(versionOf, "n2"), []);
+    assert.deepEqual(takePending(subscription, versionOf, "n2"), []);
   });
 
   it("treats empty names on the first request as a wildcard over every name", () => {
     const subscription = new SotwSubscription();
     assert.equal(subscription.onRequest(request([]), allNames), "initial");
     assert.equal(subscription.isWildcard, true);
-    assert.deepEqual(subscription.takePending(versionOf, "n1").sort(), ["api", "db", "web"]);
+    assert.deepEqual(takePending(subscription, versionOf, "n1").sort(), ["api", "db", "web"]);
   });
 
   it("a wildcard subscription receives names that appear later and stays wildcard on ACK", () => {
     const subscription = new SotwSubscription();
     subscription.onRequest(request([]), allNames);
-    subscription.takePending(versionOf, "n1");
+    takePending(subscription, versionOf, "n1");
     assert.equal(subscription.onRequest(request([], "n1"), allNames), "ack");
     assert.equal(subscription.isWildcard, true);
     assert.equal(subscription.hasPending, false);
     change(subscription, "cache", "c1");
     change(subscription, "web", "w2");
-    assert.deepEqual(subscription.takePending(versionOf, "n2").sort(), ["cache", "web"]);
+    assert.deepEqual(takePending(subscription, versionOf, "n2").sort(), ["cache", "web"]);
   });
 
   it("is not a wildcard when names are requested", () => {
@@ -207,14 +218,14 @@ describe("SotwSubscription", () => {
   it("leaving a wildcard for explicit names makes an unsubscribed name new again", () => {
     const subscription = new SotwSubscription();
     subscription.onRequest(request([]), allNames);
-    subscription.takePending(versionOf, "n1");
+    takePending(subscription, versionOf, "n1");
     subscription.onRequest(request(["web"], "n1"), allNames);
     assert.equal(subscription.isWildcard, false);
-    assert.deepEqual(subscription.takePending(versionOf, "n2"), []);
+    assert.deepEqual(takePending(subscription, versionOf, "n2"), []);
     change(subscription, "api", "a2");
     assert.equal(subscription.hasPending, false, "api is no longer subscribed");
     subscription.onRequest(request(["web", "api"], "n1"), allNames);
-    assert.deepEqual(subscription.takePending(versionOf, "n3"), ["api"]);
+    assert.deepEqual(takePending(subscription, versionOf, "n3"), ["api"]);
   });
 });
 
@@ -230,17 +241,17 @@ describe("SotwSubscription for per-name types", () => {
     const subscription = new SotwSubscription();
     subscription.onRequest(request(["web", "ghost"]), allNames);
     const exists = (name: string): string | undefined => versions.get(name);
-    assert.deepEqual(subscription.takePending(exists, "n1"), ["web"]);
+    assert.deepEqual(takePending(subscription, exists, "n1"), ["web"]);
     subscription.onRequest(request(["web", "ghost"], "n1"), allNames);
     versions.set("ghost", "g1");
     subscription.onResourcesChanged(["ghost"], exists);
-    assert.deepEqual(subscription.takePending(exists, "n2"), ["ghost"]);
+    assert.deepEqual(takePending(subscription, exists, "n2"), ["ghost"]);
   });
 
   it("resends an unchanged subscribed name when told to (an assignment after its cluster)", () => {
     const subscription = acknowledged(["web", "api"]);
     subscription.resend(["web", "db"]);
-    assert.deepEqual(subscription.takePending(versionOf, "n2"), ["web"]);
+    assert.deepEqual(takePending(subscription, versionOf, "n2"), ["web"]);
   });
 
   it("answers takeResponse with what changed, or nothing", () => {

@@ -7,6 +7,14 @@ export class LocalDatacenterError extends Error {
   override readonly name = "LocalDatacenterError";
 }
 
+/** Where the connection reaches Consul, as an operator would write it. */
+function consulAddressOf({ config }: ConsulConnection): string {
+  const scheme = config.secure ? "https" : "http";
+  if (config.socketPath) return `unix://${config.socketPath}`;
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  return `${scheme}://${host}:${config.port}`;
+}
+
 /** `Config.Datacenter` of `/v1/agent/self`, checked. */
 async function fromAgentSelf(connection: ConsulConnection): Promise<string> {
   const self = (await connection.agentSelf()) as { Config?: { Datacenter?: unknown } } | null;
@@ -54,9 +62,12 @@ export async function readLocalDatacenter(
       onFailedAttempt: ({ error, attemptNumber }) => {
         if (error instanceof LocalDatacenterError) onBadAnswer?.(error);
         if (attemptNumber === 1 || attemptNumber % 20 === 0) {
+          // The first thing an operator with a wrong address sees: name the address and the fix.
           logger.warn(
-            { err: error, attempt: attemptNumber },
-            "reading the local datacenter failed",
+            { err: error, attempt: attemptNumber, consul: consulAddressOf(connection) },
+            `reading the local datacenter from Consul at ${consulAddressOf(connection)} failed; ` +
+              "retrying every 2 s (logged again every 20 attempts). The address is set with " +
+              "--consul-addr or CONSUL_HTTP_ADDR, a token with --consul-token or CONSUL_HTTP_TOKEN",
           );
         }
       },

@@ -1,9 +1,7 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import pLimit, { type LimitFunction } from "p-limit";
 import pRetry from "p-retry";
 import type { Logger } from "pino";
 import type { EndpointStore } from "../../model/endpoint-store.ts";
-import type { ServiceEndpoints } from "../../model/endpoint.ts";
 import { watchBlocking, type WatchAnswer, type WatchHooks } from "./blocking-watch.ts";
 import { diffCatalog, diffHealth, type HealthFingerprints } from "./change-detection.ts";
 import {
@@ -20,23 +18,20 @@ import type {
   ConsulHealthCheck,
   ConsulServiceEntry,
 } from "../client/consul-types.ts";
-import { SkippedInstances } from "./skipped-instances.ts";
-import { ServicePlacement } from "./service-placement.ts";
 import { StartUpHold } from "./start-up-hold.ts";
 import { TokenBucket } from "./token-bucket.ts";
-import { toServiceEndpoints, type TranslationOptions } from "./to-service-endpoints.ts";
+import type { TranslationOptions } from "./to-service-endpoints.ts";
+import { ReadLoop } from "./read-loop.ts";
+import type { WatchReports } from "./consul-status.ts";
 
-/** Hooks for metrics; all optional. */
-export interface CatalogSourceHooks extends WatchHooks {
+/** Hooks for metrics and the watch status (`/debug/state`, `/ready`); all optional. */
+export interface CatalogSourceHooks extends WatchHooks, WatchReports {
   onServiceRead?: (service: string) => void;
   /** A suspect service's index was probed (moved-services.ts). */
   onServiceProbe?: (service: string) => void;
   onRejectedInstance?: (service: string, reason: string) => void;
   /** A check in its agent start-up default is shown with its previous status. */
   onCheckHeld?: (service: string) => void;
-  /** A blocking query on `path` answered (its index) or failed; for `/debug/state`. */
-  onWatchAnswer?: (path: string, index: number) => void;
-  onWatchError?: (path: string, error: Error) => void;
 }
 
 /** Options of {@link CatalogSource}. */
@@ -68,30 +63,25 @@ export interface CatalogSourceOptions {
 }
 
 /**
- * Watches every service of the catalog with a fixed number of connections (docs/architecture.md §3): one
- * blocking query on `/v1/health/state/any` (instances and health), one on `/v1/catalog/services`
- * (names and tags), and bounded targeted reads of `/v1/health/service/:name` for the services
- * those two show changed. Catalog changes neither explains (an instance without checks, an
- * address changed in place) look for the service among those without checks at once (their
- * summaries, else their indexes) and probe everything else's index at most once per
- * `fullResyncIntervalMs`, and read only those that moved (moved-services.ts). An answer the watch flags as a resync (index backwards,
- * content changed at the same index, first answer after an outage) re-reads everything at once.
- * Checks a restarted agent reports in their start-up default are held (start-up-hold.ts). A
- * change the health watch explains by instance (its checks carry a ServiceID) reads only those
- * instances and merges them into the service's last entries (instance-patch.ts).
+ * Watches every service of the catalog with a fixed number of connections (docs/architecture.md
+ * §3): one blocking query on `/v1/health/state/any` (instances and health), one on
+ * `/v1/catalog/services` (names and tags), and bounded targeted reads of
+ * `/v1/health/service/:name` for the services those two show changed (read-loop.ts). Catalog
+ * changes neither explains (an instance without checks, an address changed in place) look for the
+ * service among those without checks at once (their summaries, else their indexes) and probe
+ * everything else's index at most once per `fullResyncIntervalMs`, and read only those that moved
+ * (moved-services.ts). An answer the watch flags as a resync (index backwards, content changed at
+ * the same index, first answer after an outage) re-reads everything at once. Checks a restarted
+ * agent reports in their start-up default are held (start-up-hold.ts). A change the health watch
+ * explains by instance (its checks carry a ServiceID) reads only those instances and merges them
+ * into the service's last entries (instance-patch.ts).
  */
 export class CatalogSource {
   private readonly abort = new AbortController();
-  private readonly limit: ReturnType<typeof pLimit>;
+  private readonly reads: ReadLoop;
   private catalog: ConsulCatalogServices | undefined;
   private health: HealthFingerprints | undefined;
-  private readonly placement = new ServicePlacement();
   private readonly checkless = new Set<string>();
-  private readonly skipped: SkippedInstances;
-  /** Services to read whole. */
-  private readonly dirty = new Set<string>();
-  /** Services of which only these instances changed (instance-patch.ts). */
-  private readonly patches = new Map<string, Set<string>>();
   /** Each service's entries as last read, for merging a read of only some instances. */
   private readonly entries = new Map<string, ConsulServiceEntry[]>();
   /** Services that may have changed, narrowed before anything is read (moved-services.ts). */
@@ -99,7 +89,6 @@ export class CatalogSource {
   private readonly moved: MovedServices;
   /** The suspects are a sweep's (every service): only their probes can see changes in place. */
   private sweeping = false;
-  private pumping: Promise<void> | undefined;
   /** The first read of every service at start counts as one: the next is at most this often. */
   private lastFullResync = Date.now();
   private fullResyncTimer: NodeJS.Timeout | undefined;
@@ -108,16 +97,35 @@ export class CatalogSource {
   private readonly recheckTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly options: CatalogSourceOptions) {
-    this.limit = options.readLimit ?? pLimit(options.readConcurrency);
+    const { access, hooks, logger, store } = options;
+    const limit = options.readLimit ?? pLimit(options.readConcurrency);
     this.hold = new StartUpHold({ graceMs: options.checkGraceMs });
-    this.skipped = new SkippedInstances(options.logger, options.hooks?.onRejectedInstance);
     this.moved = new MovedServices({
       connection: options.connection,
-      limit: this.limit,
+      limit,
       signal: this.abort.signal,
-      logger: options.logger,
-      onProbe: options.hooks?.onServiceProbe,
+      logger,
+      onProbe: hooks?.onServiceProbe,
       lastRead: (name) => this.entries.get(name),
+    });
+    this.reads = new ReadLoop({
+      store,
+      translation: options.translation,
+      limit,
+      signal: this.abort.signal,
+      logger,
+      listed: (name) => name in (this.catalog ?? {}),
+      read: (name, ids) => this.readService(name, ids),
+      beforeBatch: () => this.probeSuspects(),
+      waiting: () => this.suspects.size > 0,
+      forget: (name) => this.forget(name),
+      onRejectedInstance: hooks?.onRejectedInstance,
+      onBatch: (errors) => {
+        for (const error of errors) access?.failed("/health/service/:name", error);
+        if (errors.length === 0) access?.cleared("/health/service/:name");
+      },
+      // Everything both first answers named has been read (possibly nothing: an empty catalog).
+      onSettled: () => store.markReady(),
     });
   }
 
@@ -158,6 +166,7 @@ export class CatalogSource {
   ): Promise<void> {
     const { connection, logger, hooks, access } = this.options;
     const waitSeconds = connection.config.waitSeconds;
+    hooks?.onWatchStart?.(path);
     return watchBlocking({
       read: (index, signal) => readPath(index > 0 ? { index, waitSeconds, signal } : { signal }),
       validate: (body) => {
@@ -190,25 +199,14 @@ export class CatalogSource {
     clearTimeout(this.fullResyncTimer);
     for (const timer of this.recheckTimers.values()) clearTimeout(timer);
     this.recheckTimers.clear();
-    await Promise.allSettled([...this.loops, this.pumping]);
+    await Promise.allSettled([...this.loops, this.reads.settled()]);
   }
 
   private onHealth(checks: ConsulHealthCheck[], answer: WatchAnswer): Promise<void> {
     const delta = diffHealth(this.health ?? { services: new Map(), nodes: new Map() }, checks);
     this.health = delta.fingerprints;
-    for (const service of delta.services) {
-      const ids = delta.instances.get(service);
-      if (ids === undefined || ids.size === 0 || !this.entries.has(service)) {
-        this.dirty.add(service);
-        continue;
-      }
-      const patch = this.patches.get(service) ?? new Set<string>();
-      for (const id of ids) patch.add(id);
-      this.patches.set(service, patch);
-    }
-    for (const node of delta.nodes) {
-      for (const service of this.placement.servicesOn(node)) this.dirty.add(service);
-    }
+    // Only a service whose last entries are known can take a read of some instances.
+    this.reads.markHealth(delta, (service) => this.entries.has(service));
     if (answer.resync) this.resyncAll();
     return this.pump();
   }
@@ -217,14 +215,14 @@ export class CatalogSource {
     if (answer.resync) {
       // The services that left are in the old answer and the store, the new ones in this one.
       this.resyncAll();
-      for (const name of Object.keys(services)) this.dirty.add(name);
+      for (const name of Object.keys(services)) this.reads.mark(name);
     } else if (this.catalog === undefined) {
-      for (const name of Object.keys(services)) this.dirty.add(name);
+      for (const name of Object.keys(services)) this.reads.mark(name);
     } else {
       const delta = diffCatalog(this.catalog, services);
       const explained = delta.added.size + delta.removed.size + delta.retagged.size > 0;
       for (const set of [delta.added, delta.removed, delta.retagged]) {
-        for (const name of set) this.dirty.add(name);
+        for (const name of set) this.reads.mark(name);
       }
       if (!explained) {
         for (const name of this.checkless) this.suspects.add(name);
@@ -240,8 +238,8 @@ export class CatalogSource {
    * earlier answers may hide changes (docs/architecture.md §3).
    */
   private resyncAll(): void {
-    for (const name of Object.keys(this.catalog ?? {})) this.dirty.add(name);
-    for (const name of this.options.store.names()) this.dirty.add(name);
+    for (const name of Object.keys(this.catalog ?? {})) this.reads.mark(name);
+    for (const name of this.options.store.names()) this.reads.mark(name);
     this.suspects.clear();
     clearTimeout(this.fullResyncTimer);
     this.fullResyncTimer = undefined;
@@ -261,76 +259,29 @@ export class CatalogSource {
     }, delay);
   }
 
-  /** Re-reads dirty services until none is left; one pump at a time. */
+  /** Reads what is marked once both watches have answered (the first read is a full one). */
   private pump(): Promise<void> {
     if (this.catalog === undefined || this.health === undefined) return Promise.resolve();
-    this.pumping ??= this.drain().finally(() => (this.pumping = undefined));
-    return this.pumping;
+    return this.reads.pump();
   }
 
-  private async drain(): Promise<void> {
-    const { store, logger } = this.options;
-    const pending = (): boolean =>
-      this.dirty.size > 0 || this.suspects.size > 0 || this.patches.size > 0;
-    while (pending() && !this.abort.signal.aborted) {
-      await this.probeSuspects();
-      // A service read whole needs no patch; undefined: read whole.
-      const reads = new Map<string, Set<string> | undefined>(this.patches);
-      for (const name of this.dirty) reads.set(name, undefined);
-      const batch = [...reads.keys()];
-      this.dirty.clear();
-      this.patches.clear();
-      const catalog = this.catalog ?? {};
-      const present = batch.filter((name) => name in catalog);
-      const removed = batch.filter((name) => !(name in catalog));
-      for (const name of removed) this.forget(name);
-      const results = await Promise.allSettled(
-        present.map((name) => this.limit(() => this.readService(name, reads.get(name)))),
-      );
-      const updates: ServiceEndpoints[] = [];
-      let failed = 0;
-      results.forEach((result, i) => {
-        const name = present[i] ?? "";
-        if (result.status === "fulfilled") updates.push(result.value);
-        else {
-          this.options.access?.failed("/health/service/:name", result.reason);
-          failed += 1;
-          this.dirty.add(name);
-          logger.warn(
-            { err: result.reason, service: name },
-            "reading a service failed; keeping its last state",
-          );
-        }
-      });
-      logger.debug({ read: present, removed }, "services read");
-      store.apply(updates, removed);
-      if (failed === 0) this.options.access?.cleared("/health/service/:name");
-      if (failed > 0) {
-        await sleep(500, undefined, { signal: this.abort.signal }).catch(() => undefined);
-        continue;
-      }
-    }
-    // Everything both first answers named has been read (possibly nothing: an empty catalog).
-    if (!pending() && !this.abort.signal.aborted) store.markReady();
-  }
-
-  /** Moves the suspects that really changed to `dirty` (moved-services.ts). */
+  /** Marks the suspects that really changed (moved-services.ts). */
   private async probeSuspects(): Promise<void> {
     const catalog = this.catalog ?? {};
-    const suspects = [...this.suspects].filter((name) => name in catalog && !this.dirty.has(name));
+    const suspects = [...this.suspects].filter(
+      (name) => name in catalog && !this.reads.marked(name),
+    );
     this.suspects.clear();
     const sweeping = this.sweeping;
     this.sweeping = false;
-    for (const name of await this.moved.among(suspects, sweeping)) this.dirty.add(name);
+    for (const name of await this.moved.among(suspects, sweeping)) this.reads.mark(name);
   }
 
-  /** Drops what is known of a service's nodes, checks and index. */
+  /** Drops what is known of a service's checks, entries and index. */
   private forget(name: string): void {
-    this.placement.forget(name);
     this.moved.forget(name);
     this.entries.delete(name);
     this.checkless.delete(name);
-    this.skipped.forget(name);
     this.hold.forget(name);
     clearTimeout(this.recheckTimers.get(name));
     this.recheckTimers.delete(name);
@@ -338,10 +289,13 @@ export class CatalogSource {
 
   /**
    * Reads a service whole, or only the instances `ids` when its last entries are known and a
-   * filter can name them (instance-patch.ts), and translates all of its entries.
+   * filter can name them (instance-patch.ts); returns all of its entries, start-up hold applied.
    */
-  private async readService(name: string, ids?: ReadonlySet<string>): Promise<ServiceEndpoints> {
-    const { connection, translation, hooks } = this.options;
+  private async readService(
+    name: string,
+    ids: ReadonlySet<string> | undefined,
+  ): Promise<ConsulServiceEntry[]> {
+    const { connection, hooks } = this.options;
     const previous = this.entries.get(name);
     const filter = ids && previous ? instanceFilter(ids) : undefined;
     const answer = await pRetry(
@@ -359,18 +313,12 @@ export class CatalogSource {
     const entries =
       filter && ids && previous ? mergeInstances(previous, ids, answer.entries) : answer.entries;
     this.entries.set(name, entries);
-    this.placement.record(
-      name,
-      entries.map((entry) => entry.Node.Node),
-    );
     const checkless = entries.some(
       (entry) => !entry.Checks.some((check) => check.ServiceID === entry.Service.ID),
     );
     if (checkless) this.checkless.add(name);
     else this.checkless.delete(name);
-    const translated = toServiceEndpoints(name, this.holdStartUpChecks(name, entries), translation);
-    this.skipped.update(name, translated.rejected);
-    return translated.value;
+    return this.holdStartUpChecks(name, entries);
   }
 
   /** Applies the start-up hold and re-reads the service when the earliest hold runs out. */
@@ -395,7 +343,7 @@ export class CatalogSource {
     if (result.recheckInMs !== undefined) {
       const timer = setTimeout(() => {
         this.recheckTimers.delete(name);
-        this.dirty.add(name);
+        this.reads.mark(name);
         void this.pump();
       }, result.recheckInMs + 1);
       timer.unref();

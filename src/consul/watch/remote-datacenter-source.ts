@@ -1,17 +1,15 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { LimitFunction } from "p-limit";
 import type { Logger } from "pino";
 import type { EndpointStore } from "../../model/endpoint-store.ts";
-import type { ServiceEndpoints } from "../../model/endpoint.ts";
 import { watchBlocking, type WatchAnswer } from "./blocking-watch.ts";
 import { diffHealth, type HealthFingerprints } from "./change-detection.ts";
 import { parseHealthChecks, parseServiceEntries } from "../client/consul-answers.ts";
 import type { ConsulConnection } from "../client/consul-client.ts";
-import type { ConsulHealthCheck } from "../client/consul-types.ts";
-import { ServicePlacement } from "./service-placement.ts";
-import { SkippedInstances } from "./skipped-instances.ts";
+import type { ConsulHealthCheck, ConsulServiceEntry } from "../client/consul-types.ts";
 import { TokenBucket } from "./token-bucket.ts";
-import { toServiceEndpoints, type TranslationOptions } from "./to-service-endpoints.ts";
+import type { TranslationOptions } from "./to-service-endpoints.ts";
+import { ReadLoop } from "./read-loop.ts";
+import type { WatchReports } from "./consul-status.ts";
 
 /** Options of {@link RemoteDatacenterSource}. */
 export interface RemoteDatacenterSourceOptions {
@@ -25,30 +23,39 @@ export interface RemoteDatacenterSourceOptions {
   logger: Logger;
   /** Told when the datacenter stops answering (false) and answers again (true). */
   onReachable?: (datacenter: string, reachable: boolean) => void;
+  /** The watch's answers and failures, named `/health/state/any?dc=NAME`. */
+  hooks?: WatchReports;
   loopRatePerSecond?: number;
 }
 
 /**
  * Watches another datacenter through the local agent with one blocking query,
  * `/v1/health/state/any?dc=` (docs/architecture.md §3, "Locality"), and reads the services it
- * shows changed through the shared targeted-read pool into the store part named after the
- * datacenter. A service is seen there while some instance of it has a check (Consul's health
- * view lists checks). When the datacenter stops answering its last endpoints stay, it is
+ * shows changed through the shared targeted-read pool (read-loop.ts) into the store part named
+ * after the datacenter. A service is seen there while some instance of it has a check (Consul's
+ * health view lists checks). When the datacenter stops answering its last endpoints stay, it is
  * reported once, and everything is re-read when it answers again; the local part is never
  * touched.
  */
 export class RemoteDatacenterSource {
   private readonly abort = new AbortController();
   private health: HealthFingerprints = { services: new Map(), nodes: new Map() };
-  private readonly placement = new ServicePlacement();
-  private readonly skipped: SkippedInstances;
-  private readonly dirty = new Set<string>();
-  private pumping: Promise<void> | undefined;
+  private readonly reads: ReadLoop;
   private loop: Promise<void> | undefined;
   private reachable = true;
 
   constructor(private readonly options: RemoteDatacenterSourceOptions) {
-    this.skipped = new SkippedInstances(options.logger.child({ datacenter: options.datacenter }));
+    const { datacenter } = options;
+    this.reads = new ReadLoop({
+      store: options.store,
+      part: datacenter,
+      translation: { ...options.translation, datacenter },
+      limit: options.readLimit,
+      signal: this.abort.signal,
+      logger: options.logger,
+      listed: (name) => this.health.services.has(name),
+      read: (name) => this.readService(name),
+    });
   }
 
   /** The datacenter this source reads. */
@@ -58,8 +65,10 @@ export class RemoteDatacenterSource {
 
   /** Starts watching; does not wait for the first answer (the local datacenter gates readiness). */
   start(): void {
-    const { connection, datacenter, logger } = this.options;
+    const { connection, datacenter, logger, hooks } = this.options;
     const waitSeconds = connection.config.waitSeconds;
+    const watch = `/health/state/any?dc=${datacenter}`;
+    hooks?.onWatchStart?.(watch);
     this.loop = watchBlocking({
       read: (index, signal) =>
         connection.healthState(
@@ -71,8 +80,14 @@ export class RemoteDatacenterSource {
       logger: logger.child({ watch: "/health/state/any", datacenter }),
       signal: this.abort.signal,
       hooks: {
-        onAnswer: () => this.setReachable(true),
-        onError: () => this.setReachable(false),
+        onAnswer: (index) => {
+          this.setReachable(true);
+          hooks?.onWatchAnswer?.(watch, index);
+        },
+        onError: (error) => {
+          this.setReachable(false);
+          hooks?.onWatchError?.(watch, error);
+        },
       },
     });
   }
@@ -80,7 +95,7 @@ export class RemoteDatacenterSource {
   /** Stops the watch; the store keeps this datacenter's last endpoints. */
   async stop(): Promise<void> {
     this.abort.abort();
-    await Promise.allSettled([this.loop, this.pumping]);
+    await Promise.allSettled([this.loop, this.reads.settled()]);
   }
 
   private setReachable(reachable: boolean): void {
@@ -96,68 +111,20 @@ export class RemoteDatacenterSource {
     const before = this.health;
     const delta = diffHealth(before, checks);
     this.health = delta.fingerprints;
-    for (const service of delta.services) this.dirty.add(service);
-    for (const node of delta.nodes) {
-      for (const service of this.placement.servicesOn(node)) this.dirty.add(service);
-    }
+    this.reads.markHealth(delta);
     if (answer.resync) {
-      for (const name of this.health.services.keys()) this.dirty.add(name);
-      for (const name of before.services.keys()) this.dirty.add(name);
+      for (const name of this.health.services.keys()) this.reads.mark(name);
+      for (const name of before.services.keys()) this.reads.mark(name);
     }
-    return this.pump();
+    return this.reads.pump();
   }
 
-  private pump(): Promise<void> {
-    this.pumping ??= this.drain().finally(() => (this.pumping = undefined));
-    return this.pumping;
-  }
-
-  private async drain(): Promise<void> {
-    const { store, logger, datacenter, readLimit } = this.options;
-    while (this.dirty.size > 0 && !this.abort.signal.aborted) {
-      const batch = [...this.dirty];
-      this.dirty.clear();
-      const present = batch.filter((name) => this.health.services.has(name));
-      const removed = batch.filter((name) => !this.health.services.has(name));
-      for (const name of removed) {
-        this.placement.forget(name);
-        this.skipped.forget(name);
-      }
-      const results = await Promise.allSettled(
-        present.map((name) => readLimit(() => this.readService(name))),
-      );
-      const updates: ServiceEndpoints[] = [];
-      results.forEach((result, i) => {
-        const name = present[i] ?? "";
-        if (result.status === "fulfilled") updates.push(result.value);
-        else {
-          this.dirty.add(name);
-          logger.warn(
-            { err: result.reason, service: name, datacenter },
-            "reading a service of another datacenter failed; keeping its last state",
-          );
-        }
-      });
-      store.apply(updates, removed, datacenter);
-      if (updates.length < present.length) {
-        await sleep(500, undefined, { signal: this.abort.signal }).catch(() => undefined);
-      }
-    }
-  }
-
-  private async readService(name: string): Promise<ServiceEndpoints> {
-    const { connection, datacenter, translation } = this.options;
+  private async readService(name: string): Promise<ConsulServiceEntry[]> {
+    const { connection, datacenter } = this.options;
     const answer = await connection.healthService(name, {
       datacenter,
       signal: this.abort.signal,
     });
-    const entries = parseServiceEntries(name, answer.body);
-    this.placement.record(
-      name,
-      entries.map((entry) => entry.Node.Node),
-    );
-    const translated = toServiceEndpoints(name, entries, { ...translation, datacenter });
-    this.skipped.update(name, translated.rejected);
-    return translated.value;
+    return parseServiceEntries(name, answer.body);
   }
 }

@@ -1,29 +1,14 @@
+import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { DatacenterOrder } from "../../model/datacenter-priority.ts";
 import type { EndpointStore } from "../../model/endpoint-store.ts";
 import { EXPORT_ALL, type ServiceFilter } from "../../model/service-filter.ts";
 import type { MetaProblem } from "../../model/service-settings.ts";
-import { toCluster } from "../resources/cluster.ts";
-import { toClusterLoadAssignment } from "../resources/cluster-load-assignment.ts";
 import { Coalescer } from "./coalescer.ts";
 import { ExportedServices } from "../resources/exported-services.ts";
-import {
-  GATEWAY_LISTENER_NAME,
-  toApiListener,
-  toGatewayListener,
-  type GatewayOptions,
-} from "../resources/listener.ts";
 import type { XdsProtos } from "../resources/protos.ts";
-import { toRouteConfiguration } from "../resources/route-configuration.ts";
-import {
-  CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS,
-  CLUSTER_TYPE_URL as CDS,
-  LISTENER_TYPE_URL as LDS,
-  ROUTE_CONFIGURATION_TYPE_URL as RDS,
-  SERVED_TYPE_URLS,
-  type ResourceTypeUrl,
-} from "../resources/type-urls.ts";
-import { contentVersion } from "./version.ts";
+import type { GatewayOptions, ResourceSource, ResourceType } from "../resources/resource-type.ts";
+import { RESOURCE_TYPES, resourceType, type ResourceTypeUrl } from "../resources/resource-types.ts";
 import type { CacheChanges, EncodedResource, XdsCache } from "./xds-cache.ts";
 
 export type { CacheChanges, EncodedResource } from "./xds-cache.ts";
@@ -46,7 +31,7 @@ export interface ResourceCacheOptions {
    */
   datacenters?: () => DatacenterOrder | undefined;
   /** Where the gateway listener listens; no gateway listener without it. */
-  gateway?: Omit<GatewayOptions, "routeConfigName">;
+  gateway?: Omit<GatewayOptions, "routeConfigName"> | undefined;
   logger?: Logger;
   /** Told once per service, meta key and value that was ignored. */
   onInvalidMeta?: (service: string, problem: MetaProblem) => void;
@@ -56,35 +41,21 @@ export interface ResourceCacheOptions {
   onEncode?: (typeUrl: ResourceTypeUrl) => void;
 }
 
-/** `NAME`, `NAME:PORT`, `NAME.service.consul[:PORT]`: the service a listener name is for. */
-const API_LISTENER_NAME = /^(.+?)(?:\.service\.consul)?(?::\d{1,5})?$/;
-
 /**
  * The resource cache between the endpoint model and the xDS streams (design: docs/architecture.md
- * §2, §5): clusters, assignments, listeners and the route configuration, each encoded once per
- * version and shared by every stream. Store changes are coalesced, then turned into change
- * notices per type: assignments change with their service's endpoints; clusters, virtual hosts
- * and API listeners only when a service is exported, leaves after its grace, or changes settings.
+ * §2, §5): every type of the table (resource-types.ts), each resource encoded once per version
+ * and shared by every stream. Store changes are coalesced, then turned into change notices per
+ * type: assignments change with their service's endpoints; clusters, virtual hosts and API
+ * listeners only when a service is exported, leaves after its grace, or changes settings.
  */
 export class ResourceCache implements XdsCache {
-  /** Encoded resources by type and name; null remembers a name that has no resource. */
-  private readonly encoded: Record<ResourceTypeUrl, Map<string, EncodedResource | null>> = {
-    [CDS]: new Map(),
-    [EDS]: new Map(),
-    [LDS]: new Map(),
-    [RDS]: new Map(),
-  };
-  private readonly encodeCounts: Record<ResourceTypeUrl, number> = {
-    [CDS]: 0,
-    [EDS]: 0,
-    [LDS]: 0,
-    [RDS]: 0,
-  };
+  private readonly kept = new Map<ResourceTypeUrl, KeptResources>();
+  private readonly encodeCounts = new Map<ResourceTypeUrl, number>();
   private readonly listeners = new Set<(changes: CacheChanges) => void>();
   private readonly coalescer: Coalescer;
   private readonly unsubscribe: () => void;
   private readonly exported: ExportedServices;
-  private readonly routeConfigName: string;
+  private readonly source: ResourceSource;
   private readonly reportedShadows = new Set<string>();
   private readonly reportedDrops = new Set<string>();
 
@@ -94,7 +65,6 @@ export class ResourceCache implements XdsCache {
     coalesceWindowMs: number,
     private readonly options: ResourceCacheOptions = {},
   ) {
-    this.routeConfigName = options.routeConfigName ?? DEFAULT_ROUTE_CONFIG_NAME;
     this.exported = new ExportedServices({
       filter: options.filter ?? EXPORT_ALL,
       graceMs: options.clusterGraceMs ?? DEFAULT_CLUSTER_GRACE_MS,
@@ -107,6 +77,20 @@ export class ResourceCache implements XdsCache {
         options.onInvalidMeta?.(service, problem);
       },
     });
+    this.source = {
+      endpoints: (service) => store.get(service),
+      exported: this.exported,
+      routeConfigName: options.routeConfigName ?? DEFAULT_ROUTE_CONFIG_NAME,
+      gateway: options.gateway,
+      datacenters: () => options.datacenters?.(),
+      onMetadataDropped: (service, endpointId, dropped) =>
+        this.reportDropped(service, endpointId, dropped),
+      onShadowed: (services) => this.reportShadowed(services),
+    };
+    for (const type of RESOURCE_TYPES) {
+      this.kept.set(type.typeUrl, new KeptResources());
+      this.encodeCounts.set(type.typeUrl, 0);
+    }
     this.exported.update(store.names(), (name) => store.get(name));
     this.coalescer = new Coalescer(coalesceWindowMs, (names) => {
       const routing = this.exported.update(names, (name) => store.get(name));
@@ -125,33 +109,22 @@ export class ResourceCache implements XdsCache {
 
   /** How many resources were encoded since start, all types together. */
   get encodings(): number {
-    return SERVED_TYPE_URLS.reduce((total, type) => total + this.encodeCounts[type], 0);
+    let total = 0;
+    for (const count of this.encodeCounts.values()) total += count;
+    return total;
   }
 
   /** How many resources of each type were encoded since start (for benchmarks and metrics). */
   encodingsByType(): Record<ResourceTypeUrl, number> {
-    return { ...this.encodeCounts };
+    return Object.fromEntries(this.encodeCounts) as Record<ResourceTypeUrl, number>;
   }
 
   names(typeUrl: ResourceTypeUrl): readonly string[] {
-    switch (typeUrl) {
-      case CDS:
-      case EDS:
-        return this.exported.names();
-      case RDS:
-        return [this.routeConfigName];
-      case LDS:
-        return this.options.gateway ? [GATEWAY_LISTENER_NAME] : [];
-    }
+    return resourceType(typeUrl).names(this.source);
   }
 
   get(typeUrl: ResourceTypeUrl, name: string): EncodedResource | undefined {
-    const byName = this.encoded[typeUrl];
-    const cached = byName.get(name);
-    if (cached !== undefined) return cached ?? undefined;
-    const fresh = this.build(typeUrl, name);
-    byName.set(name, fresh ?? null);
-    return fresh;
+    return this.keptOf(typeUrl).get(name, () => this.build(resourceType(typeUrl), name));
   }
 
   subscribe(listener: (changes: CacheChanges) => void): () => void {
@@ -166,88 +139,40 @@ export class ResourceCache implements XdsCache {
     this.exported.close();
   }
 
+  private keptOf(typeUrl: ResourceTypeUrl): KeptResources {
+    return this.kept.get(typeUrl) as KeptResources;
+  }
+
   /** Drops the stale encodings and tells the streams what changed. */
-  private publish(endpointsChanged: Iterable<string>, routingChanged: readonly string[]): void {
+  private publish(endpoints: Iterable<string>, routing: readonly string[]): void {
     const changes = new Map<ResourceTypeUrl, Set<string>>();
-    const invalidate = (type: ResourceTypeUrl, names: Iterable<string>): void => {
-      const byName = this.encoded[type];
-      let set = changes.get(type);
-      if (!set) changes.set(type, (set = new Set()));
-      for (const name of names) {
-        byName.delete(name);
-        set.add(name);
+    for (const type of RESOURCE_TYPES) {
+      const kept = this.keptOf(type.typeUrl);
+      const names = new Set<string>();
+      for (const name of type.changed({ endpoints, routing }, this.source, () => kept.asked)) {
+        kept.forget(name);
+        names.add(name);
       }
-    };
-    invalidate(EDS, endpointsChanged);
-    if (routingChanged.length > 0) {
-      const services = new Set(routingChanged);
-      invalidate(CDS, routingChanged);
-      invalidate(RDS, [this.routeConfigName]);
-      // API listeners are cached under the names clients asked for (`NAME:PORT` too, and names
-      // that had no service yet); one nobody asked for is neither announced nor encoded.
-      const listenerNames = [...this.encoded[LDS].keys()].filter(
-        (name) => name !== GATEWAY_LISTENER_NAME && services.has(serviceOfListener(name)),
-      );
-      invalidate(LDS, listenerNames);
+      if (names.size > 0) changes.set(type.typeUrl, names);
     }
-    for (const [type, names] of changes) if (names.size === 0) changes.delete(type);
     if (changes.size === 0) return;
     for (const listener of this.listeners) listener(changes);
   }
 
-  private build(typeUrl: ResourceTypeUrl, name: string): EncodedResource | undefined {
-    switch (typeUrl) {
-      case EDS: {
-        const present = this.exported.get(name)?.present === true;
-        const service = present ? this.store.get(name) : undefined;
-        const value = toClusterLoadAssignment(
-          service,
-          name,
-          this.options.datacenters?.(),
-          (id, n) => this.reportDropped(name, id, n),
-        );
-        return this.encode(EDS, this.protos.clusterLoadAssignment, name, value, present);
-      }
-      case CDS: {
-        const service = this.exported.get(name);
-        if (!service) return undefined;
-        return this.encode(CDS, this.protos.cluster, name, toCluster(name, service.settings));
-      }
-      case RDS: {
-        if (name !== this.routeConfigName) return undefined;
-        const { value, shadowed } = toRouteConfiguration(name, this.exported.all());
-        this.reportShadowed(shadowed);
-        return this.encode(RDS, this.protos.routeConfiguration, name, value);
-      }
-      case LDS:
-        return this.buildListener(name);
-    }
-  }
-
-  private buildListener(name: string): EncodedResource | undefined {
-    const { gateway } = this.options;
-    if (name === GATEWAY_LISTENER_NAME) {
-      if (!gateway) return undefined;
-      const value = toGatewayListener({ ...gateway, routeConfigName: this.routeConfigName });
-      return this.encode(LDS, this.protos.listener, name, value);
-    }
-    const service = this.exported.get(serviceOfListener(name));
-    if (!service) return undefined;
-    return this.encode(LDS, this.protos.listener, name, toApiListener(name, service));
-  }
-
-  private encode(
-    typeUrl: ResourceTypeUrl,
-    type: XdsProtos["cluster"],
-    name: string,
-    object: object,
-    exists = true,
-  ): EncodedResource {
-    const bytes = type.encode(type.fromObject(object)).finish();
+  private build(type: ResourceType<ResourceTypeUrl>, name: string): EncodedResource | undefined {
+    const built = type.build(this.source, name);
+    if (!built) return undefined;
+    const message = this.protos.resource(type.typeUrl);
+    const bytes = message.encode(message.fromObject(built.value)).finish();
     const value = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.encodeCounts[typeUrl] += 1;
-    this.options.onEncode?.(typeUrl);
-    return { name, version: contentVersion(value), exists, any: { type_url: typeUrl, value } };
+    this.encodeCounts.set(type.typeUrl, (this.encodeCounts.get(type.typeUrl) ?? 0) + 1);
+    this.options.onEncode?.(type.typeUrl);
+    return {
+      name,
+      version: contentVersion(value),
+      exists: built.exists,
+      any: { type_url: type.typeUrl, value },
+    };
   }
 
   private reportDropped(service: string, endpointId: string, dropped: number): void {
@@ -261,7 +186,7 @@ export class ResourceCache implements XdsCache {
     this.options.onMetadataDropped?.(service, dropped);
   }
 
-  private reportShadowed(shadowed: string[]): void {
+  private reportShadowed(shadowed: readonly string[]): void {
     for (const name of shadowed) {
       if (this.reportedShadows.has(name)) continue;
       this.reportedShadows.add(name);
@@ -273,7 +198,30 @@ export class ResourceCache implements XdsCache {
   }
 }
 
-/** The service an API listener name is for (docs/architecture.md §4, proxyless gRPC). */
-export function serviceOfListener(listenerName: string): string {
-  return API_LISTENER_NAME.exec(listenerName)?.[1] ?? listenerName;
+/** The encoded resources of one type by name; null remembers a name that has no resource. */
+class KeptResources {
+  private readonly entries = new Map<string, EncodedResource | null>();
+
+  /** The names asked for, with or without a resource. */
+  get asked(): Iterable<string> {
+    return this.entries.keys();
+  }
+
+  get(name: string, build: () => EncodedResource | undefined): EncodedResource | undefined {
+    const cached = this.entries.get(name);
+    if (cached !== undefined) return cached ?? undefined;
+    const fresh = build();
+    this.entries.set(name, fresh ?? null);
+    return fresh;
+  }
+
+  /** Drops a stale encoding; the next read builds the new version. */
+  forget(name: string): void {
+    this.entries.delete(name);
+  }
+}
+
+/** A resource's version: a hash of its encoded bytes, equal for equal content everywhere. */
+export function contentVersion(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("base64url").slice(0, 16);
 }

@@ -1,4 +1,6 @@
-import type { ResourceTypeUrl } from "../resources/type-urls.ts";
+import { randomBytes } from "node:crypto";
+import type protobuf from "protobufjs";
+import type { ResourceTypeUrl } from "../resources/resource-types.ts";
 import type { CacheChanges, XdsCache } from "./xds-cache.ts";
 
 /** The version and nonce one response carries, the same for every stream that gets it. */
@@ -17,35 +19,101 @@ export interface SharedResponse extends ResponseStamp {
    * last one it sent, so the nonces it sends never repeat (docs/architecture.md §5).
    */
   readonly serial: number;
+  /** How many resources it carries. */
+  readonly resourceCount: number;
 }
 
 /** Options of {@link SharedResponses}. */
 export interface SharedResponsesOptions {
-  /** Prefix of every version, unique to this process (version.ts). */
-  epoch: string;
-  /** Told once per response encoded (the `bridge_xds_encodings_total` counter). */
+  /** The envelopes: `envoy.service.discovery.v3.DiscoveryResponse` and `DeltaDiscoveryResponse`. */
+  envelopes: { sotw: protobuf.Type; delta: protobuf.Type };
+  /** Prefix of every version, unique to this process (default {@link createEpoch}). */
+  epoch?: string;
+  /** Told once per response encoded (the `bridge_xds_response_encodings_total` counter). */
   onEncode?: (typeUrl: ResourceTypeUrl) => void;
   /** Responses kept per type before the oldest generation is dropped (default 1,024). */
   maxPerType?: number;
 }
 
 /**
- * Encoded responses shared between streams (docs/architecture.md §5). A stream describes the
- * response it needs by a key (its type and the resources with their versions); the first stream
- * to need a key encodes it, every other stream writes the same bytes. The nonce only has to be
- * unique within a stream, so it is the response's serial, shared too. Responses of a type are
- * forgotten when the cache changes that type, so only current ones are kept.
+ * A prefix unique to this process (start time and randomness), so response versions never repeat
+ * across restarts or replicas (docs/architecture.md §4): an Envoy holding "version 3" from an
+ * earlier process must still see a new version.
+ */
+export function createEpoch(now = Date.now()): string {
+  return `${now.toString(36)}${randomBytes(3).toString("hex")}`;
+}
+
+/**
+ * Encoded responses shared between streams (docs/architecture.md §5), state of the world and
+ * delta alike. A stream describes the response it needs by a key (its kind, the resources with
+ * their versions, and the removed names); the first stream to need a key encodes it, every other
+ * stream writes the same bytes. The nonce only has to be unique within a stream, so it is the
+ * response's serial, shared too. Responses of a type are forgotten when the cache changes that
+ * type, so only current ones are kept.
  */
 export class SharedResponses {
+  /** Prefix of every version this process sends. */
+  readonly epoch: string;
   private serial = 0;
   private readonly byType = new Map<ResourceTypeUrl, Map<string, SharedResponse>>();
   private readonly unsubscribe: () => void;
 
   constructor(
-    cache: XdsCache,
+    private readonly cache: XdsCache,
     private readonly options: SharedResponsesOptions,
   ) {
+    this.epoch = options.epoch ?? createEpoch();
     this.unsubscribe = cache.subscribe((changes) => this.forget(changes));
+  }
+
+  /**
+   * The state-of-the-world response carrying the current resources of `names` (names without a
+   * resource are left out), newer than serial `after` (the last response the stream sent).
+   */
+  sotw(typeUrl: ResourceTypeUrl, names: readonly string[], after: number): SharedResponse {
+    const { cache } = this;
+    let key = "";
+    for (const name of names) key += `${name}\u0000${cache.get(typeUrl, name)?.version}\n`;
+    return this.take(typeUrl, key, after, (stamp) => {
+      const resources = names.flatMap((name) => cache.get(typeUrl, name)?.any ?? []);
+      const bytes = this.options.envelopes.sotw
+        .encode({ version_info: stamp.version, resources, type_url: typeUrl, nonce: stamp.nonce })
+        .finish();
+      return { bytes, resourceCount: resources.length };
+    });
+  }
+
+  /**
+   * The delta response carrying the current resources of `names` (names without a resource are
+   * left out) and `removed`, newer than serial `after`.
+   */
+  delta(
+    typeUrl: ResourceTypeUrl,
+    names: readonly string[],
+    removed: readonly string[],
+    after: number,
+  ): SharedResponse {
+    const resources = names.flatMap((name) => {
+      const resource = this.cache.get(typeUrl, name);
+      return resource ? [{ name, version: resource.version, resource: resource.any }] : [];
+    });
+    // A state-of-the-world key never holds the separator \u0001: the two kinds never share.
+    let key = "\u0001";
+    for (const { name, version } of resources) key += `${name}\u0000${version}\n`;
+    for (const name of removed) key += `\u0001${name}`;
+    return this.take(typeUrl, key, after, (stamp) => {
+      const bytes = this.options.envelopes.delta
+        .encode({
+          system_version_info: stamp.version,
+          resources,
+          type_url: typeUrl,
+          removed_resources: removed,
+          nonce: stamp.nonce,
+        })
+        .finish();
+      return { bytes, resourceCount: resources.length };
+    });
   }
 
   /**
@@ -57,7 +125,7 @@ export class SharedResponses {
     typeUrl: ResourceTypeUrl,
     key: string,
     after: number,
-    encode: (stamp: ResponseStamp) => Uint8Array,
+    encode: (stamp: ResponseStamp) => { bytes: Uint8Array; resourceCount: number },
   ): SharedResponse {
     let responses = this.byType.get(typeUrl);
     if (!responses) this.byType.set(typeUrl, (responses = new Map()));
@@ -66,12 +134,13 @@ export class SharedResponses {
     if (!kept && responses.size >= (this.options.maxPerType ?? 1_024)) responses.clear();
     const serial = ++this.serial;
     const nonce = serial.toString(36);
-    const stamp = { version: `${this.options.epoch}-${nonce}`, nonce };
-    const bytes = encode(stamp);
+    const stamp = { version: `${this.epoch}-${nonce}`, nonce };
+    const { bytes, resourceCount } = encode(stamp);
     const response: SharedResponse = {
       ...stamp,
       bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
       serial,
+      resourceCount,
     };
     responses.set(key, response);
     this.options.onEncode?.(typeUrl);

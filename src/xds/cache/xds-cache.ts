@@ -1,4 +1,4 @@
-import type { ResourceTypeUrl } from "../resources/type-urls.ts";
+import type { ResourceTypeUrl } from "../resources/resource-types.ts";
 
 /** One encoded resource: shared by every stream, never re-encoded for a stream. */
 export interface EncodedResource {
@@ -14,7 +14,7 @@ export interface EncodedResource {
 export type CacheChanges = ReadonlyMap<ResourceTypeUrl, ReadonlySet<string>>;
 
 /**
- * What the xDS servers see of the cache (state of the world now, delta later): ready once the
+ * What the xDS streams see of the cache (state of the world and delta alike): ready once the
  * model had its first full read; every resource by type and name, encoded once per version;
  * and change notices to wake the streams subscribed to what changed.
  */

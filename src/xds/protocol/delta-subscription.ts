@@ -3,6 +3,9 @@
  * "Incremental xDS"; docs/architecture.md §4). Pure: it decides what to send; the stream sends.
  */
 
+/** The wildcard name (xDS protocol, "How the client specifies what resources to return"). */
+export const WILDCARD = "*";
+
 /** The fields of a DeltaDiscoveryRequest this state needs. */
 export interface DeltaRequest {
   resource_names_subscribe: string[];
@@ -27,9 +30,6 @@ export interface DeltaResponsePlan {
   names: string[];
   removed: string[];
 }
-
-/** The wildcard name (xDS protocol, "How the client specifies what resources to return"). */
-export const WILDCARD = "*";
 
 /**
  * Subscriptions and per-resource versions of one type on one delta stream. The client's

@@ -2,7 +2,7 @@ import {
   asksForWildcard,
   NonceState,
   type PendingResponse,
-  type RequestKind,
+  type SotwRequestKind,
   type SotwRequest,
   type TypeSubscription,
   type VersionOf,
@@ -34,7 +34,7 @@ export class FullSetSubscription implements TypeSubscription {
   }
 
   /** Applies a request; a NACK leaves nothing pending, so the rejected set is not resent. */
-  onRequest(request: SotwRequest): RequestKind {
+  onRequest(request: SotwRequest): SotwRequestKind {
     const kind = this.nonces.classify(request);
     if (kind === "stale") return kind;
     const wildcard = asksForWildcard(request, kind, this.wildcard);
@@ -44,7 +44,7 @@ export class FullSetSubscription implements TypeSubscription {
       (!wildcard &&
         (requested.size !== this.names.size || [...requested].some((n) => !this.names.has(n))));
     this.wildcard = wildcard;
-    this.names = wildcard ? new Set() : requested;
+    if (namesChanged) this.names = wildcard ? new Set() : requested;
     if (kind === "initial") this.sent.clear();
     if (kind === "initial" || namesChanged) {
       this.mustAnswer = true;

@@ -13,7 +13,7 @@ export interface SotwRequest {
 }
 
 /** How a request was classified. */
-export type RequestKind = "initial" | "ack" | "nack" | "stale";
+export type SotwRequestKind = "initial" | "ack" | "nack" | "stale";
 
 /** Reads the current version of a resource; undefined when it does not exist. */
 export type VersionOf = (name: string) => string | undefined;
@@ -26,8 +26,15 @@ export interface PendingResponse {
 
 /** The protocol state of one type on one stream, whatever its response rules. */
 export interface TypeSubscription {
+  /**
+   * The names subscribed to (empty with a wildcard subscription): a new set whenever they
+   * change, never changed in place, so a caller sees a change by comparing sets.
+   */
+  readonly subscribed: ReadonlySet<string>;
+  /** Whether the client asked for every resource of the type. */
+  readonly isWildcard: boolean;
   /** Applies a request and says what it was. */
-  onRequest(request: SotwRequest, allNames: () => Iterable<string>): RequestKind;
+  onRequest(request: SotwRequest, allNames: () => Iterable<string>): SotwRequestKind;
   /** Marks what the changed resources make pending. */
   onResourcesChanged(changed: Iterable<string>, versionOf: VersionOf): void;
   /** Whether something may be waiting to be sent. */
@@ -51,7 +58,7 @@ export class NonceState {
   private lastNonce: string | undefined;
 
   /** Classifies a request against the latest nonce sent. */
-  classify(request: SotwRequest): RequestKind {
+  classify(request: SotwRequest): SotwRequestKind {
     const isFirst = this.lastNonce === undefined;
     if (!isFirst && request.response_nonce !== "" && request.response_nonce !== this.lastNonce) {
       return "stale";
@@ -67,7 +74,7 @@ export class NonceState {
 }
 
 /** Whether a request asks for every resource: no names on the first request, or `*`. */
-export function asksForWildcard(request: SotwRequest, kind: RequestKind, wasWildcard: boolean) {
+export function asksForWildcard(request: SotwRequest, kind: SotwRequestKind, wasWildcard: boolean) {
   if (request.resource_names.includes("*")) return true;
   if (request.resource_names.length > 0) return false;
   return kind === "initial" || wasWildcard;
@@ -109,7 +116,7 @@ export class SotwSubscription implements TypeSubscription {
    * not resent, only new versions or newly subscribed names will be. Names (re)subscribed are
    * answered even if unchanged.
    */
-  onRequest(request: SotwRequest, allNames: () => Iterable<string>): RequestKind {
+  onRequest(request: SotwRequest, allNames: () => Iterable<string>): SotwRequestKind {
     const kind = this.nonces.classify(request);
     if (kind === "stale") return kind;
     if (kind !== "initial" && !this.wildcard && sameList(request.resource_names, this.requested)) {
@@ -124,7 +131,7 @@ export class SotwSubscription implements TypeSubscription {
     if (kind === "initial") this.sent.clear();
     if (this.wildcard) {
       for (const name of allNames()) if (!this.sent.has(name)) this.pending.add(name);
-      this.names = new Set();
+      if (this.names.size > 0) this.names = new Set();
       return kind;
     }
     for (const name of [...this.sent.keys(), ...this.pending]) {
@@ -167,24 +174,9 @@ export class SotwSubscription implements TypeSubscription {
 
   /**
    * Takes the pending names that exist and whose current version was not sent yet, and records
-   * them as sent with `nonce`. Returns an empty list when nothing new is to be sent.
+   * them as sent; undefined when nothing new is to be sent.
    */
-  takePending(versionOf: VersionOf, nonce: string): string[] {
-    const names = this.takeNames(versionOf);
-    if (names.length > 0) this.recordNonce(nonce);
-    return names;
-  }
-
   takeResponse(versionOf: VersionOf): PendingResponse | undefined {
-    const names = this.takeNames(versionOf);
-    return names.length === 0 ? undefined : { names, changed: names };
-  }
-
-  recordNonce(nonce: string): void {
-    this.nonces.sent(nonce);
-  }
-
-  private takeNames(versionOf: VersionOf): string[] {
     const names: string[] = [];
     for (const name of this.pending) {
       const version = versionOf(name);
@@ -193,7 +185,11 @@ export class SotwSubscription implements TypeSubscription {
       names.push(name);
     }
     this.pending.clear();
-    return names;
+    return names.length === 0 ? undefined : { names, changed: names };
+  }
+
+  recordNonce(nonce: string): void {
+    this.nonces.sent(nonce);
   }
 
   private covers(name: string): boolean {

@@ -48,11 +48,3 @@ export class WriteSlices {
     }
   };
 }
-
-/**
- * A stream's wake: its `flush` in a coming slice of `slices` (one function per stream, so a
- * stream woken twice before its turn is written once), or at once when the server has none.
- */
-export function wakeFor(slices: WriteSlices | undefined, flush: () => void): () => void {
-  return slices ? () => slices.wake(flush) : flush;
-}

@@ -1,6 +1,11 @@
 import { datacenterPriorities, type DatacenterOrder } from "../../model/datacenter-priority.ts";
 import type { Endpoint, EndpointHealth, Locality, ServiceEndpoints } from "../../model/endpoint.ts";
 import { endpointMetadata, type MetadataValues } from "../../model/endpoint-metadata.ts";
+import type { ResourceType } from "./resource-type.ts";
+
+/** EDS: the type URL of ClusterLoadAssignment. */
+export const CLUSTER_LOAD_ASSIGNMENT_TYPE_URL =
+  "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment" as const;
 
 /** Envoy's HealthStatus enum names (envoy/config/core/v3/health_check.proto). */
 const HEALTH_STATUS: Record<EndpointHealth, string> = {
@@ -132,3 +137,33 @@ export function toClusterLoadAssignment(
     .map(([, group]) => group);
   return { cluster_name: name, endpoints };
 }
+
+/**
+ * EDS: one assignment per service, named after it. Every name has one: a service that does not
+ * exist (yet, or any more) gets an empty assignment (`exists` false), so Envoy does not sit in
+ * cluster warming (docs/architecture.md §4). Responses carry only what changed.
+ */
+export const endpointType: ResourceType<typeof CLUSTER_LOAD_ASSIGNMENT_TYPE_URL> = {
+  typeUrl: CLUSTER_LOAD_ASSIGNMENT_TYPE_URL,
+  grpc: {
+    label: "eds",
+    service: "envoy.service.endpoint.v3.EndpointDiscoveryService",
+    sotw: "StreamEndpoints",
+    delta: "DeltaEndpoints",
+  },
+  protoFiles: ["envoy/service/endpoint/v3/eds.proto", "envoy/config/endpoint/v3/endpoint.proto"],
+  fullSet: false,
+  dependents: [],
+  names: (source) => source.exported.names(),
+  build(source, name) {
+    const present = source.exported.get(name)?.present === true;
+    const value = toClusterLoadAssignment(
+      present ? source.endpoints(name) : undefined,
+      name,
+      source.datacenters(),
+      (endpointId, dropped) => source.onMetadataDropped(name, endpointId, dropped),
+    );
+    return { value, exists: present };
+  },
+  changed: (change) => change.endpoints,
+};

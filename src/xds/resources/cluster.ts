@@ -1,4 +1,5 @@
 import type { LbPolicy, ServiceSettings } from "../../model/service-settings.ts";
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "./cluster-load-assignment.ts";
 import {
   ADS_CONFIG_SOURCE,
   duration,
@@ -6,6 +7,10 @@ import {
   type DurationObject,
   type Wrapped,
 } from "./proto-values.ts";
+import type { ResourceType } from "./resource-type.ts";
+
+/** CDS: the type URL of Cluster. */
+export const CLUSTER_TYPE_URL = "type.googleapis.com/envoy.config.cluster.v3.Cluster" as const;
 
 /** Type URL and extension name of the upstream HTTP protocol options. */
 export const HTTP_PROTOCOL_OPTIONS_TYPE_URL =
@@ -109,3 +114,31 @@ export function toCluster(name: string, settings: ServiceSettings): ClusterObjec
   }
   return cluster;
 }
+
+/**
+ * CDS: one cluster per exported service (and per service that left less than the grace period
+ * ago). Responses carry the full set. Assignments depend on clusters: a cluster sent anew is
+ * followed by its assignment again, even if unchanged (docs/architecture.md §4).
+ */
+export const clusterType: ResourceType<typeof CLUSTER_TYPE_URL> = {
+  typeUrl: CLUSTER_TYPE_URL,
+  grpc: {
+    label: "cds",
+    service: "envoy.service.cluster.v3.ClusterDiscoveryService",
+    sotw: "StreamClusters",
+    delta: "DeltaClusters",
+  },
+  protoFiles: [
+    "envoy/service/cluster/v3/cds.proto",
+    "envoy/config/cluster/v3/cluster.proto",
+    "envoy/extensions/upstreams/http/v3/http_protocol_options.proto",
+  ],
+  fullSet: true,
+  dependents: [{ typeUrl: CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, resend: true }],
+  names: (source) => source.exported.names(),
+  build(source, name) {
+    const service = source.exported.get(name);
+    return service && { value: toCluster(name, service.settings), exists: true };
+  },
+  changed: (change) => change.routing,
+};

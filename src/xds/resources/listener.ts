@@ -5,11 +5,16 @@ import {
   type StringStruct,
   type Wrapped,
 } from "./proto-values.ts";
+import type { GatewayOptions, ResourceType } from "./resource-type.ts";
 import {
+  ROUTE_CONFIGURATION_TYPE_URL,
   toVirtualHost,
   type RouteConfigurationObject,
   type RoutedService,
 } from "./route-configuration.ts";
+
+/** LDS: the type URL of Listener. */
+export const LISTENER_TYPE_URL = "type.googleapis.com/envoy.config.listener.v3.Listener" as const;
 
 /** Name of the gateway listener (docs/architecture.md §4). */
 export const GATEWAY_LISTENER_NAME = "consul-gateway";
@@ -83,15 +88,6 @@ const ROUTER_FILTER = Object.freeze({
   typed_config: Object.freeze({ "@type": ROUTER_TYPE_URL }),
 });
 
-/** Where the gateway listens, which route configuration it uses and where its spans go. */
-export interface GatewayOptions {
-  host: string;
-  port: number;
-  routeConfigName: string;
-  /** Envoy cluster of a Zipkin collector: every request traced there; no tracer when absent. */
-  zipkinCluster?: string | undefined;
-}
-
 /**
  * The gateway listener: HTTP on `host:port`, routes from the route configuration over ADS,
  * request ids generated (and passed to the backend), one JSON access-log line per request on
@@ -164,3 +160,56 @@ export function toApiListener(listenerName: string, service: RoutedService): Lis
     },
   };
 }
+
+/** `NAME`, `NAME:PORT`, `NAME.service.consul[:PORT]`: the service a listener name is for. */
+const API_LISTENER_NAME = /^(.+?)(?:\.service\.consul)?(?::\d{1,5})?$/;
+
+/** The service an API listener name is for (docs/architecture.md §4, proxyless gRPC). */
+export function serviceOfListener(listenerName: string): string {
+  return API_LISTENER_NAME.exec(listenerName)?.[1] ?? listenerName;
+}
+
+/**
+ * LDS: the gateway listener when a gateway port is configured (the only listener a wildcard
+ * gets), and the API listener of any service a proxyless gRPC client names. Responses carry the
+ * full set. Listeners go before the route configuration they use; a changed listener shares the
+ * route configuration Envoy holds by name, so it is not sent again (docs/architecture.md §4).
+ */
+export const listenerType: ResourceType<typeof LISTENER_TYPE_URL> = {
+  typeUrl: LISTENER_TYPE_URL,
+  grpc: {
+    label: "lds",
+    service: "envoy.service.listener.v3.ListenerDiscoveryService",
+    sotw: "StreamListeners",
+    delta: "DeltaListeners",
+  },
+  protoFiles: [
+    "envoy/service/listener/v3/lds.proto",
+    "envoy/config/listener/v3/listener.proto",
+    "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto",
+    "envoy/extensions/filters/http/router/v3/router.proto",
+    "envoy/extensions/access_loggers/stream/v3/stream.proto",
+    "envoy/config/trace/v3/zipkin.proto",
+  ],
+  fullSet: true,
+  dependents: [{ typeUrl: ROUTE_CONFIGURATION_TYPE_URL, resend: false }],
+  names: (source) => (source.gateway ? [GATEWAY_LISTENER_NAME] : []),
+  build(source, name) {
+    const { gateway, routeConfigName } = source;
+    if (name === GATEWAY_LISTENER_NAME) {
+      return gateway && { value: toGatewayListener({ ...gateway, routeConfigName }), exists: true };
+    }
+    const service = source.exported.get(serviceOfListener(name));
+    return service && { value: toApiListener(name, service), exists: true };
+  },
+  changed(change, _source, asked) {
+    if (change.routing.length === 0) return [];
+    // API listeners go by the names clients asked for (`NAME:PORT` too): only those are told.
+    const services = new Set(change.routing);
+    const names: string[] = [];
+    for (const name of asked()) {
+      if (name !== GATEWAY_LISTENER_NAME && services.has(serviceOfListener(name))) names.push(name);
+    }
+    return names;
+  },
+};

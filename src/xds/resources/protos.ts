@@ -7,26 +7,17 @@ import {
 } from "@grpc/grpc-js";
 import type protobuf from "protobufjs";
 import { loadProtoTree, PROTOS_DIR } from "./proto-tree.ts";
+import { messageOf } from "./resource-type.ts";
+import { RESOURCE_TYPES, type ResourceTypeUrl } from "./resource-types.ts";
 
 /**
  * Entry points into the project's own protos/ tree (protos/README.md): Envoy's xDS API as far as
- * the bridge uses it, at upstream's paths; imports are followed inside protos/ only.
+ * the bridge uses it, at upstream's paths — ADS here, each resource type's files in its module
+ * (resource-type.ts); imports are followed inside protos/ only.
  */
 const PROTO_FILES = [
   "envoy/service/discovery/v3/ads.proto",
-  "envoy/service/endpoint/v3/eds.proto",
-  "envoy/service/cluster/v3/cds.proto",
-  "envoy/service/listener/v3/lds.proto",
-  "envoy/service/route/v3/rds.proto",
-  "envoy/config/endpoint/v3/endpoint.proto",
-  "envoy/config/cluster/v3/cluster.proto",
-  "envoy/config/listener/v3/listener.proto",
-  "envoy/config/route/v3/route.proto",
-  "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto",
-  "envoy/extensions/filters/http/router/v3/router.proto",
-  "envoy/extensions/access_loggers/stream/v3/stream.proto",
-  "envoy/config/trace/v3/zipkin.proto",
-  "envoy/extensions/upstreams/http/v3/http_protocol_options.proto",
+  ...RESOURCE_TYPES.flatMap((type) => type.protoFiles),
 ];
 
 /** Options shared by every decode so request objects have one shape. */
@@ -41,17 +32,13 @@ export const PROTO_OPTIONS: protoLoader.Options = {
 /** The loaded protos: gRPC service definitions and the message types the bridge encodes. */
 export interface XdsProtos {
   adsService: ServiceDefinition;
-  edsService: ServiceDefinition;
-  cdsService: ServiceDefinition;
-  ldsService: ServiceDefinition;
-  rdsService: ServiceDefinition;
-  clusterLoadAssignment: protobuf.Type;
-  cluster: protobuf.Type;
-  listener: protobuf.Type;
-  routeConfiguration: protobuf.Type;
+  /** The single-type service of a resource type (`EndpointDiscoveryService`, …). */
+  service(typeUrl: ResourceTypeUrl): ServiceDefinition;
+  /** The message of a resource type (`envoy.config.cluster.v3.Cluster`, …). */
+  resource(typeUrl: ResourceTypeUrl): protobuf.Type;
   /** The SotW response envelope, encoded once per response shared by streams (shared-responses.ts). */
   discoveryResponse: protobuf.Type;
-  /** The delta response envelope, encoded once per response shared by streams (delta-responses.ts). */
+  /** The delta response envelope, encoded once per response shared by streams (shared-responses.ts). */
   deltaDiscoveryResponse: protobuf.Type;
   /** Nested Anys (`"@type"` objects) are encoded through this root, so every type is in it. */
   root: protobuf.Root;
@@ -71,16 +58,19 @@ export function loadXdsProtos(): XdsProtos {
     for (const part of path.split(".")) node = (node as GrpcObject)[part];
     return passEncodedResponses((node as { service: ServiceDefinition }).service);
   };
+  const services = new Map(
+    RESOURCE_TYPES.map((type) => [type.typeUrl as string, service(type.grpc.service)]),
+  );
+  const resources = new Map(
+    RESOURCE_TYPES.map((type) => [
+      type.typeUrl as string,
+      root.lookupType(messageOf(type.typeUrl)),
+    ]),
+  );
   cached = {
     adsService: service("envoy.service.discovery.v3.AggregatedDiscoveryService"),
-    edsService: service("envoy.service.endpoint.v3.EndpointDiscoveryService"),
-    cdsService: service("envoy.service.cluster.v3.ClusterDiscoveryService"),
-    ldsService: service("envoy.service.listener.v3.ListenerDiscoveryService"),
-    rdsService: service("envoy.service.route.v3.RouteDiscoveryService"),
-    clusterLoadAssignment: root.lookupType("envoy.config.endpoint.v3.ClusterLoadAssignment"),
-    cluster: root.lookupType("envoy.config.cluster.v3.Cluster"),
-    listener: root.lookupType("envoy.config.listener.v3.Listener"),
-    routeConfiguration: root.lookupType("envoy.config.route.v3.RouteConfiguration"),
+    service: (typeUrl) => services.get(typeUrl) as ServiceDefinition,
+    resource: (typeUrl) => resources.get(typeUrl) as protobuf.Type,
     discoveryResponse: root.lookupType("envoy.service.discovery.v3.DiscoveryResponse"),
     deltaDiscoveryResponse: root.lookupType("envoy.service.discovery.v3.DeltaDiscoveryResponse"),
     root,

@@ -7,6 +7,11 @@ import {
   type StringStruct,
   type Wrapped,
 } from "./proto-values.ts";
+import type { ResourceType } from "./resource-type.ts";
+
+/** RDS: the type URL of RouteConfiguration. */
+export const ROUTE_CONFIGURATION_TYPE_URL =
+  "type.googleapis.com/envoy.config.route.v3.RouteConfiguration" as const;
 
 /** A service as the route builders see it: its name and settings. */
 export interface RoutedService {
@@ -138,3 +143,28 @@ export function toRouteConfiguration(
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * RDS: one route configuration (`consul-services` by default) with a virtual host per exported
+ * service, rebuilt when a service's cluster or virtual host changes (docs/architecture.md §4).
+ */
+export const routeType: ResourceType<typeof ROUTE_CONFIGURATION_TYPE_URL> = {
+  typeUrl: ROUTE_CONFIGURATION_TYPE_URL,
+  grpc: {
+    label: "rds",
+    service: "envoy.service.route.v3.RouteDiscoveryService",
+    sotw: "StreamRoutes",
+    delta: "DeltaRoutes",
+  },
+  protoFiles: ["envoy/service/route/v3/rds.proto", "envoy/config/route/v3/route.proto"],
+  fullSet: false,
+  dependents: [],
+  names: (source) => [source.routeConfigName],
+  build(source, name) {
+    if (name !== source.routeConfigName) return undefined;
+    const { value, shadowed } = toRouteConfiguration(name, source.exported.all());
+    if (shadowed.length > 0) source.onShadowed(shadowed);
+    return { value, exists: true };
+  },
+  changed: (change, source) => (change.routing.length > 0 ? [source.routeConfigName] : []),
+};

@@ -1,32 +1,25 @@
-import { Server, type ServerDuplexStream, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import {
+  Server,
+  type ServerDuplexStream,
+  type UntypedHandleCall,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import {
-  DeltaStream,
-  type DeltaDiscoveryRequest,
-  type EncodedDeltaResponse,
-} from "../protocol/delta-stream.ts";
-import { DeltaResponses } from "../cache/delta-responses.ts";
-import { loadXdsProtos } from "../resources/protos.ts";
 import { SharedResponses } from "../cache/shared-responses.ts";
-import { SotwResponses } from "../cache/sotw-responses.ts";
-import {
-  SotwStream,
-  type DiscoveryRequest,
-  type EncodedDiscoveryResponse,
-  type StreamHooks,
-} from "../protocol/sotw-stream.ts";
-import { authInterceptors } from "./stream-auth.ts";
-import type { StreamRegistry } from "../protocol/stream-registry.ts";
-import {
-  CLUSTER_LOAD_ASSIGNMENT_TYPE_URL,
-  CLUSTER_TYPE_URL,
-  LISTENER_TYPE_URL,
-  ROUTE_CONFIGURATION_TYPE_URL,
-  type ResourceTypeUrl,
-} from "../resources/type-urls.ts";
-import { createEpoch } from "../cache/version.ts";
 import type { XdsCache } from "../cache/xds-cache.ts";
+import { DELTA_PROTOCOL } from "../protocol/delta-protocol.ts";
+import { SOTW_PROTOCOL } from "../protocol/sotw-protocol.ts";
+import type { StreamMode, StreamRegistry } from "../protocol/stream-registry.ts";
 import { WriteSlices } from "../protocol/write-slices.ts";
+import {
+  XdsStream,
+  type RequestHead,
+  type StreamHooks,
+  type StreamProtocol,
+} from "../protocol/xds-stream.ts";
+import { loadXdsProtos } from "../resources/protos.ts";
+import { RESOURCE_TYPES, type ResourceTypeUrl } from "../resources/resource-types.ts";
+import { authInterceptors } from "./stream-auth.ts";
 import { openXdsPort, type XdsTlsOptions } from "./xds-port.ts";
 
 /** Options of {@link startDiscoveryServer}. */
@@ -51,7 +44,7 @@ export interface DiscoveryServerOptions {
 }
 
 /** How a stream speaks xDS: state of the world, or incremental (delta). */
-export type XdsMode = "sotw" | "delta";
+export type XdsMode = StreamMode;
 
 /** Stream hooks of the server: those of {@link StreamHooks}, each also told the stream's mode. */
 export interface DiscoveryHooks {
@@ -95,18 +88,17 @@ export interface DiscoveryServer {
 }
 
 /**
- * Starts the gRPC xDS server: ADS (`StreamAggregatedResources`) and the standalone CDS, EDS,
- * LDS and RDS services (`StreamClusters`, `StreamEndpoints`, `StreamListeners`, `StreamRoutes`),
- * state of the world, and each also incremental (`DeltaAggregatedResources`, `DeltaClusters`, …)
- * on the same cache. Keepalive pings detect dead peers and a maximum
- * connection age makes Envoys reconnect now and then, spreading them over replicas (docs/architecture.md §4).
+ * Starts the gRPC xDS server: ADS (`StreamAggregatedResources`) and the single-type service of
+ * every resource type of the table (`StreamClusters`, `StreamEndpoints`, …), state of the world,
+ * and each also incremental (`DeltaAggregatedResources`, `DeltaClusters`, …), all on one cache.
+ * Keepalive pings detect dead peers and a maximum connection age makes Envoys reconnect now and
+ * then, spreading them over replicas (docs/architecture.md §4).
  */
 export async function startDiscoveryServer(
   options: DiscoveryServerOptions,
 ): Promise<DiscoveryServer> {
   const protos = loadXdsProtos();
   const { logger, hooks } = options;
-  const epoch = createEpoch();
   const server = new Server({
     "grpc.keepalive_time_ms": options.keepaliveTimeMs,
     "grpc.keepalive_timeout_ms": 10_000,
@@ -127,72 +119,51 @@ export async function startDiscoveryServer(
 
   // One encoding per response shared by streams, writes in slices (docs/architecture.md §5).
   const shared = new SharedResponses(options.cache, {
-    epoch,
+    envelopes: { sotw: protos.discoveryResponse, delta: protos.deltaDiscoveryResponse },
     onEncode: (typeUrl) => hooks?.onResponseEncode?.(typeUrl),
   });
-  const responses = new SotwResponses(shared, options.cache, protos.discoveryResponse);
-  const deltaResponses = new DeltaResponses(shared, options.cache, protos.deltaDiscoveryResponse);
+  const { epoch } = shared;
   const slices = new WriteSlices();
   /** Streams open now; ended with status OK at shutdown. */
   const open = new Set<{ end(): void }>();
 
+  /** The handler of one gRPC method: each call is a stream of `protocol`. */
   const handler =
-    (kind: string, onlyType?: ResourceTypeUrl) =>
-    (call: ServerDuplexStream<DiscoveryRequest, EncodedDiscoveryResponse>): void => {
-      hooks?.onOpen?.("sotw");
-      const streamLogger = logger.child({ stream: kind, mode: "sotw", peer: call.getPeer() });
+    <Request extends RequestHead>(
+      protocol: StreamProtocol<Request>,
+      label: string,
+      onlyType?: ResourceTypeUrl,
+    ): UntypedHandleCall =>
+    (call: ServerDuplexStream<Request, Buffer>): void => {
+      const { mode } = protocol;
+      hooks?.onOpen?.(mode);
+      const peer = call.getPeer();
+      const streamLogger = logger.child({ stream: label, mode, peer });
       streamLogger.debug("stream opened");
-      const stream: SotwStream = new SotwStream({
+      const stream: XdsStream<Request> = new XdsStream({
         call,
+        protocol,
         cache: options.cache,
-        responses,
+        responses: shared,
         slices,
         logger: streamLogger,
         onlyType,
-        hooks: streamHooks(hooks, "sotw", () => open.delete(stream)),
-        reporter: options.registry?.open({ peer: call.getPeer(), service: kind, mode: "sotw" }),
-      });
-      open.add(stream);
-    };
-  const deltaHandler =
-    (kind: string, onlyType?: ResourceTypeUrl) =>
-    (call: ServerDuplexStream<DeltaDiscoveryRequest, EncodedDeltaResponse>): void => {
-      hooks?.onOpen?.("delta");
-      const streamLogger = logger.child({ stream: kind, mode: "delta", peer: call.getPeer() });
-      streamLogger.debug("stream opened");
-      const stream: DeltaStream = new DeltaStream({
-        call,
-        cache: options.cache,
-        responses: deltaResponses,
-        logger: streamLogger,
-        slices,
-        onlyType,
-        hooks: streamHooks(hooks, "delta", () => open.delete(stream)),
-        reporter: options.registry?.open({ peer: call.getPeer(), service: kind, mode: "delta" }),
+        hooks: streamHooks(hooks, mode, () => open.delete(stream)),
+        reporter: options.registry?.open({ peer, service: label, mode }),
       });
       open.add(stream);
     };
 
   server.addService(protos.adsService, {
-    StreamAggregatedResources: handler("ads"),
-    DeltaAggregatedResources: deltaHandler("ads"),
-  } as UntypedServiceImplementation);
-  server.addService(protos.edsService, {
-    StreamEndpoints: handler("eds", CLUSTER_LOAD_ASSIGNMENT_TYPE_URL),
-    DeltaEndpoints: deltaHandler("eds", CLUSTER_LOAD_ASSIGNMENT_TYPE_URL),
-  } as UntypedServiceImplementation);
-  server.addService(protos.cdsService, {
-    StreamClusters: handler("cds", CLUSTER_TYPE_URL),
-    DeltaClusters: deltaHandler("cds", CLUSTER_TYPE_URL),
-  } as UntypedServiceImplementation);
-  server.addService(protos.ldsService, {
-    StreamListeners: handler("lds", LISTENER_TYPE_URL),
-    DeltaListeners: deltaHandler("lds", LISTENER_TYPE_URL),
-  } as UntypedServiceImplementation);
-  server.addService(protos.rdsService, {
-    StreamRoutes: handler("rds", ROUTE_CONFIGURATION_TYPE_URL),
-    DeltaRoutes: deltaHandler("rds", ROUTE_CONFIGURATION_TYPE_URL),
-  } as UntypedServiceImplementation);
+    StreamAggregatedResources: handler(SOTW_PROTOCOL, "ads"),
+    DeltaAggregatedResources: handler(DELTA_PROTOCOL, "ads"),
+  } satisfies UntypedServiceImplementation);
+  for (const { typeUrl, grpc } of RESOURCE_TYPES) {
+    server.addService(protos.service(typeUrl), {
+      [grpc.sotw]: handler(SOTW_PROTOCOL, grpc.label, typeUrl),
+      [grpc.delta]: handler(DELTA_PROTOCOL, grpc.label, typeUrl),
+    } satisfies UntypedServiceImplementation);
+  }
 
   const listening = await openXdsPort(server, {
     host: options.host,

@@ -8,6 +8,8 @@
 //
 //	{"cmd":"wait","endpoints":E,"timeoutMs":T}  until every stream has ≥ E endpoints in every
 //	                                           resource: {"ok":true|false,"complete":K,...}
+//	{"cmd":"wait","endpoints":E,"exactly":true,…} the same, the least count exactly E (a health
+//	                                           flip that takes one endpoint out, with -count=healthy)
 //	{"cmd":"report"}                           every response of every stream so far
 //
 // It exits when stdin closes.
@@ -31,7 +33,13 @@ func main() {
 	pattern := flag.String("resource-pattern", "", "with -resource-count, names made with fmt (e.g. svc-%d, numbered from 0)")
 	count := flag.Int("resource-count", 0, "how many names -resource-pattern makes")
 	nodePrefix := flag.String("node-prefix", "load", "node ids are PREFIX-INDEX")
+	counting := flag.String("count", "all", "endpoints counted: all, or healthy (health status not UNHEALTHY, DRAINING or TIMEOUT)")
 	flag.Parse()
+	healthyOnly = *counting == "healthy"
+	if *counting != "all" && !healthyOnly {
+		fmt.Fprintln(os.Stderr, "load-client: -count is all or healthy")
+		os.Exit(2)
+	}
 
 	names := splitNames(*resources)
 	for i := 0; i < *count; i++ {
@@ -65,6 +73,7 @@ func control(ctx context.Context, all []*stream, out *json.Encoder) {
 		var command struct {
 			Cmd       string `json:"cmd"`
 			Endpoints int    `json:"endpoints"`
+			Exactly   bool   `json:"exactly"`
 			TimeoutMs int    `json:"timeoutMs"`
 		}
 		if err := json.Unmarshal(lines.Bytes(), &command); err != nil {
@@ -73,7 +82,7 @@ func control(ctx context.Context, all []*stream, out *json.Encoder) {
 		}
 		switch command.Cmd {
 		case "wait":
-			_ = out.Encode(waitAll(ctx, all, command.Endpoints, time.Duration(command.TimeoutMs)*time.Millisecond))
+			_ = out.Encode(waitAll(ctx, all, command.Endpoints, command.Exactly, time.Duration(command.TimeoutMs)*time.Millisecond))
 		case "report":
 			_ = out.Encode(report(all))
 		default:

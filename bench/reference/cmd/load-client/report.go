@@ -9,8 +9,9 @@ import (
 // so a slower poll only delays the answer, not the measurement.
 const waitPoll = 5 * time.Millisecond
 
-// waitAll polls until every stream has ≥ endpoints in each of its resources, or the timeout.
-func waitAll(ctx context.Context, all []*stream, endpoints int, timeout time.Duration) map[string]any {
+// waitAll polls until every stream has ≥ endpoints in each of its resources (with exactly, the
+// least count is endpoints), or the timeout.
+func waitAll(ctx context.Context, all []*stream, endpoints int, exactly bool, timeout time.Duration) map[string]any {
 	deadline := time.Now().Add(timeout)
 	done := make([]bool, len(all))
 	complete := 0
@@ -20,7 +21,7 @@ func waitAll(ctx context.Context, all []*stream, endpoints int, timeout time.Dur
 				continue
 			}
 			s.mu.Lock()
-			done[i] = s.minNow >= endpoints
+			done[i] = s.minNow >= endpoints && (!exactly || s.minNow == endpoints)
 			s.mu.Unlock()
 			if done[i] {
 				complete++

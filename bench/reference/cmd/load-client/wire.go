@@ -60,7 +60,15 @@ const (
 	assignmentName      = 1
 	assignmentEndpoints = 2
 	lbEndpoints         = 2
+	lbHealthStatus      = 2
+	// envoy.config.core.v3.HealthStatus values that take an endpoint out of load balancing.
+	statusUnhealthy = 2
+	statusDraining  = 3
+	statusTimeout   = 4
 )
+
+// healthyOnly (-count=healthy) counts only endpoints whose health status lets them serve.
+var healthyOnly bool
 
 func parseDiscoveryResponse(b []byte, into *parsedResponse) error {
 	into.size = len(b)
@@ -93,8 +101,8 @@ func countEndpoints(b []byte) (string, int, error) {
 		case assignmentName:
 			name = string(value)
 		case assignmentEndpoints:
-			return eachField(value, func(number protowire.Number, _ []byte) error {
-				if number == lbEndpoints {
+			return eachField(value, func(number protowire.Number, endpoint []byte) error {
+				if number == lbEndpoints && (!healthyOnly || serves(endpoint)) {
 					count++
 				}
 				return nil
@@ -103,6 +111,30 @@ func countEndpoints(b []byte) (string, int, error) {
 		return nil
 	})
 	return name, count, err
+}
+
+// serves reads an LbEndpoint's health_status: false when it is UNHEALTHY, DRAINING or TIMEOUT.
+func serves(b []byte) bool {
+	for len(b) > 0 {
+		number, kind, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return true
+		}
+		b = b[n:]
+		if number == lbHealthStatus && kind == protowire.VarintType {
+			status, m := protowire.ConsumeVarint(b)
+			if m < 0 {
+				return true
+			}
+			return status != statusUnhealthy && status != statusDraining && status != statusTimeout
+		}
+		m := protowire.ConsumeFieldValue(number, kind, b)
+		if m < 0 {
+			return true
+		}
+		b = b[m:]
+	}
+	return true
 }
 
 // eachField calls visit with every length-delimited field; other wire types are skipped.

@@ -1,7 +1,7 @@
 import { status } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { logStreamError } from "../../src/xds/protocol/stream-errors.ts";
+import { logStreamError } from "../../src/xds/protocol/xds-stream.ts";
 import { memoryLogger } from "../support/memory-logger.ts";
 
 const DEBUG = 20;

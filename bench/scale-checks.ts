@@ -1,0 +1,254 @@
+import { measureChurn, type ChurnResult } from "./check-churn.ts";
+import { measureFlips, type FlipResult } from "./check-flips.ts";
+import { measureNewService, measureStreamFlips, type NewServiceResult } from "./check-streams.ts";
+import { startChecksStack } from "./checks-stack.ts";
+import type { GoPrograms } from "./go-programs.ts";
+import type { BenchSizes } from "./options.ts";
+import { peakRssBytes } from "./proc-stats.ts";
+import { percentile } from "./stats.ts";
+import type { BenchRow, Figure } from "./table.ts";
+
+const MB = 1024 * 1024;
+/** A figure at the large size may be at most this many times the small size's. */
+const SCALE_FACTOR = 1.5;
+
+/** Everything measured at one catalog size. */
+interface SizeResult {
+  services: number;
+  readyMs: number;
+  rssAfterSyncBytes: number;
+  peakRssBytes: number;
+  flips: FlipResult;
+  churn: ChurnResult;
+  streamFlipsMs: number[];
+  newService: NewServiceResult;
+}
+
+/** One figure of the table: how to read it from a size's result, and its absolute target. */
+interface FigureSpec {
+  id: string;
+  label: string;
+  unit: Figure["unit"];
+  value(result: SizeResult): number;
+  /** The absolute target (`≤ limit`), if any. */
+  limit?: number;
+  /** Whether the large size must also stay within {@link SCALE_FACTOR} of the small one. */
+  flat?: boolean;
+  note?: string;
+}
+
+/**
+ * The `scale-checks` rows: a catalog where every instance has its own check, at two sizes
+ * (`scaleChecksServices` × `scaleChecksInstances`), each figure's two sizes on adjacent rows.
+ */
+export async function scaleChecksRows(
+  sizes: BenchSizes,
+  programs: GoPrograms,
+): Promise<BenchRow[]> {
+  const results: SizeResult[] = [];
+  for (const services of sizes.scaleChecksServices)
+    results.push(await measureSize(services, sizes, programs));
+  const [small, large] = results as [SizeResult, SizeResult];
+  const perService = sizes.scaleChecksInstances;
+  const name = (r: SizeResult) => `${r.services.toLocaleString("en")} × ${perService}`;
+  return figures(sizes).flatMap((spec) =>
+    [small, large].map((result, index): BenchRow => {
+      const value = spec.value(result);
+      const smallValue = spec.value(small);
+      const scaled = index === 1 && spec.flat === true;
+      const texts = [
+        ...(spec.limit === undefined ? [] : [atMost(spec.limit, spec.unit)]),
+        ...(scaled ? [`≤ ${SCALE_FACTOR} × [${name(small)}]`] : []),
+      ];
+      return {
+        id: `scale-checks.${index === 0 ? "small" : "large"}.${spec.id}`,
+        label: `scale-checks: ${spec.label} [${name(result)}]`,
+        bridge: { value, unit: spec.unit },
+        ...(texts.length === 0
+          ? {}
+          : {
+              target: {
+                text: texts.join(", "),
+                met: (v: number) =>
+                  (spec.limit === undefined || v <= spec.limit) &&
+                  (!scaled || v <= SCALE_FACTOR * smallValue),
+              },
+            }),
+        ...(spec.note && index === 0 ? { note: spec.note } : {}),
+      };
+    }),
+  );
+}
+
+function atMost(limit: number, unit: Figure["unit"]): string {
+  return unit === "count" ? `≤ ${limit}` : `≤ ${limit} ${unit}`;
+}
+
+async function measureSize(
+  services: number,
+  sizes: BenchSizes,
+  programs: GoPrograms,
+): Promise<SizeResult> {
+  const stack = await startChecksStack(services, sizes.scaleChecksInstances);
+  try {
+    const flips = await measureFlips(stack, sizes.scaleChecksFlips);
+    const churn = await measureChurn(stack, sizes.scaleChecksChurnSeconds);
+    // Peak through sync, flips and churn, before the many-stream rows add their own clients.
+    const peak = await peakRssBytes(stack.bridge.pid);
+    const streamFlipsMs = await measureStreamFlips(
+      stack,
+      programs,
+      sizes.scaleChecksStreams,
+      sizes.scaleChecksStreamFlips,
+    );
+    const newService = await measureNewService(stack, programs, sizes.scaleChecksSotwStreams);
+    return {
+      services,
+      readyMs: stack.readyMs,
+      rssAfterSyncBytes: stack.rssAfterSyncBytes,
+      peakRssBytes: peak,
+      flips,
+      churn,
+      streamFlipsMs,
+      newService,
+    };
+  } finally {
+    await stack.stop();
+  }
+}
+
+function figures(sizes: BenchSizes): FigureSpec[] {
+  const flips = `(${sizes.scaleChecksFlips} flips each way)`;
+  const churn = `churn ${sizes.scaleChecksChurnSeconds} s (50 flips/s, 5 registrations/s)`;
+  const streams = sizes.scaleChecksStreams.toLocaleString("en");
+  const sotw = sizes.scaleChecksSotwStreams;
+  // Not measured: Envoy's own RSS holding the full catalog. Every Envoy is sent every service
+  // until per-node views exist; the row comes with them.
+  return [
+    {
+      id: "ready",
+      label: "bridge spawn → /ready",
+      unit: "s",
+      value: (r) => r.readyMs / 1000,
+      limit: 10,
+      note:
+        "Consul 1.8.7 with http_max_conns_per_client = 16, instances over 50 nodes, each with " +
+        "its own check; the bridge reads Consul through a counting proxy; flips set a check " +
+        "with PUT /v1/catalog/register",
+    },
+    {
+      id: "flip.p50",
+      label: `one check flip → Envoy (ADS, admin /clusters polled every 5 ms), p50 ${flips}`,
+      unit: "ms",
+      value: (r) => percentile(r.flips.latenciesMs, 50),
+      limit: 50,
+      flat: true,
+    },
+    {
+      id: "flip.max",
+      label: `one check flip → Envoy (ADS, admin /clusters polled every 5 ms), max ${flips}`,
+      unit: "ms",
+      value: (r) => Math.max(...r.flips.latenciesMs),
+      limit: 150,
+      flat: true,
+    },
+    {
+      id: "flip.bridge-cpu",
+      label: "bridge CPU per change",
+      unit: "ms",
+      value: (r) => r.flips.bridgeCpuMsPerChange,
+      limit: 10,
+      flat: true,
+    },
+    {
+      id: "flip.consul-cpu",
+      label: "Consul CPU per change (its write included)",
+      unit: "ms",
+      value: (r) => r.flips.consulCpuMsPerChange,
+      limit: 20,
+      flat: true,
+      note: "Consul's CPU over the flips / flips: serving the bridge's reads and applying the write",
+    },
+    {
+      id: "flip.bytes",
+      label: "bytes read from Consul per change",
+      unit: "KB",
+      value: (r) => r.flips.bytesPerChange / 1024,
+      limit: 64,
+      flat: true,
+    },
+    {
+      id: "flip.calls",
+      label: "Consul calls per change",
+      unit: "count",
+      value: (r) => r.flips.callsPerChange,
+    },
+    {
+      id: "churn.last-flip",
+      label: `${churn}: last flip → Envoy`,
+      unit: "ms",
+      value: (r) => r.churn.lastFlipMs,
+      limit: 500,
+      flat: true,
+      note:
+        "the last flip is sent once Consul has taken every churn write; one change in 10 lands " +
+        "on Envoy's service",
+    },
+    {
+      id: "churn.cpu",
+      label: `${churn}: bridge CPU, % of one core`,
+      unit: "%",
+      value: (r) => r.churn.bridgeCpuPercent,
+      limit: 50,
+      flat: true,
+    },
+    {
+      id: "churn.mismatches",
+      label: `${churn}: Envoy hosts differing from Consul at the end`,
+      unit: "count",
+      value: (r) => r.churn.mismatches,
+      limit: 0,
+    },
+    {
+      id: "churn.rate",
+      label: `${churn}: flips/s Consul took`,
+      unit: "count",
+      value: (r) => r.churn.flipsPerSecond,
+    },
+    {
+      id: "rss.sync",
+      label: "bridge RSS after sync",
+      unit: "MB",
+      value: (r) => r.rssAfterSyncBytes / MB,
+      limit: 400,
+    },
+    {
+      id: "rss.peak",
+      label: "bridge peak RSS (sync, flips, churn)",
+      unit: "MB",
+      value: (r) => r.peakRssBytes / MB,
+      limit: 500,
+    },
+    {
+      id: "streams.flip",
+      label: `one flip → all ${streams} load-client streams have it, p50 (${sizes.scaleChecksStreamFlips} flips)`,
+      unit: "ms",
+      value: (r) => percentile(r.streamFlipsMs, 50),
+    },
+    {
+      id: "sotw.new-service.ms",
+      label: `one new service → all ${sotw} SotW streams (every service) have it`,
+      unit: "ms",
+      value: (r) => r.newService.allMs,
+      note:
+        "the Go load client speaks state of the world only: delta is not measured; each " +
+        "stream subscribes by name to every service and the new one",
+    },
+    {
+      id: "sotw.new-service.bytes",
+      label: `one new service: bytes per SotW stream (${sotw} streams)`,
+      unit: "KB",
+      value: (r) => r.newService.bytesPerStream / 1024,
+    },
+  ];
+}
