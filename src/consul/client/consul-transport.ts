@@ -239,14 +239,9 @@ export async function packageCall(
  */
 export function toRead<T>(what: string, answer: ConsulAnswer): ConsulRead<T> {
   if (answer.status < 200 || answer.status > 299) {
-    const reason = typeof answer.body === "string" ? answer.body.trim() : undefined;
-    throw new ConsulRequestError(
-      `${what}: ${answer.status} ${reason ?? ""}`.trim(),
-      answer.status,
-      {
-        reason: reason || undefined,
-      },
-    );
+    const reason = typeof answer.body === "string" ? answer.body.trim() || undefined : undefined;
+    const message = `${what}: ${answer.status} ${reason ?? ""}`.trim();
+    throw new ConsulRequestError(message, answer.status, { reason });
   }
   const header = (name: string): string | undefined => {
     const value = answer.headers[name];
