@@ -30,6 +30,7 @@ describe("--gateway-zipkin", () => {
     assert.deepEqual(routing(["--gateway-port", "10000"]).gateway, {
       host: "0.0.0.0",
       port: 10000,
+      defaultService: "myservice",
     });
   });
 
