@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ConfigError, parseConfig } from "../../src/config/config.ts";
+import { ConfigError, parseConfig, type BridgeConfig } from "../../src/config/config.ts";
 
-function defaultService(argv: string[], env: NodeJS.ProcessEnv = {}): string | undefined {
-  const parsed = parseConfig(["--gateway-port", "10000", ...argv], env);
+function routing(argv: string[], env: NodeJS.ProcessEnv = {}): BridgeConfig["routing"] {
+  const parsed = parseConfig(argv, env);
   assert.equal(parsed.help, false);
-  assert.ok(parsed.config.routing.gateway);
-  return parsed.config.routing.gateway.defaultService;
+  return parsed.config.routing;
 }
 
 function problems(argv: string[]): string[] {
@@ -17,6 +16,37 @@ function problems(argv: string[]): string[] {
     return error.problems;
   }
   return assert.fail("expected a ConfigError");
+}
+
+describe("--gateway-zipkin", () => {
+  it("names the collector's cluster for the gateway, from the flag or BRIDGE_GATEWAY_ZIPKIN", () => {
+    const fromFlag = routing(["--gateway-port", "10000", "--gateway-zipkin", "zipkin_collector"]);
+    assert.equal(fromFlag.gateway?.zipkinCluster, "zipkin_collector");
+    const fromEnv = routing(["--gateway-port", "10000"], { BRIDGE_GATEWAY_ZIPKIN: "zipkin" });
+    assert.equal(fromEnv.gateway?.zipkinCluster, "zipkin");
+  });
+
+  it("is off by default", () => {
+    assert.deepEqual(routing(["--gateway-port", "10000"]).gateway, {
+      host: "0.0.0.0",
+      port: 10000,
+      defaultService: "myservice",
+    });
+  });
+
+  it("needs a gateway port and a valid cluster name", () => {
+    assert.match(problems(["--gateway-zipkin", "zipkin"]).join(), /needs a gateway port/);
+    assert.match(
+      problems(["--gateway-port", "10000", "--gateway-zipkin", "no spaces"]).join(),
+      /--gateway-zipkin=no spaces: not an Envoy cluster name/,
+    );
+  });
+});
+
+function defaultService(argv: string[], env: NodeJS.ProcessEnv = {}): string | undefined {
+  const gateway = routing(["--gateway-port", "10000", ...argv], env).gateway;
+  assert.ok(gateway);
+  return gateway.defaultService;
 }
 
 describe("--gateway-default-service", () => {
