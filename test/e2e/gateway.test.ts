@@ -131,6 +131,7 @@ describe("Envoy on the shipped envoy.yaml routes every Consul service through th
     });
     assert.equal((await through("alpha")).body, "alpha", "a known Host still reaches its service");
     assert.equal((await through("beta")).body, "myservice", "a departed one's Host falls through");
+    assert.equal(await envoy.stat("http.consul_gateway.rds.consul-services.update_rejected"), 0);
   });
 
   test("the static example envoy-static.yaml, on the same bridge, routes to myservice", async () => {

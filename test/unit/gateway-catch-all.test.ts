@@ -53,7 +53,7 @@ describe("the gateway's catch-all host in the served route configuration", () =>
     assert.deepEqual(hosts(cache).catchAll?.routes[0]?.route, { cluster: "myservice" });
     assert.deepEqual(
       hosts(cache).all.map((host) => host.name),
-      ["myservice", "web", "myservice"],
+      ["myservice", "web", "*"],
       "the service keeps its own host; the catch-all comes last",
     );
 

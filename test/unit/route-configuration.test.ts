@@ -126,7 +126,7 @@ describe("the gateway's catch-all virtual host", () => {
   it("sends a Host that names no service to the default service's cluster, after every service", () => {
     const { decoded } = routesWith(toCatchAllVirtualHost(api), web, api);
     assert.deepEqual(decoded.virtual_hosts.at(-1), {
-      name: "api",
+      name: "*",
       domains: ["*"],
       routes: [{ name: "api", match: { prefix: "/" }, route: { cluster: "api" } }],
     });

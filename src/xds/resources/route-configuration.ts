@@ -139,7 +139,8 @@ export function toVirtualHost(
 export function toCatchAllVirtualHost(
   defaultService: RoutedService | undefined,
 ): VirtualHostObject {
-  if (defaultService) return toVirtualHost(defaultService, [ANY_HOST]);
+  // Named `*`, not after the service, whose own host keeps its name (and its stats).
+  if (defaultService) return { ...toVirtualHost(defaultService, [ANY_HOST]), name: ANY_HOST };
   return {
     name: ANY_HOST,
     domains: [ANY_HOST],
