@@ -325,16 +325,18 @@ export async function startBridge(
       countedShim,
       status,
       pipeline.feed.handler,
-      createStatusPageHandler(() =>
-        readBridgeState({
-          version: bridgeVersion(),
-          startedAt,
-          store: pipeline.store,
-          cache: pipeline.cache,
-          streams: pipeline.streams,
-          consul: pipeline.consulStatus,
-        }),
-      ),
+      createStatusPageHandler({
+        state: () =>
+          readBridgeState({
+            version: bridgeVersion(),
+            startedAt,
+            store: pipeline.store,
+            cache: pipeline.cache,
+            streams: pipeline.streams,
+            consul: pipeline.consulStatus,
+          }),
+        changes: () => pipeline.feed.recent(),
+      }),
     ],
     config.http.host,
     config.http.port,

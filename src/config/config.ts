@@ -206,7 +206,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
 
   const fromEnv = (spec: OptionSpec): { value: string; source: string } | undefined => {
     const value = spec.env ? env[spec.env] : undefined;
-    if (value !== undefined && value !== "" && spec.env) return { value, source: spec.env };
+    if (value !== undefined && (value !== "" || spec.emptyIsValue) && spec.env)
+      return { value, source: spec.env };
     const old = spec.deprecatedEnv ? env[spec.deprecatedEnv] : undefined;
     if (old === undefined || old === "" || !spec.deprecatedEnv) return undefined;
     // Kubernetes injects XDS_PORT=tcp://10.0.0.1:18000 for a Service named xds: not ours.
@@ -318,8 +319,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
         routeConfigName: raw("routeConfigName"),
         gatewayPort: raw("gatewayPort"),
         gatewayHost: raw("gatewayHost"),
+        gatewayDefaultService: raw("gatewayDefaultService"),
         gatewayZipkin: raw("gatewayZipkin"),
       },
+      serviceName,
       problems,
     ),
     dns: readDnsConfig(

@@ -29,6 +29,11 @@ export interface ConsulConfig {
   cached?: boolean;
   /** Upper bound on concurrent HTTP connections to Consul. */
   maxConnections: number;
+  /**
+   * Longest wait for the next byte of an answer's body once it has begun; past it the read fails
+   * and is retried. Default {@link DEFAULT_PROGRESS_TIMEOUT_SECONDS}.
+   */
+  progressTimeoutSeconds?: number;
   /** Other datacenters watched through the same agent (`?dc=`), in failover order; none: []. */
   datacenters?: string[];
 }
@@ -36,6 +41,7 @@ export interface ConsulConfig {
 export const DEFAULT_CONSUL_ADDR = "127.0.0.1:8500";
 export const DEFAULT_WAIT_SECONDS = 300;
 export const DEFAULT_MAX_CONSUL_CONNECTIONS = 6;
+export const DEFAULT_PROGRESS_TIMEOUT_SECONDS = 15;
 
 /**
  * The Consul options, in the shape of the option table (option-spec.ts); env names are Consul's
@@ -160,6 +166,14 @@ export const CONSUL_OPTIONS = {
     description: "blocking query wait, 1-600",
     default: DEFAULT_WAIT_SECONDS,
   },
+  consulProgressTimeout: {
+    flag: "consul-progress-timeout",
+    env: "BRIDGE_CONSUL_PROGRESS_TIMEOUT",
+    group: "consul",
+    placeholder: "SECONDS",
+    description: "a body that stops arriving this long is dropped and read again, 1-300",
+    default: DEFAULT_PROGRESS_TIMEOUT_SECONDS,
+  },
   consulMaxConns: {
     flag: "consul-max-conns",
     env: "BRIDGE_CONSUL_MAX_CONNS",
@@ -218,6 +232,12 @@ export function readConsulConfig(
     maxStaleSeconds: maxStale ? integer("consulMaxStale", 0, 1, 3600) : undefined,
     cached: bool("consulCached"),
     maxConnections,
+    progressTimeoutSeconds: integer(
+      "consulProgressTimeout",
+      DEFAULT_PROGRESS_TIMEOUT_SECONDS,
+      1,
+      300,
+    ),
     datacenters,
   };
 }

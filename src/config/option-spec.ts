@@ -27,6 +27,8 @@ interface OptionBase {
   group: OptionGroup;
   /** What the option does, without its default (--help adds it from `default` or `whenUnset`). */
   description: string;
+  /** An empty value in the environment is a value (it turns the option off), not an unset one. */
+  emptyIsValue?: boolean;
 }
 
 /** An option taking a value: a placeholder for --help, and its default or what its absence means. */

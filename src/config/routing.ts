@@ -1,5 +1,6 @@
 import type { OptionSpec } from "./option-spec.ts";
 import { readInteger, type Given } from "./values.ts";
+import { SERVICE_NAME_PATTERN } from "../model/names.ts";
 import { parseServiceFilter, type ServiceFilter } from "../model/service-filter.ts";
 
 /** Which services become clusters and routes, and what the bridge serves besides them. */
@@ -11,7 +12,15 @@ export interface RoutingConfig {
   /** Name of the RouteConfiguration holding one virtual host per service. */
   routeConfigName: string;
   /** The gateway listener (`consul-gateway`); none when undefined. */
-  gateway: { host: string; port: number; zipkinCluster?: string | undefined } | undefined;
+  gateway:
+    | {
+        host: string;
+        port: number;
+        /** Where a Host that names no service goes; a 404 that says why when undefined. */
+        defaultService: string | undefined;
+        zipkinCluster?: string | undefined;
+      }
+    | undefined;
 }
 
 export const DEFAULT_CLUSTER_GRACE_SECONDS = 60;
@@ -61,6 +70,16 @@ export const ROUTING_OPTIONS = {
     description: "address the gateway listener binds in Envoy",
     default: DEFAULT_GATEWAY_HOST,
   },
+  gatewayDefaultService: {
+    flag: "gateway-default-service",
+    env: "BRIDGE_GATEWAY_DEFAULT_SERVICE",
+    group: "gateway",
+    placeholder: "NAME",
+    description:
+      "service a request whose Host names no service goes to; empty: none, such a request gets a 404 saying how to name one",
+    whenUnset: "the shim's --default-service",
+    emptyIsValue: true,
+  },
   gatewayZipkin: {
     flag: "gateway-zipkin",
     env: "BRIDGE_GATEWAY_ZIPKIN",
@@ -79,8 +98,15 @@ const ROUTE_CONFIG_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 const HOST = /^[A-Za-z0-9.:-]{1,253}$/;
 const CLUSTER_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
 
-/** Reads the routing options, pushing every problem to `problems`. */
-export function readRoutingConfig(given: RoutingGiven, problems: string[]): RoutingConfig {
+/**
+ * Reads the routing options, pushing every problem to `problems`. `shimService` is the shim's
+ * default service, the gateway's too unless one is given (docs/edsservice-compatibility.md).
+ */
+export function readRoutingConfig(
+  given: RoutingGiven,
+  shimService: string,
+  problems: string[],
+): RoutingConfig {
   let services: ServiceFilter = { patterns: [] };
   if (given.services) {
     const parsed = parseServiceFilter(given.services.value);
@@ -108,15 +134,22 @@ export function readRoutingConfig(given: RoutingGiven, problems: string[]): Rout
   if (zipkinCluster !== undefined && !CLUSTER_NAME.test(zipkinCluster)) {
     problems.push(`${given.gatewayZipkin?.source}=${zipkinCluster}: not an Envoy cluster name`);
   }
+  const defaultService = given.gatewayDefaultService?.value ?? shimService;
+  if (defaultService !== "" && !SERVICE_NAME_PATTERN.test(defaultService)) {
+    problems.push(
+      `${given.gatewayDefaultService?.source}=${defaultService}: not a service name (letters, digits, _ and - only)`,
+    );
+  }
   let gateway: RoutingConfig["gateway"];
   if (given.gatewayPort) {
     gateway = {
       host,
       port: readInteger(given.gatewayPort, 0, 1, 65_535, problems),
+      defaultService: defaultService === "" ? undefined : defaultService,
       ...(zipkinCluster === undefined ? {} : { zipkinCluster }),
     };
   } else {
-    for (const option of [given.gatewayHost, given.gatewayZipkin])
+    for (const option of [given.gatewayHost, given.gatewayDefaultService, given.gatewayZipkin])
       if (option) problems.push(`${option.source} needs a gateway port (--gateway-port)`);
   }
   return { services, clusterGraceSeconds, routeConfigName, gateway };

@@ -2,6 +2,7 @@ import type { ConsulStatus, ConsulStatusSnapshot } from "../consul/watch/consul-
 import type { EndpointHealth } from "../model/endpoint.ts";
 import type { EndpointStore } from "../model/endpoint-store.ts";
 import type { StreamRegistry, StreamSnapshot } from "../xds/protocol/stream-registry.ts";
+import { CLUSTER_TYPE_URL } from "../xds/resources/cluster.ts";
 import { SERVED_TYPE_URLS } from "../xds/resources/resource-types.ts";
 import type { XdsCache } from "../xds/cache/xds-cache.ts";
 
@@ -21,7 +22,8 @@ export interface BridgeState {
   version: string;
   startedAt: string;
   ready: boolean;
-  services: { name: string; endpoints: EndpointState[] }[];
+  /** Every service in the model; `exported` when it is served (it has a cluster and routes). */
+  services: { name: string; exported: boolean; endpoints: EndpointState[] }[];
   /** Per type URL: each resource's name and the version it is served at. */
   resources: Record<string, { name: string; version: string }[]>;
   streams: StreamSnapshot[];
@@ -41,8 +43,11 @@ export interface StateParts {
 /** Joins the model, the xDS cache, the stream registry and the Consul status into one view. */
 export function readBridgeState(parts: StateParts): BridgeState {
   const { store, cache } = parts;
+  // The services the filter exports are those with a cluster (cluster.ts).
+  const served = new Set(cache.names(CLUSTER_TYPE_URL));
   const services = store.names().map((name) => ({
     name,
+    exported: served.has(name),
     endpoints: (store.get(name)?.endpoints ?? []).map((endpoint) => ({
       id: endpoint.id,
       address: endpoint.address,

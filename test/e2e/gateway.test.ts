@@ -69,7 +69,15 @@ describe("Envoy on the shipped envoy.yaml routes every Consul service through th
         description: `${name} answering through the gateway for Host ${host}`,
       });
     }
-    assert.equal((await through("nobody")).status, 404, "an unknown Host gets Envoy's 404");
+    const unknown = await through("nobody");
+    assert.deepEqual(
+      [unknown.status, unknown.body],
+      [
+        404,
+        'no service "nobody" in Consul; address a service with Host: NAME or NAME.service.consul\n',
+      ],
+      "with the default service (myservice) not in Consul, an unknown Host is told what to do",
+    );
   });
 
   test("a deregistered service keeps an empty cluster for the grace, then leaves and gets 404", async () => {
@@ -109,6 +117,21 @@ describe("Envoy on the shipped envoy.yaml routes every Consul service through th
     const metrics = await (await fetch(`${bridge.url}/metrics`)).text();
     assert.doesNotMatch(metrics, /^bridge_xds_nacks_total\{[^}]*\} [1-9]/m, "no NACK counted");
     assert.match(metrics, /^bridge_xds_encodings_total\{type="[^"]*Listener"\} [1-9]/m);
+  });
+
+  test("the original two curls: register without service=, then curl localhost:10000 with no Host", async () => {
+    const port = await serve("myservice");
+    // curl "http://localhost:5000/edsservice/register?endpoint=127.0.0.1:8081"
+    const shim = await fetch(`${bridge.url}/edsservice/register?endpoint=127.0.0.1:${port}`);
+    assert.deepEqual([shim.status, await shim.text()], [200, `127.0.0.1:${port} ok`]);
+    // curl http://localhost:10000 (curl sends Host: localhost:PORT)
+    const original = { host: `localhost:${bridge.gatewayPort}` };
+    await waitFor(async () => (await envoy.request("/", original)).body === "myservice", {
+      description: "myservice answering a request whose Host names no service",
+    });
+    assert.equal((await through("alpha")).body, "alpha", "a known Host still reaches its service");
+    assert.equal((await through("beta")).body, "myservice", "a departed one's Host falls through");
+    assert.equal(await envoy.stat("http.consul_gateway.rds.consul-services.update_rejected"), 0);
   });
 
   test("the static example envoy-static.yaml, on the same bridge, routes to myservice", async () => {

@@ -8,6 +8,7 @@ import { chromium, type Browser } from "playwright-core";
 import { startBridgeProcess, type BridgeProcess } from "../support/bridge-process.ts";
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
 import { repoRoot } from "../support/tools.ts";
+import { waitFor } from "../support/wait-for.ts";
 import { openXdsStream, type XdsTestStream } from "../support/xds-client.ts";
 
 /** Debian's headless Chromium (`apt-get install chromium`; scripts/tools.sh provides it). */
@@ -55,12 +56,43 @@ describe("the status page", () => {
     return port;
   };
 
+  test("its first HTML already shows the services and the summary, consul apart and not counted", async () => {
+    const port = await register("api");
+    const html = await waitFor(
+      async () => {
+        const text = await (await fetch(bridge.url)).text();
+        return text.includes(`data-endpoint="127.0.0.1:${port}"`) && text;
+      },
+      { description: "api's endpoint in the HTML of /" },
+    );
+    assert.match(
+      html,
+      /<tr class="svc" data-service="api"><td colspan="4">api <span class="muted">\(1\)/,
+    );
+    assert.match(
+      html,
+      /<span id="summary">v[^<]* · serving · 1 service, 1 endpoint, 0 streams<\/span>/,
+    );
+    assert.match(html, /<p id="unserved" class="muted">in Consul, not served: consul<\/p>/);
+    assert.doesNotMatch(html, /data-service="consul"/, "consul has no row");
+    const shown = html.replace(/<script>[\s\S]*<\/script>/, "");
+    assert.doesNotMatch(shown, /loading|connecting/, "nothing waits for a script");
+
+    const state = (await (await fetch(`${bridge.url}/debug/state`)).json()) as {
+      services: { name: string; exported: boolean }[];
+    };
+    assert.deepEqual(state.services.map(({ name, exported }) => [name, exported]).sort(), [
+      ["api", true],
+      ["consul", false],
+    ]);
+  });
+
   test("shows a backend registered through the shim without a reload, and an Envoy's ACK", async () => {
-    await register("api");
     const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
     await page.goto(bridge.url);
-    await page.waitForSelector("#live.on");
+    // Rendered by the server: there before any script ran.
     await page.waitForSelector('tr[data-service="api"]');
+    await page.waitForSelector("#live.on");
     // Anything set now would be gone after a reload.
     await page.evaluate(() => Object.assign(globalThis, { notReloaded: true }));
 
@@ -100,6 +132,12 @@ describe("the status page", () => {
       response_nonce: update.nonce,
     });
     await page.waitForSelector("#streams .acked");
+    assert.match(
+      (await page.textContent("#summary")) ?? "",
+      / · 2 services, 3 endpoints, 1 stream$/,
+    );
+    assert.equal(await page.textContent("#unserved"), "in Consul, not served: consul");
+    assert.equal(await page.locator('tr[data-service="consul"]').count(), 0);
     await page.screenshot({ path: join(repoRoot, "docs", "status-page.png") });
     assert.equal(await page.evaluate(() => "notReloaded" in globalThis), true, "still no reload");
   });

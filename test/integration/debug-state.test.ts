@@ -10,7 +10,11 @@ const CLA = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
 interface State {
   version: string;
   ready: boolean;
-  services: { name: string; endpoints: { address: string; port: number; health: string }[] }[];
+  services: {
+    name: string;
+    exported: boolean;
+    endpoints: { address: string; port: number; health: string }[];
+  }[];
   resources: Record<string, { name: string; version: string }[]>;
   streams: {
     nodeId: string;
@@ -66,6 +70,9 @@ describe("GET /debug/state and /metrics", () => {
       );
       const web = acked.services.find((s) => s.name === "web");
       assert.equal(web?.endpoints[0]?.port, 1);
+      assert.equal(web?.exported, true, "web is served");
+      const own = acked.services.find((s) => s.name === "consul");
+      assert.equal(own?.exported, false, "consul is in Consul but not served");
       assert.ok(acked.resources[CLA]?.some((r) => r.name === "web" && r.version !== ""));
       const stream = acked.streams.find((x) => x.nodeId === "envoy-debug");
       assert.equal(stream?.service, "ads");

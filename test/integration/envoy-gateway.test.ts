@@ -61,7 +61,8 @@ describe("Envoy with the shipped envoy.yaml, a bootstrap that names only the bri
     const gatewayPort = await freePort();
     cache = new ResourceCache(store, loadXdsProtos(), 20, {
       clusterGraceMs: 500,
-      gateway: { host: "127.0.0.1", port: gatewayPort },
+      // --gateway-default-service "": no default service, an unknown Host gets the explaining 404.
+      gateway: { host: "127.0.0.1", port: gatewayPort, defaultService: undefined },
     });
     xds = await startDiscoveryServer({
       cache,
@@ -92,7 +93,27 @@ describe("Envoy with the shipped envoy.yaml, a bootstrap that names only the bri
       const response = await through(host);
       assert.deepEqual([response.status, response.body], [200, "web"], host);
     }
-    assert.equal((await through("nobody")).status, 404, "unknown Host gets Envoy's 404");
+  });
+
+  test("with no default service, an unknown Host gets a 404 saying which Host and what to do", async () => {
+    for (const host of ["nobody", "nobody:10000", "localhost"]) {
+      const response = await through(host);
+      assert.deepEqual(
+        [response.status, response.headers["content-type"], response.body],
+        [
+          404,
+          "text/plain",
+          `no service "${host}" in Consul; address a service with Host: NAME or NAME.service.consul\n`,
+        ],
+        host,
+      );
+    }
+    const known = await envoy.request("/other", { host: "tuned" });
+    assert.deepEqual(
+      [known.status, known.body],
+      [404, ""],
+      "a known Host off its route prefix is not told its service is missing",
+    );
   });
 
   test("applies a service's meta: its route prefix reaches it, other paths get 404", async () => {

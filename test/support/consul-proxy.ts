@@ -1,6 +1,11 @@
 import { once } from "node:events";
-import { createServer, request as httpRequest, type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type ServerResponse,
+} from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 
 /** One request the proxy saw. */
 export interface RecordedRequest {
@@ -8,11 +13,37 @@ export interface RecordedRequest {
   /** Path and query, e.g. `/v1/agent/service/register`. */
   url: string;
   body: string;
+  /** When the request arrived (`performance.now()`). */
+  receivedAt: number;
+  /** When Consul's whole answer was sent on; unset for a broken one. */
+  answeredAt?: number;
+}
+
+/**
+ * How the proxy breaks the body of an answer whose headers go out intact, announcing the full
+ * Content-Length: `cut` closes the connection after `afterBytes` of it, `reset` resets it there,
+ * `stall` sends them and holds the rest for good, `drip` sends all of it in `chunkBytes` pieces
+ * `intervalMs` apart (slow, never stalled).
+ */
+export type BodyFault =
+  | { kind: "cut" | "reset" | "stall"; afterBytes: number }
+  | { kind: "drip"; chunkBytes: number; intervalMs: number };
+
+/** A body fault the proxy applied: to which request, and when (`performance.now()`). */
+export interface AppliedFault {
+  url: string;
+  kind: BodyFault["kind"];
+  at: number;
+  /** When the proxy had sent all it ever sends of this answer. */
+  sentAt?: number;
+  /** Length of the whole body Consul answered. */
+  bodyBytes: number;
 }
 
 /**
  * An HTTP proxy in front of a real Consul agent that records every request (to assert on what
- * the wire carried) and can cut a connection after Consul applied a call (to test rollback).
+ * the wire carried), can cut a connection after Consul applied a call (to test rollback) and
+ * can break the body of an answer (a load balancer reset or an agent dying mid-answer).
  */
 export interface ConsulProxy {
   readonly port: number;
@@ -27,6 +58,10 @@ export interface ConsulProxy {
   delayNext(method: string, pathPrefix: string, ms: number, when: "before" | "after"): void;
   /** Holds every request (recorded, not forwarded) until the returned function is called. */
   pause(): () => void;
+  /** Breaks the body of the next `times` answers to requests matching (decided as Consul answers). */
+  breakBody(method: string, pathPrefix: string, fault: BodyFault, times?: number): void;
+  /** Every body fault applied, in order. */
+  readonly faults: AppliedFault[];
   close(): Promise<void>;
 }
 
@@ -38,6 +73,14 @@ export async function startConsulProxy(target: string): Promise<ConsulProxy> {
   let paused: Promise<void> | undefined;
   let delay: { method: string; pathPrefix: string; ms: number; when: string } | undefined;
   let responseBytes = 0;
+  const breaks: { method: string; pathPrefix: string; fault: BodyFault; times: number }[] = [];
+  const faults: AppliedFault[] = [];
+  const takeBreak = (method: string, url: string): BodyFault | undefined => {
+    const rule = breaks.find((r) => r.method === method && url.startsWith(r.pathPrefix));
+    if (!rule) return undefined;
+    if (--rule.times <= 0) breaks.splice(breaks.indexOf(rule), 1);
+    return rule.fault;
+  };
   const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   const server = createServer(async (req, res) => {
@@ -46,7 +89,13 @@ export async function startConsulProxy(target: string): Promise<ConsulProxy> {
     const body = Buffer.concat(chunks);
     const method = req.method ?? "GET";
     const url = req.url ?? "/";
-    requests.push({ method, url, body: body.toString() });
+    const record: RecordedRequest = {
+      method,
+      url,
+      body: body.toString(),
+      receivedAt: performance.now(),
+    };
+    requests.push(record);
     await paused;
     const cutThis = cut !== undefined && cut.method === method && url.startsWith(cut.pathPrefix);
     const cutBefore = cutThis && cut?.before === true;
@@ -59,6 +108,18 @@ export async function startConsulProxy(target: string): Promise<ConsulProxy> {
       delay?.method === method && url.startsWith(delay.pathPrefix) ? delay : undefined;
     if (delayThis) delay = undefined;
     if (delayThis?.when === "before") await wait(delayThis.ms);
+    /** Sends Consul's answer broken as `fault` says, and records it. */
+    const sendBrokenAnswer = async (fault: BodyFault, answer: Answer): Promise<void> => {
+      const applied: AppliedFault = {
+        url,
+        kind: fault.kind,
+        at: performance.now(),
+        bodyBytes: answer.body.length,
+      };
+      faults.push(applied);
+      await sendBroken(req.socket, res, answer, fault);
+      applied.sentAt = performance.now();
+    };
 
     if (!cutThis && !delayThis) {
       // Nothing to hold back: the answer streams through as Consul writes it, so the proxy adds
@@ -72,8 +133,20 @@ export async function startConsulProxy(target: string): Promise<ConsulProxy> {
           headers: { ...req.headers, host: target },
         },
         (response) => {
+          const fault = takeBreak(method, url);
+          if (fault) {
+            const parts: Buffer[] = [];
+            response.on("data", (chunk: Buffer) => parts.push(chunk));
+            response.on("end", () => {
+              const status = response.statusCode ?? 502;
+              const answer = { status, headers: response.headers, body: Buffer.concat(parts) };
+              void sendBrokenAnswer(fault, answer);
+            });
+            return;
+          }
           res.writeHead(response.statusCode ?? 502, response.headers);
           response.on("data", (chunk: Buffer) => (responseBytes += chunk.length));
+          res.once("finish", () => (record.answeredAt = performance.now()));
           response.pipe(res);
         },
       );
@@ -102,9 +175,14 @@ export async function startConsulProxy(target: string): Promise<ConsulProxy> {
         return;
       }
       if (delayThis?.when === "after") await wait(delayThis.ms);
+      const fault = takeBreak(method, url);
+      if (fault) {
+        await sendBrokenAnswer(fault, upstream);
+        return;
+      }
       responseBytes += upstream.body.length;
       res.writeHead(upstream.status, upstream.headers);
-      res.end(upstream.body);
+      res.end(upstream.body, () => (record.answeredAt = performance.now()));
     } catch (error) {
       res.writeHead(502).end(String(error));
     }
@@ -127,6 +205,10 @@ export async function startConsulProxy(target: string): Promise<ConsulProxy> {
     delayNext(method, pathPrefix, ms, when) {
       delay = { method, pathPrefix, ms, when };
     },
+    breakBody(method, pathPrefix, fault, times = 1) {
+      breaks.push({ method, pathPrefix, fault, times });
+    },
+    faults,
     pause() {
       let resume = (): void => undefined;
       paused = new Promise((resolve) => (resume = resolve));
@@ -143,6 +225,43 @@ export async function startConsulProxy(target: string): Promise<ConsulProxy> {
   };
 }
 
+/** Consul's whole answer, as the proxy received it. */
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** Sends an answer with the full Content-Length and breaks its body as `fault` says. */
+async function sendBroken(
+  socket: Socket,
+  res: ServerResponse,
+  upstream: Answer,
+  fault: BodyFault,
+): Promise<void> {
+  const headers = { ...upstream.headers, "content-length": String(upstream.body.length) };
+  delete headers["transfer-encoding"];
+  res.writeHead(upstream.status, headers);
+  const send = (part: Buffer) => new Promise<void>((resolve) => res.write(part, () => resolve()));
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  if (fault.kind === "drip") {
+    for (let at = 0; at < upstream.body.length; at += fault.chunkBytes) {
+      if (at > 0) await pause(fault.intervalMs);
+      await send(upstream.body.subarray(at, at + fault.chunkBytes));
+    }
+    res.end();
+    return;
+  }
+  // Never the whole body: the answer must stay incomplete.
+  await send(upstream.body.subarray(0, Math.min(fault.afterBytes, upstream.body.length - 1)));
+  if (fault.kind === "cut") socket.end();
+  if (fault.kind === "reset") {
+    // Let the bytes sent reach the client before the reset does.
+    await pause(50);
+    socket.resetAndDestroy();
+  }
+}
+
 function forward(
   host: string,
   port: number,
@@ -150,7 +269,7 @@ function forward(
   path: string,
   headers: IncomingHttpHeaders,
   body: Buffer,
-): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const upstream = httpRequest(
       { host, port, method, path, headers: { ...headers, host: `${host}:${port}` } },

@@ -99,4 +99,10 @@ describe("Consul settings read as Consul's CLI reads them", () => {
     assert.match(read({ consulMaxStale: "10" }).problems.join(), /needs --consul-stale/);
     assert.equal(read({ consulCached: "true" }).config.cached, true);
   });
+
+  it("waits 15 s for the next byte of a body by default, and as long as asked within 1-300", () => {
+    assert.equal(read({}).config.progressTimeoutSeconds, 15);
+    assert.equal(read({ consulProgressTimeout: "2" }).config.progressTimeoutSeconds, 2);
+    assert.match(read({ consulProgressTimeout: "0" }).problems.join(), /consulProgressTimeout/);
+  });
 });

@@ -253,7 +253,11 @@ describe("parseConfig routing", () => {
     );
     assert.equal(routing.clusterGraceSeconds, 5);
     assert.equal(routing.routeConfigName, "edge-routes");
-    assert.deepEqual(routing.gateway, { host: "127.0.0.1", port: 10000 });
+    assert.deepEqual(routing.gateway, {
+      host: "127.0.0.1",
+      port: 10000,
+      defaultService: "myservice",
+    });
   });
 
   it("takes BRIDGE_SERVICES and BRIDGE_GATEWAY_PORT from the environment", () => {
@@ -267,7 +271,7 @@ describe("parseConfig routing", () => {
       key: "team",
       value: "payments",
     });
-    assert.deepEqual(routing.gateway, { host: "0.0.0.0", port: 8080 });
+    assert.deepEqual(routing.gateway, { host: "0.0.0.0", port: 8080, defaultService: "myservice" });
   });
 
   it("reports every bad routing value at once", () => {

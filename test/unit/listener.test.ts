@@ -8,6 +8,7 @@ import {
   toGatewayListener,
   ZIPKIN_COLLECTOR_ENDPOINT,
 } from "../../src/xds/resources/listener.ts";
+import { UNKNOWN_HOST_ROUTE } from "../../src/xds/resources/route-configuration.ts";
 import { roundTrip } from "../support/decode-resource.ts";
 
 const HCM =
@@ -46,6 +47,31 @@ describe("toGatewayListener", () => {
     });
     assert.deepEqual(hcm.http_filters, [ROUTER]);
     assert.deepEqual(hcm.generate_request_id, { value: true });
+  });
+
+  it("puts the requested Host into the unknown-Host 404, picked by its route's name", () => {
+    assert.deepEqual(hcm.local_reply_config, {
+      mappers: [
+        {
+          filter: {
+            extension_filter: {
+              name: "envoy.access_loggers.extension_filters.cel",
+              typed_config: {
+                "@type":
+                  "type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter",
+                expression: `xds.route_name == '${UNKNOWN_HOST_ROUTE}'`,
+              },
+            },
+          },
+          body_format_override: {
+            text_format_source: {
+              inline_string:
+                'no service "%REQ(:AUTHORITY)%" in Consul; address a service with Host: NAME or NAME.service.consul\n',
+            },
+          },
+        },
+      ],
+    });
   });
 
   it("writes one JSON access-log line per request to stdout, with every field", () => {

@@ -16,8 +16,10 @@ import { toApiListener, toGatewayListener } from "../../src/xds/resources/listen
 import { loadXdsProtos, PROTO_OPTIONS, type XdsProtos } from "../../src/xds/resources/protos.ts";
 import { RESOURCE_TYPES } from "../../src/xds/resources/resource-types.ts";
 import {
+  toCatchAllVirtualHost,
   toRouteConfiguration,
   type RoutedService,
+  type RouteObject,
 } from "../../src/xds/resources/route-configuration.ts";
 import { endpoint, service } from "../support/model-fixtures.ts";
 import { FULL_NODE, NACK_STATUS } from "../support/xds-request-fixtures.ts";
@@ -181,9 +183,18 @@ describe("protos/ against upstream's complete definitions", () => {
   it("a RouteConfiguration with prefixes, timeouts, retries and subset routes survives upstream decoding", () => {
     const plain = { name: "plain", settings: DEFAULT_SERVICE_SETTINGS };
     const { value } = toRouteConfiguration("consul-services", [FULL, plain]);
-    const routes = value.virtual_hosts[0]!.routes;
+    const routes = value.virtual_hosts[0]!.routes as RouteObject[];
     assert.ok(routes[0]!.match.headers && routes[0]!.route.metadata_match);
     compat.assertSurvives(ROUTES, value);
+  });
+
+  it("the gateway's catch-all hosts survive: the default service's routes, and the unknown-Host 404", () => {
+    for (const catchAll of [toCatchAllVirtualHost(FULL), toCatchAllVirtualHost(undefined)]) {
+      compat.assertSurvives(
+        ROUTES,
+        toRouteConfiguration("consul-services", [FULL], catchAll).value,
+      );
+    }
   });
 
   it("gateway and API listeners survive, with their connection manager, router, access log and tracer", () => {
@@ -204,6 +215,12 @@ describe("protos/ against upstream's complete definitions", () => {
     for (const log of hcm.access_log ?? []) {
       compat.assertSurvives("envoy.config.accesslog.v3.AccessLog", log);
       compat.assertSurvives(packedName(log.typed_config), unpacked(log.typed_config));
+    }
+    const reply = hcm.local_reply_config;
+    assert.ok(reply, "the gateway rewrites its unknown-Host reply");
+    for (const mapper of reply.mappers) {
+      const filter = mapper.filter.extension_filter.typed_config;
+      compat.assertSurvives(packedName(filter), unpacked(filter));
     }
     const tracer = hcm.tracing?.provider;
     assert.ok(tracer, "the gateway has a tracer");

@@ -3,8 +3,11 @@ import { describe, it } from "node:test";
 import { readServiceSettings } from "../../src/model/service-settings.ts";
 import {
   serviceDomains,
+  toCatchAllVirtualHost,
   toRouteConfiguration,
+  UNKNOWN_HOST_ROUTE,
   type RoutedService,
+  type VirtualHostObject,
 } from "../../src/xds/resources/route-configuration.ts";
 import { roundTrip } from "../support/decode-resource.ts";
 
@@ -14,7 +17,11 @@ const routed = (name: string, meta: Record<string, string> = {}): RoutedService 
 });
 
 function routes(...services: RoutedService[]) {
-  const { value, shadowed } = toRouteConfiguration("consul-services", services);
+  return routesWith(undefined, ...services);
+}
+
+function routesWith(catchAll: VirtualHostObject | undefined, ...services: RoutedService[]) {
+  const { value, shadowed } = toRouteConfiguration("consul-services", services, catchAll);
   const decoded = roundTrip("routeConfiguration", value) as {
     name: string;
     virtual_hosts: { name: string; domains: string[]; routes: Record<string, unknown>[] }[];
@@ -43,7 +50,7 @@ describe("toRouteConfiguration", () => {
     ]);
   });
 
-  it("has no catch-all host, so an unknown Host gets Envoy's 404", () => {
+  it("has no catch-all host without one given (no gateway), so an unknown Host gets Envoy's 404", () => {
     const { decoded } = routes(routed("web"), routed("api"));
     assert.ok(decoded.virtual_hosts.every((host) => !host.domains.includes("*")));
   });
@@ -109,5 +116,73 @@ describe("toRouteConfiguration", () => {
 
   it("is an empty configuration when no service is exported", () => {
     assert.deepEqual(routes().decoded, { name: "consul-services" });
+  });
+});
+
+describe("the gateway's catch-all virtual host", () => {
+  const web = routed("web");
+  const api = routed("api");
+
+  it("sends a Host that names no service to the default service's cluster, after every service", () => {
+    const { decoded } = routesWith(toCatchAllVirtualHost(api), web, api);
+    assert.deepEqual(decoded.virtual_hosts.at(-1), {
+      name: "*",
+      domains: ["*"],
+      routes: [{ name: "api", match: { prefix: "/" }, route: { cluster: "api" } }],
+    });
+  });
+
+  it("leaves every service's own virtual host exactly as without it", () => {
+    const without = routes(web, api).decoded.virtual_hosts;
+    const withDefault = routesWith(toCatchAllVirtualHost(api), web, api).decoded.virtual_hosts;
+    const withNone = routesWith(toCatchAllVirtualHost(undefined), web, api).decoded.virtual_hosts;
+    assert.deepEqual(withDefault.slice(0, -1), without);
+    assert.deepEqual(withNone.slice(0, -1), without);
+    for (const hosts of [withDefault, withNone]) {
+      assert.deepEqual(
+        hosts.filter((host) => host.domains.includes("*")).length,
+        1,
+        "one catch-all",
+      );
+    }
+  });
+
+  it("keeps the default service's prefix, timeout and subset routes", () => {
+    const legacy = routed("legacy", { "envoy-route-prefix": "/v1/", "envoy-route-timeout": "5s" });
+    const host = toCatchAllVirtualHost(legacy);
+    assert.deepEqual(host.domains, ["*"]);
+    assert.deepEqual(
+      host.routes,
+      toRouteConfiguration("r", [legacy]).value.virtual_hosts[0]!.routes,
+    );
+  });
+
+  it("answers 404 with a body saying how to address a service when there is no default service", () => {
+    const { decoded } = routesWith(toCatchAllVirtualHost(undefined), web);
+    assert.deepEqual(decoded.virtual_hosts.at(-1), {
+      name: "*",
+      domains: ["*"],
+      routes: [
+        {
+          name: UNKNOWN_HOST_ROUTE,
+          match: { prefix: "/" },
+          direct_response: {
+            status: 404,
+            body: {
+              inline_string:
+                "no service for this Host in Consul; address a service with Host: NAME or NAME.service.consul\n",
+            },
+          },
+        },
+      ],
+    });
+  });
+
+  it("is the whole configuration when no service is exported", () => {
+    const { decoded } = routesWith(toCatchAllVirtualHost(undefined));
+    assert.deepEqual(
+      decoded.virtual_hosts.map((host) => host.domains),
+      [["*"]],
+    );
   });
 });

@@ -1,11 +1,10 @@
 import Consul from "consul";
-import type { ConsulConfig } from "../../config/config.ts";
+import { DEFAULT_PROGRESS_TIMEOUT_SECONDS, type ConsulConfig } from "../../config/consul.ts";
 import {
   consulAgent,
   consulBaseUrl,
   packageCall,
   plainCall,
-  refusal,
   toRead,
   type ConsulAnswer,
   type ConsulRead,
@@ -141,27 +140,19 @@ type PackageMethod = (options: Record<string, unknown>) => Promise<unknown>;
 
 /**
  * The `consul` package's methods the bridge calls. Its README documents the common options
- * (`index`, `wait`, `stale`, `filter`, `dc`, `timeout`, `ctx`) for every method; its typings
- * list only some of them, hence this one description of it.
+ * (`timeout`, `ctx`, …) for every method; its typings list only some of them, hence this one
+ * description of it.
  */
 interface ConsulPackage {
-  health: { state: PackageMethod; service: PackageMethod };
-  catalog: { datacenters: PackageMethod; service: { list: PackageMethod; nodes: PackageMethod } };
-  agent: {
-    self: PackageMethod;
-    service: { list: PackageMethod; register: PackageMethod; deregister: PackageMethod };
-  };
+  agent: { service: { register: PackageMethod; deregister: PackageMethod } };
   destroy(): void;
 }
 
-/** One read with given options and consistency, as Consul answered it. */
-type ReadOnce = (options: ReadOptions, stale: boolean) => Promise<ConsulAnswer>;
-
 /**
- * Connects to Consul: the `consul` package for the calls it has, one plain path
- * (consul-transport.ts) for those it lacks (`?cached`, `/agent/service/:id`, `/acl/token/self`,
- * `/internal/ui/services`), both over one keep-alive agent whose `maxSockets` bounds the
- * connections the bridge opens, whatever the number of services.
+ * Connects to Consul over one keep-alive agent whose `maxSockets` bounds the connections the
+ * bridge opens, whatever the number of services. Reads take the plain path of
+ * consul-transport.ts, which notices a body cut short or stalled (the package does not: see
+ * {@link packageCall}); the agent writes, whose answers carry no body, go through the package.
  */
 export function connectConsul(
   config: ConsulConfig,
@@ -175,6 +166,8 @@ export function connectConsul(
     agent,
     defaults: config.token ? { token: config.token } : {},
   } as ConstructorParameters<typeof Consul>[0]) as unknown as ConsulPackage;
+  const progressTimeoutMs =
+    (config.progressTimeoutSeconds ?? DEFAULT_PROGRESS_TIMEOUT_SECONDS) * 1000;
 
   const timed = async <T>(
     endpoint: ConsulEndpoint,
@@ -193,126 +186,104 @@ export function connectConsul(
       throw error;
     }
   };
-  const plain = (path: string, timeoutMs: number, query?: Record<string, string>) =>
-    plainCall(config, agent, { method: "GET", path, query, timeoutMs });
-  /** A read through a package method; `stale` is a switch there. */
-  const packageRead =
-    (path: string, method: PackageMethod, fixed: Record<string, unknown> = {}): ReadOnce =>
-    (options, stale) => {
-      const query = readQuery(options, false);
-      const timing = { timeoutMs: readTimeoutMs(options), signal: options.signal };
-      return packageCall(`GET ${path}`, timing, (common) =>
-        method({ ...common, ...query, ...(stale ? { stale: true } : {}), ...fixed }),
-      );
-    };
+  const get = (
+    path: string,
+    query: Record<string, string>,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ) =>
+    plainCall(config, agent, { method: "GET", path, query, timeoutMs, progressTimeoutMs, signal });
   /**
    * A read with the configured consistency. With `--consul-max-stale`, a stale answer from a
    * server out of touch with the leader for longer than allowed is read again from the leader
    * (docs/architecture.md §3, options).
    */
-  const read = (endpoint: ConsulEndpoint, path: string, options: ReadOptions, once: ReadOnce) =>
+  const read = (
+    endpoint: ConsulEndpoint,
+    path: string,
+    options: ReadOptions,
+    extra: Record<string, string> = {},
+  ) =>
     timed(endpoint, options.waitSeconds !== undefined && options.index !== undefined, async () => {
-      const answer = toRead<unknown>(`GET ${path}`, await once(options, config.stale));
+      const once = async (asked: ReadOptions, stale: boolean) => {
+        const query = { ...readQuery(asked, stale), ...extra };
+        return toRead<unknown>(
+          `GET ${path}`,
+          await get(path, query, readTimeoutMs(asked), asked.signal),
+        );
+      };
+      const answer = await once(options, config.stale);
       const maxStaleMs = (config.maxStaleSeconds ?? 0) * 1000;
       const lastContact = answer.lastContactMs ?? 0;
       if (!config.stale || maxStaleMs === 0 || lastContact <= maxStaleMs) return answer;
       hooks.onTooStale?.(endpoint, lastContact);
-      const fresh = { ...options, waitSeconds: undefined, index: undefined };
-      return toRead<unknown>(`GET ${path}`, await once(fresh, false));
+      return once({ ...options, waitSeconds: undefined, index: undefined }, false);
     });
-  /** A package call that does not block; resolves with the answer's body. */
-  const callPackage = <T>(
+  /** A read that does not block; resolves with the body of a 2xx answer. */
+  const fetchBody = <T>(
     endpoint: ConsulEndpoint,
-    what: string,
-    timeoutMs: number,
-    run: (common: Record<string, unknown>) => Promise<unknown>,
+    path: string,
+    options?: CallOptions,
+    query: Record<string, string> = {},
   ): Promise<T> =>
-    timed(endpoint, false, async () => (await packageCall<T>(what, { timeoutMs }, run)).body);
-  const deadline = (options?: CallOptions): number => options?.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
-  const { health, catalog, agent: agentApi } = consul;
+    timed(endpoint, false, async () => {
+      const answer = await get(path, query, options?.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
+      return toRead<T>(`GET ${path}`, answer).body;
+    });
+  /** An agent write through the package. */
+  const write = (
+    endpoint: ConsulEndpoint,
+    path: string,
+    options: CallOptions | undefined,
+    run: (common: Record<string, unknown>) => Promise<unknown>,
+  ): Promise<void> =>
+    timed(endpoint, false, async () => {
+      const timeoutMs = options?.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+      await packageCall(`PUT ${path}`, timeoutMs, run);
+    });
+  const services = consul.agent.service;
 
   return {
     config,
-    healthState: (options = {}) =>
-      read(
-        "/health/state/any",
-        "/health/state/any",
-        options,
-        packageRead("/health/state/any", (query) => health.state(query), { state: "any" }),
-      ),
-    catalogServices: (options = {}) =>
-      read(
-        "/catalog/services",
-        "/catalog/services",
-        options,
-        packageRead("/catalog/services", (query) => catalog.service.list(query)),
-      ),
+    healthState: (options = {}) => read("/health/state/any", "/health/state/any", options),
+    catalogServices: (options = {}) => read("/catalog/services", "/catalog/services", options),
     healthService(name, options = {}) {
+      // ?cached (Consul ≥ 1.3): the agent cache; a blocking or filtered read goes past it.
+      const cached = config.cached && options.index === undefined && options.filter === undefined;
       const path = `/health/service/${encodeURIComponent(name)}`;
-      const cacheable =
-        config.cached && options.index === undefined && options.filter === undefined;
-      // The package has no `cached` option; /v1/health/service supports ?cached (Consul ≥ 1.3).
-      const once: ReadOnce = cacheable
-        ? (fresh, stale) =>
-            plain(path, readTimeoutMs(fresh), { ...readQuery(fresh, stale), cached: "" })
-        : packageRead(path, (query) => health.service(query), { service: name });
-      return read("/health/service/:name", path, options, once);
+      return read("/health/service/:name", path, options, cached ? { cached: "" } : {});
     },
     uiServices: () =>
       timed("/internal/ui/services", false, () =>
-        plain("/internal/ui/services", DEFAULT_CALL_TIMEOUT_MS),
+        get("/internal/ui/services", {}, DEFAULT_CALL_TIMEOUT_MS),
       ),
     tokenSelf: () =>
-      timed("/acl/token/self", false, () => plain("/acl/token/self", DEFAULT_CALL_TIMEOUT_MS)),
-    agentSelf: () =>
-      callPackage("/agent/self", "GET /agent/self", DEFAULT_CALL_TIMEOUT_MS, (common) =>
-        agentApi.self(common),
-      ),
-    datacenters: () =>
-      callPackage(
-        "/catalog/datacenters",
-        "GET /catalog/datacenters",
-        DEFAULT_CALL_TIMEOUT_MS,
-        (common) => catalog.datacenters(common),
-      ),
-    agentServices: (options) =>
-      callPackage("/agent/services", "GET /agent/services", deadline(options), (common) =>
-        agentApi.service.list(common),
-      ),
+      timed("/acl/token/self", false, () => get("/acl/token/self", {}, DEFAULT_CALL_TIMEOUT_MS)),
+    agentSelf: () => fetchBody("/agent/self", "/agent/self"),
+    datacenters: () => fetchBody("/catalog/datacenters", "/catalog/datacenters"),
+    agentServices: (options) => fetchBody("/agent/services", "/agent/services", options),
     agentService: (id, options) =>
       timed("/agent/service/:id", false, async () => {
         const path = `/agent/service/${encodeURIComponent(id)}`;
-        const answer = await plain(path, deadline(options));
+        const answer = await get(path, {}, options?.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
         if (answer.status === 404) return undefined;
-        if (answer.status !== 200) throw refusal(`GET ${path}`, answer);
-        return answer.body as ConsulService;
+        return toRead<ConsulService>(`GET ${path}`, answer).body;
       }),
     catalogServiceNodes: (name, options = {}) =>
-      callPackage(
-        "/catalog/service/:name",
-        `GET /catalog/service/${encodeURIComponent(name)}`,
-        deadline(options),
-        (common) =>
-          catalog.service.nodes({
-            ...common,
-            service: name,
-            ...(options.filter === undefined ? {} : { filter: options.filter }),
-            ...(options.stale ? { stale: true } : {}),
-          }),
-      ),
+      fetchBody("/catalog/service/:name", `/catalog/service/${encodeURIComponent(name)}`, options, {
+        ...(options.filter === undefined ? {} : { filter: options.filter }),
+        ...(options.stale ? { stale: "" } : {}),
+      }),
     registerService: (registration, options) =>
-      callPackage(
-        "/agent/service/register",
-        "PUT /agent/service/register",
-        deadline(options),
-        (common) => agentApi.service.register({ ...registration, ...common }),
+      write("/agent/service/register", "/agent/service/register", options, (common) =>
+        services.register({ ...registration, ...common }),
       ),
     deregisterService: (id, options) =>
-      callPackage(
+      write(
         "/agent/service/deregister/:id",
-        `PUT /agent/service/deregister/${encodeURIComponent(id)}`,
-        deadline(options),
-        (common) => agentApi.service.deregister({ id, ...common }),
+        `/agent/service/deregister/${encodeURIComponent(id)}`,
+        options,
+        (common) => services.deregister({ id, ...common }),
       ),
     close: () => consul.destroy(),
   };

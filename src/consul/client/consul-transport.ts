@@ -1,4 +1,3 @@
-import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
 import {
   Agent as HttpAgent,
@@ -10,8 +9,9 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { ConsulConfig } from "../../config/consul.ts";
 
 /**
- * How bytes reach Consul: one keep-alive pool, TLS and token for the `consul` package and for the
- * plain calls it has no method for, and one error for every way a call can fail.
+ * How bytes reach Consul: one keep-alive pool with its TLS and token, shared by the plain calls
+ * (every read) and the `consul` package (the agent writes), and one error for every way a call
+ * can fail.
  */
 
 /** Failure to talk to Consul; `status` is the HTTP status when Consul answered at all. */
@@ -56,9 +56,12 @@ export interface ConsulCall {
   method: "GET" | "PUT";
   /** Under /v1, e.g. `/health/state/any`, names already URI-encoded. */
   path: string;
+  /** Parameters; an empty value is a switch, sent bare (`?stale`). */
   query?: Record<string, string>;
   /** Whole call, from the first byte sent to the last received, in milliseconds. */
   timeoutMs: number;
+  /** Longest wait for the next byte of a body that has begun and is not complete. */
+  progressTimeoutMs?: number;
   /** Cancels the call (a watcher stopping). */
   signal?: AbortSignal;
 }
@@ -97,29 +100,38 @@ export function consulBaseUrl(config: ConsulConfig): string {
 }
 
 /**
- * One plain call to Consul's HTTP API over the pool, for what the `consul` package has no method
- * for. Any HTTP status is an answer; a call that got none (refused, cut, timed out, cancelled)
- * throws {@link ConsulRequestError} without a status.
+ * One call to Consul's HTTP API over the pool. Any HTTP status is an answer; a call that got none
+ * throws {@link ConsulRequestError} without a status: refused, timed out, cancelled, or a body
+ * that did not arrive whole. A connection closed or reset before the body is complete fails the
+ * call at once, and so does a body that stops arriving for `progressTimeoutMs`, so a load
+ * balancer's reset or an agent dying mid-answer costs a retry, not the whole deadline.
  */
 export function plainCall(
   config: ConsulConfig,
   agent: HttpAgent | HttpsAgent,
   call: ConsulCall,
 ): Promise<ConsulAnswer> {
-  const query = new URLSearchParams(call.query ?? {}).toString();
+  // Percent-encoded (a space as %20, as filters are written); a switch such as `stale` bare.
+  const query = Object.entries(call.query ?? {})
+    .map(([name, value]) => (value === "" ? name : `${name}=${encodeURIComponent(value)}`))
+    .join("&");
   const send = config.secure ? httpsRequest : httpRequest;
   const what = `${call.method} ${call.path}`;
   return new Promise((resolve, reject) => {
     let settled = false;
+    let progress: NodeJS.Timeout | undefined;
     const settle = (): boolean => {
       if (settled) return false;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(progress);
       call.signal?.removeEventListener("abort", cancel);
       return true;
     };
     const fail = (error: unknown): void => {
       if (!settle()) return;
+      // A connection left mid-answer is of no further use; destroying it frees its pool slot.
+      request.destroy();
       const message = error instanceof Error ? error.message : String(error);
       reject(new ConsulRequestError(`${what}: ${message}`, undefined, { cause: error }));
     };
@@ -134,39 +146,49 @@ export function plainCall(
         headers: config.token ? { "x-consul-token": config.token } : {},
       },
       (response) => {
-        readBody(response).then((text) => {
+        const chunks: Buffer[] = [];
+        let received = 0;
+        const expectMore = (): void => {
+          if (call.progressTimeoutMs === undefined) return;
+          clearTimeout(progress);
+          progress = setTimeout(
+            () => fail(`no byte of the body for ${call.progressTimeoutMs} ms (${received} read)`),
+            call.progressTimeoutMs,
+          );
+        };
+        expectMore();
+        response.on("data", (chunk: Buffer) => {
+          chunks.push(chunk);
+          received += chunk.length;
+          expectMore();
+        });
+        const cutShort = (cause?: Error): void => {
+          const length = response.headers["content-length"] ?? "?";
+          fail(new Error(`connection closed after ${received} of ${length} bytes`, { cause }));
+        };
+        // Node reports a body cut short (closed before Content-Length or the last chunk) as an
+        // `error` on the response, and only to a listener of it; `complete` says the same.
+        response.on("error", cutShort);
+        response.once("close", () => {
+          if (!response.complete) cutShort();
+        });
+        response.once("end", () => {
           let answer: ConsulAnswer;
           try {
-            answer = toAnswer(response, text);
+            answer = toAnswer(response, Buffer.concat(chunks).toString("utf8"));
           } catch (error) {
             return fail(error);
           }
           if (settle()) resolve(answer);
-        }, fail);
+        });
       },
     );
-    const abandon = (reason: string): void => {
-      fail(new Error(reason));
-      request.destroy();
-    };
-    const timer = setTimeout(() => abandon(`timed out after ${call.timeoutMs} ms`), call.timeoutMs);
-    const cancel = (): void => abandon("cancelled");
+    const timer = setTimeout(() => fail(`timed out after ${call.timeoutMs} ms`), call.timeoutMs);
+    const cancel = (): void => fail("cancelled");
     call.signal?.addEventListener("abort", cancel, { once: true });
     request.on("error", fail);
     if (call.signal?.aborted) cancel();
     request.end();
-  });
-}
-
-/** The whole body as text; rejects when the response ends before it is complete. */
-function readBody(response: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    response.on("data", (chunk: Buffer) => chunks.push(chunk));
-    // Node reports a body cut short (the connection closed before Content-Length or the last
-    // chunk) as an `error` on the response, and only to a listener of it.
-    response.on("error", reject);
-    response.once("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
   });
 }
 
@@ -179,47 +201,35 @@ function toAnswer(response: IncomingMessage, text: string): ConsulAnswer {
   };
 }
 
-/** Options of {@link packageCall}: the `consul` package's common options, documented per method. */
-export interface PackageCallOptions {
-  timeoutMs: number;
-  signal?: AbortSignal;
-}
-
-/** The response the package hands back when asked for it (its own watch asks the same way). */
-interface PackageResponse {
-  statusCode?: number;
-  headers?: IncomingHttpHeaders;
-  body?: unknown;
+/** What a failed call of the `consul` package carries (papi's ResponseError keeps the response). */
+interface PackageFailure {
+  message: string;
+  response?: { statusCode?: number; body?: unknown };
 }
 
 /**
- * Runs one call of the `consul` package with its documented `timeout` and `ctx` (emitting
- * `cancel` aborts it; `includeResponse` returns the response with the body), and turns its
- * errors into {@link ConsulRequestError}. `run` gets the common options to spread into its own.
+ * Runs one call of the `consul` package with its documented `timeout`, and turns its errors into
+ * {@link ConsulRequestError}. `run` gets the common options to spread into its own. Only for
+ * calls whose answers carry no body: papi, under the package, listens to a response only for
+ * `data` and `end`, while Node reports a body cut short by a closed connection only as an
+ * `error` event of that response, which no public option (`ctx`, `timeout`, extensions, the
+ * agent's `createConnection`) reaches, so a read through it would wait out its whole timeout;
+ * every read takes {@link plainCall} instead.
  */
-export async function packageCall<T>(
+export async function packageCall(
   what: string,
-  options: PackageCallOptions,
+  timeoutMs: number,
   run: (common: Record<string, unknown>) => Promise<unknown>,
-): Promise<{ body: T; status: number; headers: IncomingHttpHeaders }> {
-  const ctx = Object.assign(new EventEmitter(), { includeResponse: true });
-  const cancel = (): boolean => ctx.emit("cancel");
-  options.signal?.addEventListener("abort", cancel, { once: true });
+): Promise<void> {
   try {
-    const [response, body] = (await run({ ctx, timeout: options.timeoutMs })) as [
-      PackageResponse,
-      unknown,
-    ];
-    return { body: body as T, status: response.statusCode ?? 0, headers: response.headers ?? {} };
+    await run({ timeout: timeoutMs });
   } catch (error) {
-    const answered = (error as { response?: PackageResponse }).response;
-    const reason = typeof answered?.body === "string" ? answered.body.trim() : undefined;
-    throw new ConsulRequestError(`${what}: ${(error as Error).message}`, answered?.statusCode, {
+    const { message, response } = error as PackageFailure;
+    const reason = typeof response?.body === "string" ? response.body.trim() : undefined;
+    throw new ConsulRequestError(`${what}: ${message}`, response?.statusCode, {
       cause: error,
       reason: reason || undefined,
     });
-  } finally {
-    options.signal?.removeEventListener("abort", cancel);
   }
 }
 
@@ -228,7 +238,11 @@ export async function packageCall<T>(
  * headers; a status other than 2xx is the error it is, with Consul's reason.
  */
 export function toRead<T>(what: string, answer: ConsulAnswer): ConsulRead<T> {
-  if (answer.status < 200 || answer.status > 299) throw refusal(what, answer);
+  if (answer.status < 200 || answer.status > 299) {
+    const reason = typeof answer.body === "string" ? answer.body.trim() || undefined : undefined;
+    const message = `${what}: ${answer.status} ${reason ?? ""}`.trim();
+    throw new ConsulRequestError(message, answer.status, { reason });
+  }
   const header = (name: string): string | undefined => {
     const value = answer.headers[name];
     return Array.isArray(value) ? value[0] : value;
@@ -245,12 +259,4 @@ export function toRead<T>(what: string, answer: ConsulAnswer): ConsulRead<T> {
     lastContactMs: lastContact === undefined ? undefined : Number(lastContact),
     knownLeader: knownLeader === undefined ? undefined : knownLeader === "true",
   };
-}
-
-/** The error a non-2xx answer is, with Consul's plain-text reason. */
-export function refusal(what: string, answer: ConsulAnswer): ConsulRequestError {
-  const reason = typeof answer.body === "string" ? answer.body.trim() : undefined;
-  return new ConsulRequestError(`${what}: ${answer.status} ${reason ?? ""}`.trim(), answer.status, {
-    reason: reason || undefined,
-  });
 }

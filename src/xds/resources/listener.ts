@@ -9,6 +9,8 @@ import type { GatewayOptions, ResourceType } from "./resource-type.ts";
 import {
   ROUTE_CONFIGURATION_TYPE_URL,
   toVirtualHost,
+  UNKNOWN_HOST_HINT,
+  UNKNOWN_HOST_ROUTE,
   type RouteConfigurationObject,
   type RoutedService,
 } from "./route-configuration.ts";
@@ -25,6 +27,8 @@ const ROUTER_TYPE_URL = "type.googleapis.com/envoy.extensions.filters.http.route
 const STDOUT_ACCESS_LOG_TYPE_URL =
   "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog";
 const ZIPKIN_TYPE_URL = "type.googleapis.com/envoy.config.trace.v3.ZipkinConfig";
+const CEL_FILTER_TYPE_URL =
+  "type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter";
 /** Zipkin's span intake (its v2 HTTP API, JSON). */
 export const ZIPKIN_COLLECTOR_ENDPOINT = "/api/v2/spans";
 
@@ -58,7 +62,48 @@ export interface HttpConnectionManagerObject {
     name: string;
     typed_config: { "@type": string; log_format: { json_format: StringStruct } };
   }[];
+  local_reply_config?: LocalReplyConfigObject;
 }
+
+/** How the connection manager rewrites the replies Envoy makes itself (LocalReplyConfig). */
+export interface LocalReplyConfigObject {
+  mappers: {
+    filter: {
+      extension_filter: {
+        name: string;
+        typed_config: { "@type": typeof CEL_FILTER_TYPE_URL; expression: string };
+      };
+    };
+    body_format_override: { text_format_source: { inline_string: string } };
+  }[];
+}
+
+/**
+ * The unknown-Host 404 of the route configuration (route-configuration.ts) with the requested Host
+ * in its body. A direct response's body is sent as written (Envoy substitutes no `%REQ(...)%`
+ * there), but a local-reply mapper's body format is a substitution format; the mapper picks that
+ * reply by its route's name (a CEL filter: Envoy 1.40 gives a direct response no response flag).
+ */
+const UNKNOWN_HOST_REPLY: LocalReplyConfigObject = {
+  mappers: [
+    {
+      filter: {
+        extension_filter: {
+          name: "envoy.access_loggers.extension_filters.cel",
+          typed_config: {
+            "@type": CEL_FILTER_TYPE_URL,
+            expression: `xds.route_name == '${UNKNOWN_HOST_ROUTE}'`,
+          },
+        },
+      },
+      body_format_override: {
+        text_format_source: {
+          inline_string: `no service "%REQ(:AUTHORITY)%" in Consul; ${UNKNOWN_HOST_HINT}\n`,
+        },
+      },
+    },
+  ],
+};
 
 /** The Zipkin tracer of a connection manager (envoy.config.trace.v3.Tracing.Http). */
 export interface ZipkinProviderObject {
@@ -91,7 +136,8 @@ const ROUTER_FILTER = Object.freeze({
 /**
  * The gateway listener: HTTP on `host:port`, routes from the route configuration over ADS,
  * request ids generated (and passed to the backend), one JSON access-log line per request on
- * stdout, spans sent to a Zipkin collector when one is configured.
+ * stdout, spans sent to a Zipkin collector when one is configured, and the unknown-Host 404 told
+ * which Host it was asked for.
  */
 export function toGatewayListener(options: GatewayOptions): ListenerObject {
   return {
@@ -120,6 +166,7 @@ export function toGatewayListener(options: GatewayOptions): ListenerObject {
                   },
                 },
               ],
+              local_reply_config: UNKNOWN_HOST_REPLY,
             },
           },
         ],
@@ -190,6 +237,7 @@ export const listenerType: ResourceType<typeof LISTENER_TYPE_URL> = {
     "envoy/extensions/filters/http/router/v3/router.proto",
     "envoy/extensions/access_loggers/stream/v3/stream.proto",
     "envoy/config/trace/v3/zipkin.proto",
+    "envoy/extensions/access_loggers/filters/cel/v3/cel.proto",
   ],
   fullSet: true,
   dependents: [{ typeUrl: ROUTE_CONFIGURATION_TYPE_URL, resend: false }],

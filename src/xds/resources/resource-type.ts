@@ -8,11 +8,16 @@ import type { ExportedServices } from "./exported-services.ts";
  * resource-types.ts. The cache, the streams and the gRPC services loop over that table.
  */
 
-/** Where the gateway listener listens, which route configuration it uses and where its spans go. */
+/**
+ * Where the gateway listener listens, which route configuration it uses, where a request for an
+ * unknown Host goes and where its spans go.
+ */
 export interface GatewayOptions {
   host: string;
   port: number;
   routeConfigName: string;
+  /** The service a Host that names no service goes to; a 404 that says why when absent. */
+  defaultService?: string | undefined;
   /** Envoy cluster of a Zipkin collector: every request traced there; no tracer when absent. */
   zipkinCluster?: string | undefined;
 }

@@ -40,11 +40,18 @@ export interface RouteObject {
   };
 }
 
+/** A Route that answers by itself (envoy.config.route.v3.DirectResponseAction). */
+export interface DirectRouteObject {
+  name: string;
+  match: { prefix: string };
+  direct_response: { status: number; body: { inline_string: string } };
+}
+
 /** An envoy.config.route.v3.VirtualHost as a plain object. */
 export interface VirtualHostObject {
   name: string;
   domains: string[];
-  routes: RouteObject[];
+  routes: (RouteObject | DirectRouteObject)[];
 }
 
 /** An envoy.config.route.v3.RouteConfiguration as a plain object. */
@@ -52,6 +59,15 @@ export interface RouteConfigurationObject {
   name: string;
   virtual_hosts: VirtualHostObject[];
 }
+
+/** Domain (and name) of the gateway's catch-all virtual host: any Host no service has. */
+export const ANY_HOST = "*";
+
+/** Name of the route answering a Host that names no service (the gateway listener's reply names it). */
+export const UNKNOWN_HOST_ROUTE = "*:unknown-host";
+
+/** What to do about an unknown Host, after `no service "HOST" in Consul; `. */
+export const UNKNOWN_HOST_HINT = "address a service with Host: NAME or NAME.service.consul";
 
 /**
  * The Host values that reach a service (docs/architecture.md §4): `NAME` and
@@ -115,15 +131,43 @@ export function toVirtualHost(
 }
 
 /**
- * The route configuration of every exported service, one virtual host each, sorted by name. No
- * catch-all host: an unknown Host gets Envoy's 404. Envoy matches domains case-insensitively and
- * rejects a whole configuration that has a domain twice, so a service any of whose domains an
- * earlier one (by name) already has (`Web` after `web`; `a.service.consul` next to `a`) is left
- * out and returned in `shadowed`.
+ * The gateway's catch-all virtual host (`*`): a Host that names no service goes to the default
+ * service's routes; with none, a 404 whose body says how to address a service (the gateway
+ * listener puts the requested Host into it, listener.ts). Envoy tries `*` only after every exact
+ * domain, so known Hosts route as before.
+ */
+export function toCatchAllVirtualHost(
+  defaultService: RoutedService | undefined,
+): VirtualHostObject {
+  // Named `*`, not after the service, whose own host keeps its name (and its stats).
+  if (defaultService) return { ...toVirtualHost(defaultService, [ANY_HOST]), name: ANY_HOST };
+  return {
+    name: ANY_HOST,
+    domains: [ANY_HOST],
+    routes: [
+      {
+        name: UNKNOWN_HOST_ROUTE,
+        match: { prefix: "/" },
+        direct_response: {
+          status: 404,
+          body: { inline_string: `no service for this Host in Consul; ${UNKNOWN_HOST_HINT}\n` },
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * The route configuration of every exported service, one virtual host each, sorted by name,
+ * then the catch-all host when one is given (the gateway's); without it an unknown Host gets
+ * Envoy's empty 404. Envoy matches domains case-insensitively and rejects a whole configuration
+ * that has a domain twice, so a service any of whose domains an earlier one (by name) already
+ * has (`Web` after `web`; `a.service.consul` next to `a`) is left out and returned in `shadowed`.
  */
 export function toRouteConfiguration(
   name: string,
   services: Iterable<RoutedService>,
+  catchAll?: VirtualHostObject,
 ): { value: RouteConfigurationObject; shadowed: string[] } {
   const seen = new Set<string>();
   const shadowed: string[] = [];
@@ -137,6 +181,7 @@ export function toRouteConfiguration(
     for (const domain of domains) seen.add(domain);
     virtualHosts.push(toVirtualHost(service));
   }
+  if (catchAll) virtualHosts.push(catchAll);
   return { value: { name, virtual_hosts: virtualHosts }, shadowed };
 }
 
@@ -146,7 +191,8 @@ function compare(a: string, b: string): number {
 
 /**
  * RDS: one route configuration (`consul-services` by default) with a virtual host per exported
- * service, rebuilt when a service's cluster or virtual host changes (docs/architecture.md §4).
+ * service, and the catch-all host when the gateway is served, rebuilt when a service's cluster or
+ * virtual host changes (docs/architecture.md §4); the default service's changes are among them.
  */
 export const routeType: ResourceType<typeof ROUTE_CONFIGURATION_TYPE_URL> = {
   typeUrl: ROUTE_CONFIGURATION_TYPE_URL,
@@ -162,7 +208,11 @@ export const routeType: ResourceType<typeof ROUTE_CONFIGURATION_TYPE_URL> = {
   names: (source) => [source.routeConfigName],
   build(source, name) {
     if (name !== source.routeConfigName) return undefined;
-    const { value, shadowed } = toRouteConfiguration(name, source.exported.all());
+    const { gateway, exported } = source;
+    const fallback = gateway?.defaultService;
+    const catchAll =
+      gateway && toCatchAllVirtualHost(fallback ? exported.get(fallback) : undefined);
+    const { value, shadowed } = toRouteConfiguration(name, exported.all(), catchAll);
     if (shadowed.length > 0) source.onShadowed(shadowed);
     return { value, exists: true };
   },

@@ -30,6 +30,7 @@ describe("--gateway-zipkin", () => {
     assert.deepEqual(routing(["--gateway-port", "10000"]).gateway, {
       host: "0.0.0.0",
       port: 10000,
+      defaultService: "myservice",
     });
   });
 
@@ -38,6 +39,38 @@ describe("--gateway-zipkin", () => {
     assert.match(
       problems(["--gateway-port", "10000", "--gateway-zipkin", "no spaces"]).join(),
       /--gateway-zipkin=no spaces: not an Envoy cluster name/,
+    );
+  });
+});
+
+function defaultService(argv: string[], env: NodeJS.ProcessEnv = {}): string | undefined {
+  const gateway = routing(["--gateway-port", "10000", ...argv], env).gateway;
+  assert.ok(gateway);
+  return gateway.defaultService;
+}
+
+describe("--gateway-default-service", () => {
+  it("is the shim's default service unless given, so the original two curls work as they are", () => {
+    assert.equal(defaultService([]), "myservice");
+    assert.equal(defaultService(["--default-service", "legacy"]), "legacy");
+  });
+
+  it("is taken from the flag or BRIDGE_GATEWAY_DEFAULT_SERVICE", () => {
+    assert.equal(defaultService(["--gateway-default-service", "web"]), "web");
+    assert.equal(defaultService([], { BRIDGE_GATEWAY_DEFAULT_SERVICE: "api" }), "api");
+  });
+
+  it("is turned off by an empty value, in the flag or the environment", () => {
+    assert.equal(defaultService(["--gateway-default-service", ""]), undefined);
+    assert.equal(defaultService(["--gateway-default-service="]), undefined);
+    assert.equal(defaultService([], { BRIDGE_GATEWAY_DEFAULT_SERVICE: "" }), undefined);
+  });
+
+  it("needs a gateway port and a service name", () => {
+    assert.match(problems(["--gateway-default-service", "web"]).join(), /needs a gateway port/);
+    assert.match(
+      problems(["--gateway-port", "10000", "--gateway-default-service", "a b"]).join(),
+      /--gateway-default-service=a b: not a service name/,
     );
   });
 });
