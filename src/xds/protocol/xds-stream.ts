@@ -83,6 +83,7 @@ export class XdsStream<Request extends RequestHead> {
   private readonly types = new Map<ResourceTypeUrl, TypeProtocol<Request>>();
   /** The node the client named first (a stream is one client); "unknown" until then. */
   private nodeId = "unknown";
+  private nodeNamed = false;
   /** Serial of the last response sent: later ones must be newer, so nonces never repeat. */
   private lastSerial = 0;
   /** Names subscribed to by name, all types together. */
@@ -129,7 +130,8 @@ export class XdsStream<Request extends RequestHead> {
     // A call ended here may still deliver what the client had sent: nothing more is taken.
     if (this.ended) return;
     const { hooks, reporter } = this.options;
-    if (request.node?.id && this.nodeId === "unknown") {
+    if (request.node?.id && !this.nodeNamed) {
+      this.nodeNamed = true;
       this.nodeId = cutClientText(request.node.id);
       reporter?.node(this.nodeId);
     }
