@@ -44,8 +44,11 @@ export interface CallOptions {
  */
 export interface ConsulConnection {
   readonly config: ConsulConfig;
-  /** `/v1/health/state/any`: every check of the datacenter (a blocking query). */
-  healthState(options?: ReadOptions): Promise<ConsulRead<unknown>>;
+  /**
+   * `/v1/health/state/:state`: the datacenter's checks in `state` (`any`: every check); a blocking
+   * query. Consul answers `critical` and `warning` from its index of checks by status.
+   */
+  healthState(state: CheckState, options?: ReadOptions): Promise<ConsulRead<unknown>>;
   /** `/v1/catalog/services`: service name → tags (a blocking query). */
   catalogServices(options?: ReadOptions): Promise<ConsulRead<unknown>>;
   /** `/v1/health/service/:name`: a service's instances with their checks. */
@@ -74,6 +77,9 @@ export interface ConsulConnection {
   close(): void;
 }
 
+/** A check state `/v1/health/state/:state` lists. */
+export type CheckState = "any" | "critical" | "warning";
+
 /** Per-request callbacks (metrics): the endpoint template, its duration and whether it failed. */
 export interface ConsulClientHooks {
   /**
@@ -88,6 +94,8 @@ export interface ConsulClientHooks {
 /** The endpoints the bridge calls, as metric labels (names and IDs replaced by a placeholder). */
 export const CONSUL_ENDPOINTS = [
   "/health/state/any",
+  "/health/state/critical",
+  "/health/state/warning",
   "/catalog/services",
   "/health/service/:name",
   "/agent/service/register",
@@ -233,12 +241,12 @@ export function connectConsul(
 
   return {
     config,
-    healthState: (options = {}) =>
+    healthState: (state, options = {}) =>
       read(
-        "/health/state/any",
-        "/health/state/any",
+        `/health/state/${state}`,
+        `/health/state/${state}`,
         options,
-        packageRead("/health/state/any", (query) => health.state(query), { state: "any" }),
+        packageRead(`/health/state/${state}`, (query) => health.state(query), { state }),
       ),
     catalogServices: (options = {}) =>
       read(

@@ -3,7 +3,12 @@ import pRetry from "p-retry";
 import type { Logger } from "pino";
 import type { EndpointStore } from "../../model/endpoint-store.ts";
 import { watchBlocking, type WatchAnswer, type WatchHooks } from "./blocking-watch.ts";
-import { diffCatalog, diffHealth, type HealthFingerprints } from "./change-detection.ts";
+import {
+  diffCatalog,
+  NON_PASSING_STATES,
+  NonPassingChecks,
+  type NonPassingState,
+} from "./change-detection.ts";
 import {
   parseCatalogServices,
   parseHealthChecks,
@@ -53,6 +58,11 @@ export interface CatalogSourceOptions {
   /** Shortest time between two probes of every service triggered by unexplained catalog changes. */
   fullResyncIntervalMs?: number;
   /**
+   * Shortest time between two reads of every service's summary after catalog changes (default
+   * 1 s): at 5,000 services one costs Consul about 0.4 s of CPU (docs/architecture.md §3).
+   */
+  summariesIntervalMs?: number;
+  /**
    * How long a previously healthy check may sit in its agent start-up default when Consul does
    * not report its interval (start-up-hold.ts); 0 passes the default on at once.
    */
@@ -66,28 +76,34 @@ export interface CatalogSourceOptions {
 
 /**
  * Watches every service of the catalog with a fixed number of connections (docs/architecture.md
- * §3): one blocking query on `/v1/health/state/any` (instances and health), one on
+ * §3): blocking queries on `/v1/health/state/critical` and `/v1/health/state/warning` (the
+ * non-passing checks only, so a health change costs the size of that set), one on
  * `/v1/catalog/services` (names and tags), and bounded targeted reads of
- * `/v1/health/service/:name` for the services those two show changed (read-loop.ts). Catalog
- * changes neither explains (an instance without checks, an address changed in place) look for the
- * service among those without checks at once (their summaries, else their indexes) and probe
- * everything else's index at most once per `fullResyncIntervalMs`, and read only those that moved
- * (moved-services.ts). An answer the watch flags as a resync (index backwards, content changed at
- * the same index, first answer after an outage) re-reads everything at once. Checks a restarted
- * agent reports in their start-up default are held (start-up-hold.ts). A change the health watch
- * explains by instance (its checks carry a ServiceID) reads only those instances and merges them
- * into the service's last entries (instance-patch.ts).
+ * `/v1/health/service/:name` for the services those show changed (read-loop.ts). Every catalog
+ * change is compared with each service's summary (instance count and nodes; at most once per
+ * `summariesIntervalMs`), which names a service whose instances came or went with passing checks
+ * or none; when that names none, the check-less services' indexes are probed, and every service's
+ * index at most once per `fullResyncIntervalMs` (changes in place); only those that moved are
+ * read (moved-services.ts). An answer the watch flags as a resync (index backwards, content
+ * changed at the same index, first answer after an outage) re-reads everything at once. Checks a
+ * restarted agent reports in their start-up default are held (start-up-hold.ts). A change the
+ * health watches explain by instance (its checks carry a ServiceID) reads only those instances
+ * and merges them into the service's last entries (instance-patch.ts).
  */
 export class CatalogSource {
   private readonly abort = new AbortController();
   private readonly reads: ReadLoop;
   private catalog: ConsulCatalogServices | undefined;
-  private health: HealthFingerprints | undefined;
+  private readonly health = new NonPassingChecks();
   private readonly checkless = new Set<string>();
   /** Each service's entries as last read, for merging a read of only some instances. */
   private readonly entries = new Map<string, ConsulServiceEntry[]>();
   /** Services that may have changed, narrowed before anything is read (moved-services.ts). */
   private readonly suspects = new Set<string>();
+  /** A catalog change is to be compared with every service's summary before the next batch. */
+  private summarize = false;
+  private lastSummaries = Number.NEGATIVE_INFINITY;
+  private summariesTimer: NodeJS.Timeout | undefined;
   private readonly moved: MovedServices;
   /** The suspects are a sweep's (every service): only their probes can see changes in place. */
   private sweeping = false;
@@ -119,7 +135,7 @@ export class CatalogSource {
       listed: (name) => name in (this.catalog ?? {}),
       read: (name, ids) => this.readService(name, ids),
       beforeBatch: () => this.probeSuspects(),
-      waiting: () => this.suspects.size > 0,
+      waiting: () => this.suspects.size > 0 || this.summarize,
       forget: (name) => this.forget(name),
       onRejectedInstance: hooks?.onRejectedInstance,
       onBatch: (errors) => {
@@ -143,11 +159,13 @@ export class CatalogSource {
       }
     }
     this.loops = [
-      this.watch(
-        "/health/state/any",
-        (read) => connection.healthState(read),
-        parseHealthChecks,
-        (checks, answer) => this.onHealth(checks, answer),
+      ...NON_PASSING_STATES.map((state) =>
+        this.watch(
+          `/health/state/${state}`,
+          (read) => connection.healthState(state, read),
+          parseHealthChecks,
+          (checks, answer) => this.onHealth(state, checks, answer),
+        ),
       ),
       this.watch(
         "/catalog/services",
@@ -198,14 +216,18 @@ export class CatalogSource {
   async stop(): Promise<void> {
     this.abort.abort();
     clearTimeout(this.fullResyncTimer);
+    clearTimeout(this.summariesTimer);
     for (const timer of this.recheckTimers.values()) clearTimeout(timer);
     this.recheckTimers.clear();
     await Promise.allSettled([...this.loops, this.reads.settled()]);
   }
 
-  private onHealth(checks: ConsulHealthCheck[], answer: WatchAnswer): Promise<void> {
-    const delta = diffHealth(this.health ?? { services: new Map(), nodes: new Map() }, checks);
-    this.health = delta.fingerprints;
+  private onHealth(
+    state: NonPassingState,
+    checks: ConsulHealthCheck[],
+    answer: WatchAnswer,
+  ): Promise<void> {
+    const delta = this.health.update(state, checks);
     // Only a service whose last entries are known can take a read of some instances.
     this.reads.markHealth(delta, (service) => this.entries.has(service));
     if (answer.resync) this.resyncAll();
@@ -225,6 +247,9 @@ export class CatalogSource {
       for (const set of [delta.added, delta.removed, delta.retagged]) {
         for (const name of set) this.reads.mark(name);
       }
+      // An instance with passing checks (or none) that came or went shows in no health answer,
+      // and may come in the same answer as a change that is explained.
+      this.scheduleSummaries();
       if (!explained) {
         for (const name of this.checkless) this.suspects.add(name);
         this.scheduleFullResync();
@@ -242,9 +267,22 @@ export class CatalogSource {
     for (const name of Object.keys(this.catalog ?? {})) this.reads.mark(name);
     for (const name of this.options.store.names()) this.reads.mark(name);
     this.suspects.clear();
+    this.summarize = false;
     clearTimeout(this.fullResyncTimer);
     this.fullResyncTimer = undefined;
     this.lastFullResync = Date.now();
+  }
+
+  /** Compares every service's summary before the next batch, at most once per interval. */
+  private scheduleSummaries(): void {
+    if (this.summariesTimer) return;
+    const interval = this.options.summariesIntervalMs ?? 1_000;
+    const delay = Math.max(0, this.lastSummaries + interval - Date.now());
+    this.summariesTimer = setTimeout(() => {
+      this.summariesTimer = undefined;
+      this.summarize = true;
+      void this.pump();
+    }, delay);
   }
 
   private scheduleFullResync(): void {
@@ -260,22 +298,25 @@ export class CatalogSource {
     }, delay);
   }
 
-  /** Reads what is marked once both watches have answered (the first read is a full one). */
+  /** Reads what is marked once every watch has answered (the first read is a full one). */
   private pump(): Promise<void> {
-    if (this.catalog === undefined || this.health === undefined) return Promise.resolve();
+    if (this.catalog === undefined || !this.health.complete) return Promise.resolve();
     return this.reads.pump();
   }
 
-  /** Marks the suspects that really changed (moved-services.ts). */
+  /** Marks the services that really changed among those a catalog change left in doubt. */
   private async probeSuspects(): Promise<void> {
     const catalog = this.catalog ?? {};
-    const suspects = [...this.suspects].filter(
-      (name) => name in catalog && !this.reads.marked(name),
-    );
+    const unmarked = (name: string): boolean => name in catalog && !this.reads.marked(name);
+    const suspects = [...this.suspects].filter(unmarked);
     this.suspects.clear();
+    const summarize = this.summarize ? Object.keys(catalog).filter(unmarked) : [];
+    if (this.summarize) this.lastSummaries = Date.now();
+    this.summarize = false;
     const sweeping = this.sweeping;
     this.sweeping = false;
-    for (const name of await this.moved.among(suspects, sweeping)) this.reads.mark(name);
+    const moved = await this.moved.among({ summarize, probe: suspects, sweeping });
+    for (const name of moved) this.reads.mark(name);
   }
 
   /** Drops what is known of a service's checks, entries and index. */
@@ -296,7 +337,7 @@ export class CatalogSource {
     name: string,
     ids: ReadonlySet<string> | undefined,
   ): Promise<ConsulServiceEntry[]> {
-    const { connection, hooks } = this.options;
+    const { access, connection, hooks } = this.options;
     const previous = this.entries.get(name);
     const filter = ids && previous ? instanceFilter(ids) : undefined;
     const answer = await pRetry(
@@ -307,6 +348,9 @@ export class CatalogSource {
       { retries: 2, minTimeout: 50, maxTimeout: 500, signal: this.abort.signal },
     );
     hooks?.onServiceRead?.(name);
+    // Every datacenter has the `consul` service on its servers: a whole read of it that ACLs
+    // filtered empty means the token lacks node:read (consul-access.ts).
+    if (!filter && name === "consul") access?.check("/health/service/:name", answer.entries);
     // Only a whole read vouches for every instance up to its index: after a read of some
     // instances, a change to another one not seen by the health watch (an address or meta
     // changed in place) must still show as a moved index at the next sweep.

@@ -67,6 +67,7 @@ export class RemoteDatacenterSource {
     this.loop = watchBlocking({
       read: (index, signal) =>
         connection.healthState(
+          "any",
           index > 0 ? { index, waitSeconds, signal, datacenter } : { signal, datacenter },
         ),
       validate: parseHealthChecks,
