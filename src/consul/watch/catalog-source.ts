@@ -135,7 +135,8 @@ export class CatalogSource {
       listed: (name) => name in (this.catalog ?? {}),
       read: (name, ids) => this.readService(name, ids),
       beforeBatch: () => this.probeSuspects(),
-      waiting: () => this.suspects.size > 0 || this.summarize,
+      // Suspects wait for a summary comparison that is due, which may spare their probes.
+      waiting: () => this.summarize || (this.suspects.size > 0 && !this.summariesTimer),
       forget: (name) => this.forget(name),
       onRejectedInstance: hooks?.onRejectedInstance,
       onBatch: (errors) => {
@@ -275,9 +276,13 @@ export class CatalogSource {
 
   /** Compares every service's summary before the next batch, at most once per interval. */
   private scheduleSummaries(): void {
-    if (this.summariesTimer) return;
+    if (this.summarize || this.summariesTimer) return;
     const interval = this.options.summariesIntervalMs ?? 1_000;
-    const delay = Math.max(0, this.lastSummaries + interval - Date.now());
+    const delay = this.lastSummaries + interval - Date.now();
+    if (delay <= 0) {
+      this.summarize = true;
+      return;
+    }
     this.summariesTimer = setTimeout(() => {
       this.summariesTimer = undefined;
       this.summarize = true;
@@ -306,6 +311,7 @@ export class CatalogSource {
 
   /** Marks the services that really changed among those a catalog change left in doubt. */
   private async probeSuspects(): Promise<void> {
+    if (this.summariesTimer) return;
     const catalog = this.catalog ?? {};
     const unmarked = (name: string): boolean => name in catalog && !this.reads.marked(name);
     const suspects = [...this.suspects].filter(unmarked);
