@@ -24,6 +24,7 @@ import type {
   ConsulServiceEntry,
 } from "../client/consul-types.ts";
 import { StartUpHold } from "./start-up-hold.ts";
+import { CatalogDoubt } from "./catalog-doubt.ts";
 import { TokenBucket } from "./token-bucket.ts";
 import type { TranslationOptions } from "./to-service-endpoints.ts";
 import { ReadLoop } from "./read-loop.ts";
@@ -83,12 +84,13 @@ export interface CatalogSourceOptions {
  * change is compared with each service's summary (instance count and nodes; at most once per
  * `summariesIntervalMs`), which names a service whose instances came or went with passing checks
  * or none; when that names none, the check-less services' indexes are probed, and every service's
- * index at most once per `fullResyncIntervalMs` (changes in place); only those that moved are
- * read (moved-services.ts). An answer the watch flags as a resync (index backwards, content
- * changed at the same index, first answer after an outage) re-reads everything at once. Checks a
- * restarted agent reports in their start-up default are held (start-up-hold.ts). A change the
- * health watches explain by instance (its checks carry a ServiceID) reads only those instances
- * and merges them into the service's last entries (instance-patch.ts).
+ * index at most once per `fullResyncIntervalMs` (changes in place), beside the reads of health
+ * changes; only those that moved are read (catalog-doubt.ts). An answer the watch flags as a
+ * resync (index backwards, content changed at the same index, first answer after an outage)
+ * re-reads everything at once. Checks a restarted agent reports in their start-up default are
+ * held (start-up-hold.ts). A change the health watches explain by instance (its checks carry a
+ * ServiceID) reads only those instances and merges them into the service's last entries
+ * (instance-patch.ts).
  */
 export class CatalogSource {
   private readonly abort = new AbortController();
@@ -98,18 +100,9 @@ export class CatalogSource {
   private readonly checkless = new Set<string>();
   /** Each service's entries as last read, for merging a read of only some instances. */
   private readonly entries = new Map<string, ConsulServiceEntry[]>();
-  /** Services that may have changed, narrowed before anything is read (moved-services.ts). */
-  private readonly suspects = new Set<string>();
-  /** A catalog change is to be compared with every service's summary before the next batch. */
-  private summarize = false;
-  private lastSummaries = Number.NEGATIVE_INFINITY;
-  private summariesTimer: NodeJS.Timeout | undefined;
   private readonly moved: MovedServices;
-  /** The suspects are a sweep's (every service): only their probes can see changes in place. */
-  private sweeping = false;
-  /** The first read of every service at start counts as one: the next is at most this often. */
-  private lastFullResync = Date.now();
-  private fullResyncTimer: NodeJS.Timeout | undefined;
+  /** Services a catalog change left in doubt (catalog-doubt.ts). */
+  private readonly doubt: CatalogDoubt;
   private loops: Promise<void>[] = [];
   private readonly hold: StartUpHold;
   private readonly recheckTimers = new Map<string, NodeJS.Timeout>();
@@ -134,9 +127,8 @@ export class CatalogSource {
       logger,
       listed: (name) => name in (this.catalog ?? {}),
       read: (name, ids) => this.readService(name, ids),
-      beforeBatch: () => this.probeSuspects(),
-      // Suspects wait for a summary comparison that is due, which may spare their probes.
-      waiting: () => this.summarize || (this.suspects.size > 0 && !this.summariesTimer),
+      beforeBatch: async () => this.doubt.narrow(),
+      waiting: () => this.doubt.ready,
       forget: (name) => this.forget(name),
       onRejectedInstance: hooks?.onRejectedInstance,
       onBatch: (errors) => {
@@ -145,6 +137,15 @@ export class CatalogSource {
       },
       // Everything both first answers named has been read (possibly nothing: an empty catalog).
       onSettled: () => store.markReady(),
+    });
+    this.doubt = new CatalogDoubt({
+      moved: this.moved,
+      catalog: () => this.catalog ?? {},
+      marked: (name) => this.reads.marked(name),
+      mark: (name) => this.reads.mark(name),
+      pump: () => void this.pump(),
+      summariesIntervalMs: options.summariesIntervalMs,
+      fullResyncIntervalMs: options.fullResyncIntervalMs,
     });
   }
 
@@ -216,11 +217,9 @@ export class CatalogSource {
   /** Stops every loop; the store keeps its last state. */
   async stop(): Promise<void> {
     this.abort.abort();
-    clearTimeout(this.fullResyncTimer);
-    clearTimeout(this.summariesTimer);
     for (const timer of this.recheckTimers.values()) clearTimeout(timer);
     this.recheckTimers.clear();
-    await Promise.allSettled([...this.loops, this.reads.settled()]);
+    await Promise.allSettled([...this.loops, this.reads.settled(), this.doubt.stop()]);
   }
 
   private onHealth(
@@ -248,13 +247,7 @@ export class CatalogSource {
       for (const set of [delta.added, delta.removed, delta.retagged]) {
         for (const name of set) this.reads.mark(name);
       }
-      // An instance with passing checks (or none) that came or went shows in no health answer,
-      // and may come in the same answer as a change that is explained.
-      this.scheduleSummaries();
-      if (!explained) {
-        for (const name of this.checkless) this.suspects.add(name);
-        this.scheduleFullResync();
-      }
+      this.doubt.catalogMoved(explained, this.checkless);
     }
     this.catalog = services;
     return this.pump();
@@ -267,62 +260,13 @@ export class CatalogSource {
   private resyncAll(): void {
     for (const name of Object.keys(this.catalog ?? {})) this.reads.mark(name);
     for (const name of this.options.store.names()) this.reads.mark(name);
-    this.suspects.clear();
-    this.summarize = false;
-    clearTimeout(this.fullResyncTimer);
-    this.fullResyncTimer = undefined;
-    this.lastFullResync = Date.now();
-  }
-
-  /** Compares every service's summary before the next batch, at most once per interval. */
-  private scheduleSummaries(): void {
-    if (this.summarize || this.summariesTimer) return;
-    const interval = this.options.summariesIntervalMs ?? 1_000;
-    const delay = this.lastSummaries + interval - Date.now();
-    if (delay <= 0) {
-      this.summarize = true;
-      return;
-    }
-    this.summariesTimer = setTimeout(() => {
-      this.summariesTimer = undefined;
-      this.summarize = true;
-      void this.pump();
-    }, delay);
-  }
-
-  private scheduleFullResync(): void {
-    if (this.fullResyncTimer) return;
-    const interval = this.options.fullResyncIntervalMs ?? 10_000;
-    const delay = Math.max(0, this.lastFullResync + interval - Date.now());
-    this.fullResyncTimer = setTimeout(() => {
-      this.fullResyncTimer = undefined;
-      this.lastFullResync = Date.now();
-      for (const name of Object.keys(this.catalog ?? {})) this.suspects.add(name);
-      this.sweeping = true;
-      void this.pump();
-    }, delay);
+    this.doubt.clear();
   }
 
   /** Reads what is marked once every watch has answered (the first read is a full one). */
   private pump(): Promise<void> {
     if (this.catalog === undefined || !this.health.complete) return Promise.resolve();
     return this.reads.pump();
-  }
-
-  /** Marks the services that really changed among those a catalog change left in doubt. */
-  private async probeSuspects(): Promise<void> {
-    if (this.summariesTimer) return;
-    const catalog = this.catalog ?? {};
-    const unmarked = (name: string): boolean => name in catalog && !this.reads.marked(name);
-    const suspects = [...this.suspects].filter(unmarked);
-    this.suspects.clear();
-    const summarize = this.summarize ? Object.keys(catalog).filter(unmarked) : [];
-    if (this.summarize) this.lastSummaries = Date.now();
-    this.summarize = false;
-    const sweeping = this.sweeping;
-    this.sweeping = false;
-    const moved = await this.moved.among({ summarize, probe: suspects, sweeping });
-    for (const name of moved) this.reads.mark(name);
   }
 
   /** Drops what is known of a service's checks, entries and index. */

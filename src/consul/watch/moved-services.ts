@@ -1,9 +1,15 @@
-import type { LimitFunction } from "p-limit";
+import pLimit, { type LimitFunction } from "p-limit";
 import type { Logger } from "pino";
 import type { ConsulConnection } from "../client/consul-client.ts";
 import { MATCH_NO_INSTANCE, ServiceIndexes } from "./service-indexes.ts";
 import type { ConsulServiceEntry } from "../client/consul-types.ts";
 import { SUMMARIES_PATH, ServiceSummaryWatch, summaryOf } from "./service-summaries.ts";
+
+/**
+ * Probes queued at once in the targeted-read pool: a sweep of thousands of services trickles
+ * through it, so a health change's read waits behind at most these, not behind the sweep.
+ */
+const QUEUED_PROBES = 2;
 
 /** Options of {@link MovedServices}. */
 export interface MovedServicesOptions {
@@ -27,6 +33,7 @@ export interface MovedServicesOptions {
  */
 export class MovedServices {
   private readonly indexes = new ServiceIndexes();
+  private readonly probes = pLimit(QUEUED_PROBES);
   private readonly summaries: ServiceSummaryWatch;
 
   constructor(private readonly options: MovedServicesOptions) {
@@ -67,11 +74,16 @@ export class MovedServices {
     if (doubt.probe.length === 0) return [];
     const { connection, limit, signal, onProbe } = this.options;
     const probe = (name: string): Promise<number> =>
-      limit(async () => {
-        const answer = await connection.healthService(name, { filter: MATCH_NO_INSTANCE, signal });
-        onProbe?.(name);
-        return answer.index;
-      });
+      this.probes(() =>
+        limit(async () => {
+          const answer = await connection.healthService(name, {
+            filter: MATCH_NO_INSTANCE,
+            signal,
+          });
+          onProbe?.(name);
+          return answer.index;
+        }),
+      );
     return this.indexes.moved(doubt.probe, probe);
   }
 
