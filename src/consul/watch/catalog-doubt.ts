@@ -3,7 +3,7 @@ import type { MovedServices } from "./moved-services.ts";
 
 /** Options of {@link CatalogDoubt}. */
 export interface CatalogDoubtOptions {
-  moved: MovedServices;
+  moved: Pick<MovedServices, "among">;
   /** The catalog's last answer (service name → tags). */
   catalog: () => ConsulCatalogServices;
   /** Whether `service` is already marked to be read whole. */
