@@ -3,13 +3,15 @@ import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CatalogDoubt } from "../../src/consul/watch/catalog-doubt.ts";
 
-type Doubt = { summarize: readonly string[]; probe: readonly string[]; sweeping: boolean };
+const COMPARISON_MS = 20;
 
-/** A doubt over services a, b, c whose narrowing answers `moved` and records what it was asked. */
-function doubtOf(
-  moved: string[],
-  intervals = { summariesIntervalMs: 50, fullResyncIntervalMs: 60_000 },
-) {
+type Doubt = { summarize: readonly string[]; probe: readonly string[] };
+
+/**
+ * A doubt over services a, b, c whose narrowing answers `moved` and records what it was asked; a
+ * comparison of summaries takes {@link COMPARISON_MS}.
+ */
+function doubtOf(moved: string[], fullResyncIntervalMs = 60_000) {
   const asked: Doubt[] = [];
   const marked = new Set<string>();
   let pumps = 0;
@@ -19,6 +21,7 @@ function doubtOf(
     moved: {
       among: async (question) => {
         asked.push(question);
+        if (question.summarize.length > 0) await sleep(COMPARISON_MS);
         await held;
         return moved;
       },
@@ -27,7 +30,7 @@ function doubtOf(
     marked: (name) => marked.has(name),
     mark: (name) => marked.add(name),
     pump: () => (pumps += 1),
-    ...intervals,
+    fullResyncIntervalMs,
   });
   const hold = () => (held = new Promise((resolve) => (release = resolve)));
   return { doubt, asked, marked, pumps: () => pumps, hold, release: () => release() };
@@ -41,25 +44,25 @@ describe("CatalogDoubt", () => {
     assert.equal(doubt.ready, true);
     doubt.narrow();
     assert.equal(doubt.ready, false, "one narrowing at a time");
-    await sleep(0);
-    assert.deepEqual(asked, [{ summarize: ["b", "c"], probe: [], sweeping: false }]);
+    await sleep(COMPARISON_MS + 5);
+    assert.deepEqual(asked, [{ summarize: ["b", "c"], probe: [] }]);
     assert.deepEqual([...marked].sort(), ["a", "b"]);
     assert.equal(pumps(), 1, "a batch is asked for once it is done");
     assert.equal(doubt.ready, false, "nothing left in doubt");
   });
 
-  it("compares summaries at most once per interval; suspects wait for a comparison that is due", async () => {
+  it("spaces comparisons by twice what one took; suspects wait for a comparison that is due", async () => {
     const { doubt, asked } = doubtOf([]);
     doubt.catalogMoved(true, []);
     doubt.narrow();
-    await sleep(0);
+    await sleep(COMPARISON_MS + 5);
     doubt.catalogMoved(false, ["c"]);
     assert.equal(doubt.ready, false, "the next comparison is not due yet; c waits for it");
-    await sleep(80);
+    await sleep(3 * COMPARISON_MS);
     assert.equal(doubt.ready, true);
     doubt.narrow();
     await sleep(0);
-    assert.deepEqual(asked[1], { summarize: ["a", "b", "c"], probe: ["c"], sweeping: false });
+    assert.deepEqual(asked[1], { summarize: ["a", "b", "c"], probe: ["c"] });
     await doubt.stop();
   });
 
@@ -73,9 +76,25 @@ describe("CatalogDoubt", () => {
     await sleep(0);
     assert.equal(asked.length, 1);
     release();
-    await sleep(0);
+    await sleep(COMPARISON_MS + 5);
     assert.equal(doubt.ready, false, "a's summary comparison is not due yet");
     await doubt.stop();
+  });
+
+  it("sweeps every unmarked service's index an interval after an unexplained move, beside a comparison", async () => {
+    const { doubt, asked, marked, hold, release } = doubtOf(["c"], 30);
+    marked.add("a");
+    hold();
+    doubt.catalogMoved(false, []);
+    doubt.narrow();
+    await sleep(50);
+    assert.deepEqual(asked, [
+      { summarize: ["b", "c"], probe: [] },
+      { summarize: [], probe: ["b", "c"] },
+    ]);
+    release();
+    await doubt.stop();
+    assert.ok(marked.has("c"));
   });
 
   it("clears what is in doubt when everything is re-read", () => {

@@ -59,11 +59,6 @@ export interface CatalogSourceOptions {
   /** Shortest time between two probes of every service triggered by unexplained catalog changes. */
   fullResyncIntervalMs?: number;
   /**
-   * Shortest time between two reads of every service's summary after catalog changes (default
-   * 1 s): at 5,000 services one costs Consul about 0.4 s of CPU (docs/architecture.md §3).
-   */
-  summariesIntervalMs?: number;
-  /**
    * How long a previously healthy check may sit in its agent start-up default when Consul does
    * not report its interval (start-up-hold.ts); 0 passes the default on at once.
    */
@@ -81,8 +76,8 @@ export interface CatalogSourceOptions {
  * non-passing checks only, so a health change costs the size of that set), one on
  * `/v1/catalog/services` (names and tags), and bounded targeted reads of
  * `/v1/health/service/:name` for the services those show changed (read-loop.ts). Every catalog
- * change is compared with each service's summary (instance count and nodes; at most once per
- * `summariesIntervalMs`), which names a service whose instances came or went with passing checks
+ * change is compared with each service's summary (instance count and nodes; spaced by what a
+ * comparison costs), which names a service whose instances came or went with passing checks
  * or none; when that names none, the check-less services' indexes are probed, and every service's
  * index at most once per `fullResyncIntervalMs` (changes in place), beside the reads of health
  * changes; only those that moved are read (catalog-doubt.ts). An answer the watch flags as a
@@ -144,7 +139,6 @@ export class CatalogSource {
       marked: (name) => this.reads.marked(name),
       mark: (name) => this.reads.mark(name),
       pump: () => void this.pump(),
-      summariesIntervalMs: options.summariesIntervalMs,
       fullResyncIntervalMs: options.fullResyncIntervalMs,
     });
   }

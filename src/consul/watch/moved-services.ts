@@ -6,8 +6,8 @@ import type { ConsulServiceEntry } from "../client/consul-types.ts";
 import { SUMMARIES_PATH, ServiceSummaryWatch, summaryOf } from "./service-summaries.ts";
 
 /**
- * Probes queued at once in the targeted-read pool: a sweep of thousands of services trickles
- * through it, so a health change's read waits behind at most these, not behind the sweep.
+ * Probes of one call queued at once in the targeted-read pool: a sweep of thousands of services
+ * trickles through it, so a health change's read waits behind at most these, not the sweep.
  */
 const QUEUED_PROBES = 2;
 
@@ -33,7 +33,6 @@ export interface MovedServicesOptions {
  */
 export class MovedServices {
   private readonly indexes = new ServiceIndexes();
-  private readonly probes = pLimit(QUEUED_PROBES);
   private readonly summaries: ServiceSummaryWatch;
 
   constructor(private readonly options: MovedServicesOptions) {
@@ -56,25 +55,25 @@ export class MovedServices {
 
   /**
    * The services to read: those of `summarize` whose summary moved, else those of `probe` whose
-   * index moved. Outside a sweep, a change in place of a service at the moment another gained or
-   * lost an instance waits for the next sweep.
+   * index moved. A change in place of a service at the moment another gained or lost an instance
+   * waits for the next sweep (which summarizes nothing and probes every service).
    */
   async among(doubt: {
     /** Services to compare with their summaries (none: probe at once). */
     summarize: readonly string[];
     /** Services whose indexes are probed when the summaries name none. */
     probe: readonly string[];
-    sweeping: boolean;
   }): Promise<string[]> {
     const moved =
-      doubt.summarize.length > 0 && !doubt.sweeping
+      doubt.summarize.length > 0
         ? await this.summaries.moved(doubt.summarize, (name) => this.knownSummary(name))
         : undefined;
     if (moved) return moved;
     if (doubt.probe.length === 0) return [];
     const { connection, limit, signal, onProbe } = this.options;
+    const queued = pLimit(QUEUED_PROBES);
     const probe = (name: string): Promise<number> =>
-      this.probes(() =>
+      queued(() =>
         limit(async () => {
           const answer = await connection.healthService(name, {
             filter: MATCH_NO_INSTANCE,
