@@ -14,6 +14,7 @@ import type {
   ConsulCatalogServiceNode,
   ConsulService,
   ConsulServiceRegistration,
+  NonPassingStatus,
 } from "./consul-types.ts";
 
 export { ConsulRequestError, type ConsulAnswer, type ConsulRead } from "./consul-transport.ts";
@@ -44,11 +45,13 @@ export interface CallOptions {
  */
 export interface ConsulConnection {
   readonly config: ConsulConfig;
+  /** `/v1/health/state/any`: every check of the datacenter (a blocking query). */
+  healthState(options?: ReadOptions): Promise<ConsulRead<unknown>>;
   /**
-   * `/v1/health/state/:state`: the datacenter's checks in `state` (`any`: every check); a blocking
-   * query. Consul answers `critical` and `warning` from its index of checks by status.
+   * `/v1/health/state/critical` or `/warning`: the checks in that state (a blocking query),
+   * which Consul answers from its index of checks by status.
    */
-  healthState(state: CheckState, options?: ReadOptions): Promise<ConsulRead<unknown>>;
+  healthStateIn(state: NonPassingStatus, options?: ReadOptions): Promise<ConsulRead<unknown>>;
   /** `/v1/catalog/services`: service name → tags (a blocking query). */
   catalogServices(options?: ReadOptions): Promise<ConsulRead<unknown>>;
   /** `/v1/health/service/:name`: a service's instances with their checks. */
@@ -76,9 +79,6 @@ export interface ConsulConnection {
   deregisterService(id: string, options?: CallOptions): Promise<void>;
   close(): void;
 }
-
-/** A check state `/v1/health/state/:state` lists. */
-export type CheckState = "any" | "critical" | "warning";
 
 /** Per-request callbacks (metrics): the endpoint template, its duration and whether it failed. */
 export interface ConsulClientHooks {
@@ -241,7 +241,14 @@ export function connectConsul(
 
   return {
     config,
-    healthState: (state, options = {}) =>
+    healthState: (options = {}) =>
+      read(
+        "/health/state/any",
+        "/health/state/any",
+        options,
+        packageRead("/health/state/any", (query) => health.state(query), { state: "any" }),
+      ),
+    healthStateIn: (state, options = {}) =>
       read(
         `/health/state/${state}`,
         `/health/state/${state}`,

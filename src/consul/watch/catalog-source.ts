@@ -3,12 +3,7 @@ import pRetry from "p-retry";
 import type { Logger } from "pino";
 import type { EndpointStore } from "../../model/endpoint-store.ts";
 import { watchBlocking, type WatchAnswer, type WatchHooks } from "./blocking-watch.ts";
-import {
-  diffCatalog,
-  NON_PASSING_STATES,
-  NonPassingChecks,
-  type NonPassingState,
-} from "./change-detection.ts";
+import { diffCatalog, NON_PASSING_STATES, NonPassingChecks } from "./change-detection.ts";
 import {
   parseCatalogServices,
   parseHealthChecks,
@@ -22,6 +17,7 @@ import type {
   ConsulCatalogServices,
   ConsulHealthCheck,
   ConsulServiceEntry,
+  NonPassingStatus,
 } from "../client/consul-types.ts";
 import { StartUpHold } from "./start-up-hold.ts";
 import { CatalogDoubt } from "./catalog-doubt.ts";
@@ -158,7 +154,7 @@ export class CatalogSource {
       ...NON_PASSING_STATES.map((state) =>
         this.watch(
           `/health/state/${state}`,
-          (read) => connection.healthState(state, read),
+          (read) => connection.healthStateIn(state, read),
           parseHealthChecks,
           (checks, answer) => this.onHealth(state, checks, answer),
         ),
@@ -217,7 +213,7 @@ export class CatalogSource {
   }
 
   private onHealth(
-    state: NonPassingState,
+    state: NonPassingStatus,
     checks: ConsulHealthCheck[],
     answer: WatchAnswer,
   ): Promise<void> {

@@ -1,4 +1,8 @@
-import type { ConsulCatalogServices, ConsulHealthCheck } from "../client/consul-types.ts";
+import type {
+  ConsulCatalogServices,
+  ConsulHealthCheck,
+  NonPassingStatus,
+} from "../client/consul-types.ts";
 import { isStartUpDefault } from "./start-up-hold.ts";
 
 /**
@@ -109,10 +113,7 @@ export function diffHealth(
 }
 
 /** The non-passing states the local health watches follow (docs/architecture.md §3). */
-export const NON_PASSING_STATES = ["critical", "warning"] as const;
-
-/** One of {@link NON_PASSING_STATES}. */
-export type NonPassingState = (typeof NON_PASSING_STATES)[number];
+export const NON_PASSING_STATES: readonly NonPassingStatus[] = ["critical", "warning"];
 
 /**
  * The non-passing checks as last answered, one answer per state (docs/architecture.md §3,
@@ -121,7 +122,7 @@ export type NonPassingState = (typeof NON_PASSING_STATES)[number];
  * named by both diffs. Each diff costs the size of the non-passing set, not of the catalog.
  */
 export class NonPassingChecks {
-  private readonly byState = new Map<NonPassingState, HealthFingerprints>();
+  private readonly byState = new Map<NonPassingStatus, HealthFingerprints>();
 
   /** Whether every watched state has answered at least once. */
   get complete(): boolean {
@@ -129,7 +130,7 @@ export class NonPassingChecks {
   }
 
   /** Takes a new answer of `state` and returns what changed since its previous one. */
-  update(state: NonPassingState, checks: readonly ConsulHealthCheck[]): HealthDelta {
+  update(state: NonPassingStatus, checks: readonly ConsulHealthCheck[]): HealthDelta {
     const before = this.byState.get(state) ?? { services: new Map(), nodes: new Map() };
     const delta = diffHealth(before, checks);
     this.byState.set(state, delta.fingerprints);

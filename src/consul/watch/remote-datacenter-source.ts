@@ -67,7 +67,6 @@ export class RemoteDatacenterSource {
     this.loop = watchBlocking({
       read: (index, signal) =>
         connection.healthState(
-          "any",
           index > 0 ? { index, waitSeconds, signal, datacenter } : { signal, datacenter },
         ),
       validate: parseHealthChecks,
