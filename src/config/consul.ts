@@ -183,8 +183,8 @@ export function readConsulConfig(
 }
 
 /**
- * The connection budget (docs/architecture.md §3): three blocking queries for the local datacenter,
- * one per other datacenter, and at least one for targeted reads, shared by all.
+ * The connection budget (docs/architecture.md §3): three blocking queries for the local
+ * datacenter, one per other datacenter, and at least one for targeted reads, shared by all.
  */
 function checkBudget(maxConnections: number, datacenters: string[], problems: string[]): void {
   const needed = 3 + datacenters.length + 1;

@@ -36,8 +36,9 @@ const REMINDER_MS = 60_000;
  * support disabled" when they are off, 403 "ACL not found" for an unknown token). With ACLs on,
  * catalog reads a token may not make are not refused but filtered empty, so an answer that shows
  * no service at all, or no instance of `consul` (every datacenter has it on its servers; a token
- * without node:read sees it filtered empty), is taken as filtered and refused like a 403. Each problem is logged once at error, then reminded
- * every minute; it makes the bridge not ready until a good answer of the same watch clears it.
+ * without node:read sees it filtered empty), is taken as filtered and refused like a 403. Each
+ * problem is logged once at error, then reminded every minute; it makes the bridge not ready
+ * until a good answer of the same read clears it.
  */
 export class ConsulAccess {
   private aclsEnabled = true;

@@ -18,8 +18,8 @@ export interface CatalogDoubtOptions {
 
 /**
  * After a comparison of every service's summary, the next waits this many times as long as the
- * comparison took: at 5,000 services one takes ≈ 0.5 s (≈ 0.4 s of Consul's CPU), so moves of the
- * catalog cost Consul at most a third of a core; with a small catalog the wait is negligible.
+ * comparison took: at 5,000 services one takes ≈ 0.5 s (≈ 0.4 s of Consul's CPU), so moves of
+ * the catalog cost Consul at most a third of a core; with a small catalog the wait is negligible.
  */
 const SUMMARIES_SPACING = 2;
 

@@ -6,9 +6,9 @@ import type {
 import { isStartUpDefault } from "./start-up-hold.ts";
 
 /**
- * Fingerprints of a `/v1/health/state/:state` answer: per service, per ServiceID, that instance's checks
- * (node, check, status, and whether a critical check is still in its agent start-up default);
- * per node, its node-level checks.
+ * Fingerprints of a `/v1/health/state/:state` answer: per service, per ServiceID, that
+ * instance's checks (node, check, status, and whether a critical check is still in its agent
+ * start-up default); per node, its node-level checks.
  */
 export interface HealthFingerprints {
   services: Map<string, Map<string, string>>;
