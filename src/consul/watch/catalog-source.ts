@@ -126,7 +126,7 @@ export class CatalogSource {
         for (const error of errors) access?.failed("/health/service/:name", error);
         if (errors.length === 0) access?.cleared("/health/service/:name");
       },
-      // Everything both first answers named has been read (possibly nothing: an empty catalog).
+      // Everything the first answers named has been read (possibly nothing: an empty catalog).
       onSettled: () => store.markReady(),
     });
     this.doubt = new CatalogDoubt({
