@@ -34,8 +34,8 @@ import { loadXdsProtos } from "./xds/resources/protos.ts";
 import { ResourceCache } from "./xds/cache/resource-cache.ts";
 import { StreamRegistry } from "./xds/protocol/stream-registry.ts";
 
-/** Connections kept for the two blocking queries; the rest serve targeted reads. */
-const BLOCKING_CONNECTIONS = 2;
+/** Connections kept for the local blocking queries; the rest serve targeted reads. */
+const BLOCKING_CONNECTIONS = 3;
 /** Connections of the shim's registrar, apart from the watcher's. */
 const REGISTRAR_CONNECTIONS = 2;
 /** Why the bridge is not ready before its first full read of Consul. */
@@ -119,7 +119,7 @@ interface ConsulSources {
 
 /**
  * Creates the Consul sources on one connection budget (docs/architecture.md §3, "Connections"):
- * two local blocking queries, one per other datacenter, and a targeted-read pool they share.
+ * three local blocking queries, one per other datacenter, and a targeted-read pool they share.
  */
 function createConsulSources(
   config: BridgeConfig,

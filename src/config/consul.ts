@@ -179,7 +179,7 @@ export const CONSUL_OPTIONS = {
     env: "BRIDGE_CONSUL_MAX_CONNS",
     group: "consul",
     placeholder: "N",
-    description: "max concurrent connections to Consul, 3-64",
+    description: "max concurrent connections to Consul, 4-64",
     default: DEFAULT_MAX_CONSUL_CONNECTIONS,
   },
   datacenters: {
@@ -218,7 +218,7 @@ export function readConsulConfig(
   const maxStale = given.consulMaxStale;
   if (maxStale && !stale) problems.push(`${maxStale.source} needs --consul-stale`);
   const token = readToken(given, problems);
-  const maxConnections = integer("consulMaxConns", DEFAULT_MAX_CONSUL_CONNECTIONS, 3, 64);
+  const maxConnections = integer("consulMaxConns", DEFAULT_MAX_CONSUL_CONNECTIONS, 4, 64);
   const datacenters = readDatacenters(given.datacenters, problems);
   checkBudget(maxConnections, datacenters, problems);
   return {
@@ -243,14 +243,14 @@ export function readConsulConfig(
 }
 
 /**
- * The connection budget (docs/architecture.md §3): two blocking queries for the local datacenter,
- * one per other datacenter, and at least one for targeted reads, shared by all.
+ * The connection budget (docs/architecture.md §3): three blocking queries for the local
+ * datacenter, one per other datacenter, and at least one for targeted reads, shared by all.
  */
 function checkBudget(maxConnections: number, datacenters: string[], problems: string[]): void {
-  const needed = 2 + datacenters.length + 1;
+  const needed = 3 + datacenters.length + 1;
   if (needed > maxConnections) {
     problems.push(
-      `--datacenters ${datacenters.join(",")} needs --consul-max-conns of at least ${needed} (2 + ${datacenters.length} blocking queries + 1 read)`,
+      `--datacenters ${datacenters.join(",")} needs --consul-max-conns of at least ${needed} (3 + ${datacenters.length} blocking queries + 1 read)`,
     );
   }
 }

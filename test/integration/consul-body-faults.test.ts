@@ -8,7 +8,7 @@ import { waitFor } from "../support/wait-for.ts";
 // watches mid-body (a load balancer's reset, an agent dying mid-answer). The watches wait the
 // default 300 s, so a read that noticed nothing would hang for minutes; each round registers a
 // native service and expects it served within 2 s, the error counted and logged.
-const WATCHES = ["/health/state/any", "/catalog/services"];
+const WATCHES = ["/health/state/critical", "/health/state/warning", "/catalog/services"];
 const SERVED_WITHIN_MS = 2_000;
 
 let stack: ProxiedPipeline;
@@ -28,7 +28,7 @@ const backOffs = (watch: string): number =>
     .length;
 
 /**
- * Breaks the next answer of both watches with `fault`, registers a service through the agent,
+ * Breaks the next answer of every local watch with `fault`, registers a service through the agent,
  * waits for it in the served state and reports what the round took.
  */
 async function registerDuringFault(fault: BodyFault, port: number) {
@@ -53,7 +53,7 @@ async function registerDuringFault(fault: BodyFault, port: number) {
   assert.deepEqual(
     applied.map((f) => f.url.split("?")[0]).sort(),
     WATCHES.map((watch) => `/v1${watch}`).sort(),
-    "the answers of both watches were broken",
+    "the answers of every local watch were broken",
   );
   // A watch is done with its broken answer (failed, or read a slow one whole) once it asks again.
   await waitFor(
@@ -64,7 +64,7 @@ async function registerDuringFault(fault: BodyFault, port: number) {
             r.url.startsWith(fault.url.split("?")[0]!) && r.receivedAt > (fault.sentAt ?? Infinity),
         ),
       ),
-    { description: "both watches asking again" },
+    { description: "every local watch asking again" },
   );
   const brokenAt = Math.min(...applied.map((f) => f.at));
   const nextAnswers = WATCHES.map((watch) => {
@@ -104,12 +104,13 @@ describe("a Consul answer broken mid-body", { timeout: 60_000 }, () => {
   }
 
   test("a body that arrives slowly but steadily is no error", async () => {
-    const fault = { kind: "drip", chunkBytes: 128, intervalMs: 250 } as const;
+    // The local watches' answers are small (only non-passing checks): drip in small chunks.
+    const fault = { kind: "drip", chunkBytes: 16, intervalMs: 250 } as const;
     const round = await registerDuringFault(fault, 7104);
-    const health = round.applied.find((f) => f.url.startsWith("/v1/health/state/any"))!;
-    const pauses = Math.ceil(health.bodyBytes / fault.chunkBytes) - 1;
+    const catalog = round.applied.find((f) => f.url.startsWith("/v1/catalog/services"))!;
+    const pauses = Math.ceil(catalog.bodyBytes / fault.chunkBytes) - 1;
     assert.ok(pauses * fault.intervalMs > 1_000, "its pauses add up to more than the deadline");
-    assert.deepEqual(round.addedErrors, [0, 0], "nothing counted");
-    assert.deepEqual(round.addedBackOffs, [0, 0], "nothing logged");
+    assert.deepEqual(round.addedErrors, [0, 0, 0], "nothing counted");
+    assert.deepEqual(round.addedBackOffs, [0, 0, 0], "nothing logged");
   });
 });

@@ -148,7 +148,8 @@ describe("discovery from a real Consul agent", () => {
       assert.ok(query.has("cached"), `${read.url} asks for the agent cache`);
       assert.ok(query.has("stale"), `${read.url} allows a stale answer`);
     }
-    const watches = proxy.requests.filter((r) => r.url.startsWith("/v1/health/state/any"));
+    const watches = proxy.requests.filter((r) => r.url.startsWith("/v1/health/state/"));
+    assert.ok(watches.length >= 2, "the health watches went through the proxy");
     assert.ok(watches.every((r) => new URL(r.url, "http://consul").searchParams.has("stale")));
   });
 

@@ -39,16 +39,23 @@ describe("a change to some instances of a service reads only those instances", (
       .filter((url) => url.startsWith(`/v1/health/service/${SERVICE}`))
       .filter((url) => !url.includes('Service.ID == ""'));
 
-  test("a new instance is read alone and merged into the service", async () => {
+  test("a new passing instance is found by the service summaries and read with its service only", async () => {
     const from = stack.proxy.requests.length;
     await registerInstance(stack.consul, 7405);
     await waitFor(() => healthOf().includes("7405:healthy"), { description: "new instance" });
     assert.equal(healthOf().length, 5, "the other instances are kept");
-    // The health watch names the new instance, which is read alone. (A registration also moves
-    // the catalog's index, so the periodic sweep may read the service whole later, off this path.)
-    await waitFor(
-      () => readsSince(from).some((url) => /filter=Service\.ID == "patched-7405"$/.test(url)),
-      { description: "a read of the new instance alone" },
+    // A passing instance shows in no non-passing health answer: the catalog's index moves, one
+    // read of every service's summary names this service, and only it is read. (The periodic
+    // sweep may probe every service later, off this path.)
+    const urls = stack.proxy.requests.slice(from).map((r) => decodeURIComponent(r.url));
+    assert.equal(urls.filter((url) => url.startsWith("/v1/internal/ui/services")).length, 1);
+    const reads = urls.filter(
+      (url) => url.startsWith("/v1/health/service/") && !url.includes('Service.ID == ""'),
+    );
+    assert.deepEqual(
+      reads.map((url) => url.split("?")[0]),
+      [`/v1/health/service/${SERVICE}`],
+      "one read, of the service that changed",
     );
   });
 

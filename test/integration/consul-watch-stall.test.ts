@@ -8,7 +8,7 @@ import { holdsFor, waitFor } from "../support/wait-for.ts";
 /** A short blocking wait, so a silent watch is overdue soon: 1 s + 1/16 s + the 15 s margin. */
 const WAIT_SECONDS = 1;
 const STALL_AFTER_SECONDS = WAIT_SECONDS * (17 / 16) + 15;
-const HEALTH_WATCH = "/health/state/any";
+const HEALTH_WATCH = "/health/state/critical";
 
 interface WatchState {
   path: string;
@@ -50,7 +50,7 @@ describe("a Consul watch with no good answer beyond its wait plus margin", () =>
   };
   const ageGauge = async (): Promise<number> => {
     const text = await (await fetch(`${bridge.url}/metrics`)).text();
-    const line = /^bridge_consul_watch_age_seconds\{watch="\/health\/state\/any"\} (\S+)$/m;
+    const line = /^bridge_consul_watch_age_seconds\{watch="\/health\/state\/critical"\} (\S+)$/m;
     return Number(text.match(line)?.[1] ?? Number.NaN);
   };
 
@@ -66,7 +66,7 @@ describe("a Consul watch with no good answer beyond its wait plus margin", () =>
     const notReady = await waitFor(
       async () => {
         const answer = await ready();
-        // Both blocking watches fall silent together; either may be named first.
+        // Every blocking watch falls silent together; any may be named first.
         return answer.status === 503 && answer.text.includes(HEALTH_WATCH) && answer;
       },
       {

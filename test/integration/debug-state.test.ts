@@ -78,7 +78,7 @@ describe("GET /debug/state and /metrics", () => {
       assert.equal(stream?.service, "ads");
       assert.equal(stream?.mode, "sotw");
       assert.deepEqual(stream?.types[0]?.subscriptions, ["web"]);
-      const health = acked.consul.watches.find((w) => w.path === "/health/state/any");
+      const health = acked.consul.watches.find((w) => w.path === "/health/state/critical");
       assert.ok((health?.index ?? 0) > 0, "the watch index is shown");
       assert.ok(health?.lastGoodReadAt, "the time of the last good read is shown");
 

@@ -4,6 +4,7 @@ import {
   diffCatalog,
   diffHealth,
   fingerprintHealth,
+  NonPassingChecks,
 } from "../../src/consul/watch/change-detection.ts";
 import type { ConsulHealthCheck } from "../../src/consul/client/consul-types.ts";
 
@@ -166,6 +167,49 @@ describe("diffHealth's changed instances", () => {
     assert.equal(delta.nodeLevel, true);
     assert.deepEqual([...delta.nodes], ["node-2"]);
     assert.equal(delta.instances.size, 0);
+  });
+});
+
+describe("NonPassingChecks", () => {
+  const names = (delta: { instances: Map<string, Set<string>> }) =>
+    [...delta.instances].map(([service, ids]) => `${service}:${[...ids].sort().join(",")}`);
+
+  it("is complete once both states answered; a first empty answer names nothing", () => {
+    const checks = new NonPassingChecks();
+    assert.deepEqual(names(checks.update("critical", [])), []);
+    assert.equal(checks.complete, false);
+    checks.update("warning", []);
+    assert.equal(checks.complete, true);
+  });
+
+  it("names an instance that fails, and again when its check passes and leaves the answer", () => {
+    const checks = new NonPassingChecks();
+    checks.update("critical", [serviceCheck("api", "api-1", "critical")]);
+    const failed = checks.update("critical", [
+      serviceCheck("api", "api-1", "critical"),
+      serviceCheck("web", "web-2", "critical", "node-2"),
+    ]);
+    assert.deepEqual(names(failed), ["web:web-2"]);
+    const passed = checks.update("critical", [serviceCheck("api", "api-1", "critical")]);
+    assert.deepEqual(names(passed), ["web:web-2"]);
+  });
+
+  it("keeps each state's answer apart: a move from critical to warning is named by both", () => {
+    const checks = new NonPassingChecks();
+    checks.update("critical", [serviceCheck("web", "web-1", "critical")]);
+    checks.update("warning", []);
+    assert.deepEqual(names(checks.update("warning", [serviceCheck("web", "web-1", "warning")])), [
+      "web:web-1",
+    ]);
+    assert.deepEqual(names(checks.update("critical", [])), ["web:web-1"]);
+  });
+
+  it("names a failed node (serfHealth critical) and its recovery as a node", () => {
+    const checks = new NonPassingChecks();
+    checks.update("critical", []);
+    const down = checks.update("critical", [nodeCheck("node-2", "critical")]);
+    assert.deepEqual([...down.nodes], ["node-2"]);
+    assert.deepEqual([...checks.update("critical", []).nodes], ["node-2"]);
   });
 });
 

@@ -18,22 +18,19 @@ function access(now: () => number = () => 0) {
 }
 
 describe("ConsulAccess", () => {
-  it("refuses a catalog without any service and a health answer without any node check", () => {
+  it("refuses a catalog without any service and a read of the consul service without any instance", () => {
     const { guard, kinds } = access();
     assert.throws(() => guard.check("/catalog/services", {}), ConsulAccessError);
-    assert.throws(
-      () => guard.check("/health/state/any", [{ Node: "n", CheckID: "c", ServiceID: "s-1" }]),
-      /lacks node:read/,
-    );
+    assert.throws(() => guard.check("/health/service/:name", []), /lacks node:read/);
     assert.deepEqual(kinds, ["filtered", "filtered"]);
     assert.match(guard.problem() ?? "", /CONSUL_HTTP_TOKEN_FILE=\/run\/token/);
   });
 
-  it("accepts answers with a service and a node check, and clears the problem of that watch", () => {
+  it("accepts answers with a service and an instance, and clears the problem of that watch", () => {
     const { guard, states } = access();
     assert.throws(() => guard.check("/catalog/services", {}));
     guard.check("/catalog/services", { consul: [] });
-    guard.check("/health/state/any", [{ Node: "n", CheckID: "serfHealth", ServiceID: "" }]);
+    guard.check("/health/service/:name", [{ Node: { Node: "n" }, Service: { ID: "consul" } }]);
     guard.cleared("/catalog/services");
     assert.equal(guard.problem(), undefined);
     assert.deepEqual(states, [false, true]);
@@ -41,10 +38,10 @@ describe("ConsulAccess", () => {
 
   it("takes a 403 ACL not found as an unknown token and other 403s as denied; other errors are no access problem", () => {
     const { guard, kinds } = access();
-    guard.failed("/health/state/any", new ConsulRequestError("x", 500));
+    guard.failed("/health/state/critical", new ConsulRequestError("x", 500));
     assert.equal(guard.problem(), undefined);
     guard.failed(
-      "/health/state/any",
+      "/health/state/critical",
       new ConsulRequestError("x", 403, { reason: "ACL not found" }),
     );
     assert.match(guard.problem() ?? "", /no longer known to Consul/);
@@ -59,12 +56,12 @@ describe("ConsulAccess", () => {
     let now = 0;
     const { guard, log } = access(() => now);
     const denied = new ConsulRequestError("x", 403, { reason: "ACL not found" });
-    for (let i = 0; i < 20; i += 1) guard.failed("/health/state/any", denied);
+    for (let i = 0; i < 20; i += 1) guard.failed("/health/state/critical", denied);
     guard.failed("/catalog/services", denied);
     const errors = () => log.lines.filter((line) => line.level === 50).length;
     assert.equal(errors(), 1);
     now = 61_000;
-    guard.failed("/health/state/any", denied);
+    guard.failed("/health/state/critical", denied);
     assert.equal(errors(), 2);
   });
 

@@ -29,7 +29,7 @@ describe("datacenters", () => {
       /not a datacenter name: d c3/,
     );
     const tight = read({ datacenters: "dc2,dc3,dc4", consulMaxConns: "5" });
-    assert.match(tight.problems[0] ?? "", /--consul-max-conns of at least 6 \(2 \+ 3 blocking/);
+    assert.match(tight.problems[0] ?? "", /--consul-max-conns of at least 7 \(3 \+ 3 blocking/);
   });
 
   it("keeps each datacenter's endpoints apart: removing or replacing dc2's never touches dc1's", () => {

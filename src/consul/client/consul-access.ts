@@ -35,9 +35,10 @@ const REMINDER_MS = 60_000;
  * At start it learns from `/v1/acl/token/self` whether ACLs are on (Consul 1.8 answers 401 "ACL
  * support disabled" when they are off, 403 "ACL not found" for an unknown token). With ACLs on,
  * catalog reads a token may not make are not refused but filtered empty, so an answer that shows
- * no service at all (not even `consul`, which every datacenter has) or no node check at all is
- * taken as filtered and refused like a 403. Each problem is logged once at error, then reminded
- * every minute; it makes the bridge not ready until a good answer of the same watch clears it.
+ * no service at all, or no instance of `consul` (every datacenter has it on its servers; a token
+ * without node:read sees it filtered empty), is taken as filtered and refused like a 403. Each
+ * problem is logged once at error, then reminded every minute; it makes the bridge not ready
+ * until a good answer of the same read clears it.
  */
 export class ConsulAccess {
   private aclsEnabled = true;
@@ -116,16 +117,17 @@ export class ConsulAccess {
   }
 
   /**
-   * Checks a watch's answer: with ACLs on, a catalog without any service or a health answer
-   * without any node check is filtered by ACLs, and throws {@link ConsulAccessError}.
+   * Checks an answer: with ACLs on, a catalog without any service, or a whole read of the
+   * `consul` service (`path` `/health/service/:name`) without any instance, is filtered by ACLs,
+   * and throws {@link ConsulAccessError}.
    */
   check(path: string, body: unknown): void {
     if (!this.aclsEnabled) return;
     let reason: string | undefined;
     if (path === "/catalog/services" && isEmptyObject(body)) {
       reason = `${this.source()} sees no service at all, not even consul: it lacks service:read (the catalog is filtered by ACLs)`;
-    } else if (path === "/health/state/any" && Array.isArray(body) && !body.some(isNodeCheck)) {
-      reason = `${this.source()} sees no node: it lacks node:read (health answers are filtered by ACLs)`;
+    } else if (path === "/health/service/:name" && Array.isArray(body) && body.length === 0) {
+      reason = `${this.source()} sees no instance of consul: it lacks node:read (health answers are filtered by ACLs)`;
     }
     if (reason === undefined) return;
     this.report(path, "filtered", reason);
@@ -187,10 +189,4 @@ export class ConsulAccess {
 
 function isEmptyObject(body: unknown): boolean {
   return typeof body === "object" && body !== null && Object.keys(body).length === 0;
-}
-
-function isNodeCheck(check: unknown): boolean {
-  return (
-    typeof check === "object" && check !== null && !(check as { ServiceID?: string }).ServiceID
-  );
 }

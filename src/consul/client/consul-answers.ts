@@ -26,7 +26,7 @@ export function parseCatalogServices(body: unknown): ConsulCatalogServices {
   return body as ConsulCatalogServices;
 }
 
-/** Checks a `/v1/health/state/any` answer. */
+/** Checks a `/v1/health/state/:state` answer. */
 export function parseHealthChecks(body: unknown): ConsulHealthCheck[] {
   if (!Array.isArray(body)) fail("health/state", "expected a list of checks");
   for (const [i, check] of body.entries()) {

@@ -13,6 +13,7 @@ import type {
   ConsulCatalogServiceNode,
   ConsulService,
   ConsulServiceRegistration,
+  NonPassingStatus,
 } from "./consul-types.ts";
 
 export { ConsulRequestError, type ConsulAnswer, type ConsulRead } from "./consul-transport.ts";
@@ -45,6 +46,11 @@ export interface ConsulConnection {
   readonly config: ConsulConfig;
   /** `/v1/health/state/any`: every check of the datacenter (a blocking query). */
   healthState(options?: ReadOptions): Promise<ConsulRead<unknown>>;
+  /**
+   * `/v1/health/state/critical` or `/warning`: the checks in that state (a blocking query),
+   * which Consul answers from its index of checks by status.
+   */
+  healthStateIn(state: NonPassingStatus, options?: ReadOptions): Promise<ConsulRead<unknown>>;
   /** `/v1/catalog/services`: service name → tags (a blocking query). */
   catalogServices(options?: ReadOptions): Promise<ConsulRead<unknown>>;
   /** `/v1/health/service/:name`: a service's instances with their checks. */
@@ -87,6 +93,8 @@ export interface ConsulClientHooks {
 /** The endpoints the bridge calls, as metric labels (names and IDs replaced by a placeholder). */
 export const CONSUL_ENDPOINTS = [
   "/health/state/any",
+  "/health/state/critical",
+  "/health/state/warning",
   "/catalog/services",
   "/health/service/:name",
   "/agent/service/register",
@@ -246,6 +254,8 @@ export function connectConsul(
   return {
     config,
     healthState: (options = {}) => read("/health/state/any", "/health/state/any", options),
+    healthStateIn: (state, options = {}) =>
+      read(`/health/state/${state}`, `/health/state/${state}`, options),
     catalogServices: (options = {}) => read("/catalog/services", "/catalog/services", options),
     healthService(name, options = {}) {
       // ?cached (Consul ≥ 1.3): the agent cache; a blocking or filtered read goes past it.

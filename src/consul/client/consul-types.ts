@@ -3,6 +3,9 @@
 /** A check's status as Consul reports it. */
 export type ConsulCheckStatus = "passing" | "warning" | "critical";
 
+/** A status `/v1/health/state/:state` answers from Consul's index of checks by status. */
+export type NonPassingStatus = Exclude<ConsulCheckStatus, "passing">;
+
 /** One entry of `/v1/health/state/:state` and of `Checks` in `/v1/health/service/:name`. */
 export interface ConsulHealthCheck {
   Node: string;

@@ -3,7 +3,7 @@ import pRetry from "p-retry";
 import type { Logger } from "pino";
 import type { EndpointStore } from "../../model/endpoint-store.ts";
 import { watchBlocking, type WatchAnswer, type WatchHooks } from "./blocking-watch.ts";
-import { diffCatalog, diffHealth, type HealthFingerprints } from "./change-detection.ts";
+import { diffCatalog, NON_PASSING_STATES, NonPassingChecks } from "./change-detection.ts";
 import {
   parseCatalogServices,
   parseHealthChecks,
@@ -17,8 +17,10 @@ import type {
   ConsulCatalogServices,
   ConsulHealthCheck,
   ConsulServiceEntry,
+  NonPassingStatus,
 } from "../client/consul-types.ts";
 import { StartUpHold } from "./start-up-hold.ts";
+import { CatalogDoubt } from "./catalog-doubt.ts";
 import { TokenBucket } from "./token-bucket.ts";
 import type { TranslationOptions } from "./to-service-endpoints.ts";
 import { ReadLoop } from "./read-loop.ts";
@@ -64,34 +66,32 @@ export interface CatalogSourceOptions {
 
 /**
  * Watches every service of the catalog with a fixed number of connections (docs/architecture.md
- * §3): one blocking query on `/v1/health/state/any` (instances and health), one on
+ * §3): blocking queries on `/v1/health/state/critical` and `/v1/health/state/warning` (the
+ * non-passing checks only, so a health change costs the size of that set), one on
  * `/v1/catalog/services` (names and tags), and bounded targeted reads of
- * `/v1/health/service/:name` for the services those two show changed (read-loop.ts). Catalog
- * changes neither explains (an instance without checks, an address changed in place) look for the
- * service among those without checks at once (their summaries, else their indexes) and probe
- * everything else's index at most once per `fullResyncIntervalMs`, and read only those that moved
- * (moved-services.ts). An answer the watch flags as a resync (index backwards, content changed at
- * the same index, first answer after an outage) re-reads everything at once. Checks a restarted
- * agent reports in their start-up default are held (start-up-hold.ts). A change the health watch
- * explains by instance (its checks carry a ServiceID) reads only those instances and merges them
- * into the service's last entries (instance-patch.ts).
+ * `/v1/health/service/:name` for the services those show changed (read-loop.ts). Every catalog
+ * change is compared with each service's summary (instance count and nodes; spaced by what a
+ * comparison costs), which names a service whose instances came or went with passing checks
+ * or none; when that names none, the check-less services' indexes are probed, and every service's
+ * index at most once per `fullResyncIntervalMs` (changes in place), beside the reads of health
+ * changes; only those that moved are read (catalog-doubt.ts). An answer the watch flags as a
+ * resync (index backwards, content changed at the same index, first answer after an outage)
+ * re-reads everything at once. Checks a restarted agent reports in their start-up default are
+ * held (start-up-hold.ts). A change the health watches explain by instance (its checks carry a
+ * ServiceID) reads only those instances and merges them into the service's last entries
+ * (instance-patch.ts).
  */
 export class CatalogSource {
   private readonly abort = new AbortController();
   private readonly reads: ReadLoop;
   private catalog: ConsulCatalogServices | undefined;
-  private health: HealthFingerprints | undefined;
+  private readonly health = new NonPassingChecks();
   private readonly checkless = new Set<string>();
   /** Each service's entries as last read, for merging a read of only some instances. */
   private readonly entries = new Map<string, ConsulServiceEntry[]>();
-  /** Services that may have changed, narrowed before anything is read (moved-services.ts). */
-  private readonly suspects = new Set<string>();
   private readonly moved: MovedServices;
-  /** The suspects are a sweep's (every service): only their probes can see changes in place. */
-  private sweeping = false;
-  /** The first read of every service at start counts as one: the next is at most this often. */
-  private lastFullResync = Date.now();
-  private fullResyncTimer: NodeJS.Timeout | undefined;
+  /** Services a catalog change left in doubt (catalog-doubt.ts). */
+  private readonly doubt: CatalogDoubt;
   private loops: Promise<void>[] = [];
   private readonly hold: StartUpHold;
   private readonly recheckTimers = new Map<string, NodeJS.Timeout>();
@@ -116,16 +116,24 @@ export class CatalogSource {
       logger,
       listed: (name) => name in (this.catalog ?? {}),
       read: (name, ids) => this.readService(name, ids),
-      beforeBatch: () => this.probeSuspects(),
-      waiting: () => this.suspects.size > 0,
+      beforeBatch: async () => this.doubt.narrow(),
+      waiting: () => this.doubt.ready,
       forget: (name) => this.forget(name),
       onRejectedInstance: hooks?.onRejectedInstance,
       onBatch: (errors) => {
         for (const error of errors) access?.failed("/health/service/:name", error);
         if (errors.length === 0) access?.cleared("/health/service/:name");
       },
-      // Everything both first answers named has been read (possibly nothing: an empty catalog).
+      // Everything the first answers named has been read (possibly nothing: an empty catalog).
       onSettled: () => store.markReady(),
+    });
+    this.doubt = new CatalogDoubt({
+      moved: this.moved,
+      catalog: () => this.catalog ?? {},
+      marked: (name) => this.reads.marked(name),
+      mark: (name) => this.reads.mark(name),
+      pump: () => void this.pump(),
+      fullResyncIntervalMs: options.fullResyncIntervalMs,
     });
   }
 
@@ -141,11 +149,13 @@ export class CatalogSource {
       }
     }
     this.loops = [
-      this.watch(
-        "/health/state/any",
-        (read) => connection.healthState(read),
-        parseHealthChecks,
-        (checks, answer) => this.onHealth(checks, answer),
+      ...NON_PASSING_STATES.map((state) =>
+        this.watch(
+          `/health/state/${state}`,
+          (read) => connection.healthStateIn(state, read),
+          parseHealthChecks,
+          (checks, answer) => this.onHealth(state, checks, answer),
+        ),
       ),
       this.watch(
         "/catalog/services",
@@ -196,15 +206,17 @@ export class CatalogSource {
   /** Stops every loop; the store keeps its last state. */
   async stop(): Promise<void> {
     this.abort.abort();
-    clearTimeout(this.fullResyncTimer);
     for (const timer of this.recheckTimers.values()) clearTimeout(timer);
     this.recheckTimers.clear();
-    await Promise.allSettled([...this.loops, this.reads.settled()]);
+    await Promise.allSettled([...this.loops, this.reads.settled(), this.doubt.stop()]);
   }
 
-  private onHealth(checks: ConsulHealthCheck[], answer: WatchAnswer): Promise<void> {
-    const delta = diffHealth(this.health ?? { services: new Map(), nodes: new Map() }, checks);
-    this.health = delta.fingerprints;
+  private onHealth(
+    state: NonPassingStatus,
+    checks: ConsulHealthCheck[],
+    answer: WatchAnswer,
+  ): Promise<void> {
+    const delta = this.health.update(state, checks);
     // Only a service whose last entries are known can take a read of some instances.
     this.reads.markHealth(delta, (service) => this.entries.has(service));
     if (answer.resync) this.resyncAll();
@@ -224,10 +236,7 @@ export class CatalogSource {
       for (const set of [delta.added, delta.removed, delta.retagged]) {
         for (const name of set) this.reads.mark(name);
       }
-      if (!explained) {
-        for (const name of this.checkless) this.suspects.add(name);
-        this.scheduleFullResync();
-      }
+      this.doubt.catalogMoved(explained, this.checkless);
     }
     this.catalog = services;
     return this.pump();
@@ -240,41 +249,13 @@ export class CatalogSource {
   private resyncAll(): void {
     for (const name of Object.keys(this.catalog ?? {})) this.reads.mark(name);
     for (const name of this.options.store.names()) this.reads.mark(name);
-    this.suspects.clear();
-    clearTimeout(this.fullResyncTimer);
-    this.fullResyncTimer = undefined;
-    this.lastFullResync = Date.now();
+    this.doubt.clear();
   }
 
-  private scheduleFullResync(): void {
-    if (this.fullResyncTimer) return;
-    const interval = this.options.fullResyncIntervalMs ?? 10_000;
-    const delay = Math.max(0, this.lastFullResync + interval - Date.now());
-    this.fullResyncTimer = setTimeout(() => {
-      this.fullResyncTimer = undefined;
-      this.lastFullResync = Date.now();
-      for (const name of Object.keys(this.catalog ?? {})) this.suspects.add(name);
-      this.sweeping = true;
-      void this.pump();
-    }, delay);
-  }
-
-  /** Reads what is marked once both watches have answered (the first read is a full one). */
+  /** Reads what is marked once every watch has answered (the first read is a full one). */
   private pump(): Promise<void> {
-    if (this.catalog === undefined || this.health === undefined) return Promise.resolve();
+    if (this.catalog === undefined || !this.health.complete) return Promise.resolve();
     return this.reads.pump();
-  }
-
-  /** Marks the suspects that really changed (moved-services.ts). */
-  private async probeSuspects(): Promise<void> {
-    const catalog = this.catalog ?? {};
-    const suspects = [...this.suspects].filter(
-      (name) => name in catalog && !this.reads.marked(name),
-    );
-    this.suspects.clear();
-    const sweeping = this.sweeping;
-    this.sweeping = false;
-    for (const name of await this.moved.among(suspects, sweeping)) this.reads.mark(name);
   }
 
   /** Drops what is known of a service's checks, entries and index. */
@@ -295,7 +276,7 @@ export class CatalogSource {
     name: string,
     ids: ReadonlySet<string> | undefined,
   ): Promise<ConsulServiceEntry[]> {
-    const { connection, hooks } = this.options;
+    const { access, connection, hooks } = this.options;
     const previous = this.entries.get(name);
     const filter = ids && previous ? instanceFilter(ids) : undefined;
     const answer = await pRetry(
@@ -306,6 +287,9 @@ export class CatalogSource {
       { retries: 2, minTimeout: 50, maxTimeout: 500, signal: this.abort.signal },
     );
     hooks?.onServiceRead?.(name);
+    // Every datacenter has the `consul` service on its servers: a whole read of it that ACLs
+    // filtered empty means the token lacks node:read (consul-access.ts).
+    if (!filter && name === "consul") access?.check("/health/service/:name", answer.entries);
     // Only a whole read vouches for every instance up to its index: after a read of some
     // instances, a change to another one not seen by the health watch (an address or meta
     // changed in place) must still show as a moved index at the next sweep.

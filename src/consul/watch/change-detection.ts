@@ -1,10 +1,14 @@
-import type { ConsulCatalogServices, ConsulHealthCheck } from "../client/consul-types.ts";
+import type {
+  ConsulCatalogServices,
+  ConsulHealthCheck,
+  NonPassingStatus,
+} from "../client/consul-types.ts";
 import { isStartUpDefault } from "./start-up-hold.ts";
 
 /**
- * Fingerprints of `/v1/health/state/any`: per service, per ServiceID, that instance's checks
- * (node, check, status, and whether a critical check is still in its agent start-up default);
- * per node, its node-level checks.
+ * Fingerprints of a `/v1/health/state/:state` answer: per service, per ServiceID, that
+ * instance's checks (node, check, status, and whether a critical check is still in its agent
+ * start-up default); per node, its node-level checks.
  */
 export interface HealthFingerprints {
   services: Map<string, Map<string, string>>;
@@ -106,6 +110,32 @@ export function diffHealth(
     instances,
     nodeLevel: nodes.size > 0,
   };
+}
+
+/** The non-passing states the local health watches follow (docs/architecture.md §3). */
+export const NON_PASSING_STATES: readonly NonPassingStatus[] = ["critical", "warning"];
+
+/**
+ * The non-passing checks as last answered, one answer per state (docs/architecture.md §3,
+ * "Connections"). A check that goes passing leaves its state's answer, so the diff of that answer
+ * names its instance as it names one that fails; a check moving between two watched states is
+ * named by both diffs. Each diff costs the size of the non-passing set, not of the catalog.
+ */
+export class NonPassingChecks {
+  private readonly byState = new Map<NonPassingStatus, HealthFingerprints>();
+
+  /** Whether every watched state has answered at least once. */
+  get complete(): boolean {
+    return this.byState.size === NON_PASSING_STATES.length;
+  }
+
+  /** Takes a new answer of `state` and returns what changed since its previous one. */
+  update(state: NonPassingStatus, checks: readonly ConsulHealthCheck[]): HealthDelta {
+    const before = this.byState.get(state) ?? { services: new Map(), nodes: new Map() };
+    const delta = diffHealth(before, checks);
+    this.byState.set(state, delta.fingerprints);
+    return delta;
+  }
 }
 
 /** What changed between two `/v1/catalog/services` answers. */

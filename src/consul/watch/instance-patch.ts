@@ -2,9 +2,10 @@ import type { ConsulServiceEntry } from "../client/consul-types.ts";
 
 /**
  * Reading only the changed instances of a service (docs/architecture.md §3, "Connections"): when
- * `/v1/health/state/any` shows that only some instances' checks changed, the service is read
- * with a `filter` matching those ServiceIDs and the answer is merged into its last full entry
- * list, so a change costs what changed instead of the whole service.
+ * the health watches (`/v1/health/state/critical`, `warning`) show that only some instances'
+ * checks changed, the service is read with a `filter` matching those ServiceIDs and the answer is
+ * merged into its last full entry list, so a change costs what changed instead of the whole
+ * service.
  */
 
 /**

@@ -1,9 +1,15 @@
-import type { LimitFunction } from "p-limit";
+import pLimit, { type LimitFunction } from "p-limit";
 import type { Logger } from "pino";
 import type { ConsulConnection } from "../client/consul-client.ts";
 import { MATCH_NO_INSTANCE, ServiceIndexes } from "./service-indexes.ts";
 import type { ConsulServiceEntry } from "../client/consul-types.ts";
 import { SUMMARIES_PATH, ServiceSummaryWatch, summaryOf } from "./service-summaries.ts";
+
+/**
+ * Probes of one call queued at once in the targeted-read pool: a sweep of thousands of services
+ * trickles through it, so a health change's read waits behind at most these, not the sweep.
+ */
+const QUEUED_PROBES = 2;
 
 /** Options of {@link MovedServices}. */
 export interface MovedServicesOptions {
@@ -19,10 +25,11 @@ export interface MovedServicesOptions {
 }
 
 /**
- * Which suspect services really changed, when a catalog change names none (docs/architecture.md
- * §3, "Connections"): the services' summaries name those whose instances came or went in one
- * read (service-summaries.ts); when they name none, or in a sweep (which looks for changes in
- * place, which summaries do not show), each suspect's index is probed (service-indexes.ts).
+ * Which services really changed when the catalog's index moved (docs/architecture.md §3,
+ * "Connections"): every service's summary, in one read, names those whose instances came or went
+ * (service-summaries.ts); when it names none, or cannot tell, or in a sweep (which looks for
+ * changes in place, which summaries do not show), each suspect's index is probed
+ * (service-indexes.ts).
  */
 export class MovedServices {
   private readonly indexes = new ServiceIndexes();
@@ -47,23 +54,36 @@ export class MovedServices {
   }
 
   /**
-   * The suspects to read. Outside a sweep, a change in place of one suspect at the moment
-   * another gained or lost an instance waits for the next sweep.
+   * The services to read: those of `summarize` whose summary moved, else those of `probe` whose
+   * index moved. A change in place of a service at the moment another gained or lost an instance
+   * waits for the next sweep (which summarizes nothing and probes every service).
    */
-  async among(suspects: readonly string[], sweeping: boolean): Promise<string[]> {
+  async among(doubt: {
+    /** Services to compare with their summaries (none: probe at once). */
+    summarize: readonly string[];
+    /** Services whose indexes are probed when the summaries name none. */
+    probe: readonly string[];
+  }): Promise<string[]> {
     const moved =
-      suspects.length > 1 && !sweeping
-        ? await this.summaries.moved(suspects, (name) => this.knownSummary(name))
+      doubt.summarize.length > 0
+        ? await this.summaries.moved(doubt.summarize, (name) => this.knownSummary(name))
         : undefined;
     if (moved) return moved;
+    if (doubt.probe.length === 0) return [];
     const { connection, limit, signal, onProbe } = this.options;
+    const queued = pLimit(QUEUED_PROBES);
     const probe = (name: string): Promise<number> =>
-      limit(async () => {
-        const answer = await connection.healthService(name, { filter: MATCH_NO_INSTANCE, signal });
-        onProbe?.(name);
-        return answer.index;
-      });
-    return this.indexes.moved(suspects, probe);
+      queued(() =>
+        limit(async () => {
+          const answer = await connection.healthService(name, {
+            filter: MATCH_NO_INSTANCE,
+            signal,
+          });
+          onProbe?.(name);
+          return answer.index;
+        }),
+      );
+    return this.indexes.moved(doubt.probe, probe);
   }
 
   /** The summary of the bridge's last read of `service` (service-summaries.ts). */

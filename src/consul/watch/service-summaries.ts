@@ -2,10 +2,10 @@
  * Which services gained or lost an instance, from one read (docs/architecture.md §3,
  * "Connections"). Consul's `/v1/internal/ui/services` answers, per service, its instance count
  * and the nodes it runs on; compared with the bridge's own last read of each service, it names
- * the services whose instances came or went. A registration without checks moves only the
- * catalog's index, so without this every check-less service's index would be probed to find the
- * one that moved. The endpoint is internal (the one Consul's own UI lists services with): when an
- * agent refuses it, the bridge probes indexes as before.
+ * the services whose instances came or went. The health watches follow only non-passing checks,
+ * and a registration with a passing check (or none) moves only the catalog's index: without this
+ * every service's index would be probed to find the one that moved. The endpoint is internal (the
+ * one Consul's own UI lists services with): when an agent refuses it, the bridge probes indexes.
  */
 
 /** The Consul path read (under /v1). */
@@ -70,8 +70,8 @@ export class ServiceSummaryWatch {
   /**
    * Those of `suspects` whose summary in Consul differs from `known` (the summary of the bridge's
    * last read of it; undefined: never read). Undefined when it cannot tell (a failed read, a
-   * refused endpoint) or when none differs (a change in place, such as an address): then every
-   * suspect is to be probed.
+   * refused endpoint) or when none differs (a change in place, such as an address): then the
+   * caller probes indexes.
    */
   async moved(
     suspects: readonly string[],
