@@ -50,7 +50,28 @@ export interface BridgeProcessOptions {
 
 /** Starts the bridge on free loopback ports and resolves once `/ready` answers 200. */
 export async function startBridgeProcess(options: BridgeProcessOptions): Promise<BridgeProcess> {
-  const [xdsPort, httpPort] = await freePorts(2);
+  // A free port can be taken by another process between the probe and the bridge's listen: then
+  // the bridge exits with EADDRINUSE and is started again on other ports.
+  for (let attempt = 1; ; attempt++) {
+    const [xdsPort, httpPort] = await freePorts(2);
+    try {
+      return await startOn(options, xdsPort!, httpPort!);
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof PortTakenError)) throw error;
+    }
+  }
+}
+
+/** The bridge exited at start because one of its ports was taken meanwhile. */
+class PortTakenError extends Error {
+  override readonly name = "PortTakenError";
+}
+
+async function startOn(
+  options: BridgeProcessOptions,
+  xdsPort: number,
+  httpPort: number,
+): Promise<BridgeProcess> {
   const url = `http://127.0.0.1:${httpPort}`;
   const script =
     options.entry === "dist"
@@ -73,18 +94,24 @@ export async function startBridgeProcess(options: BridgeProcessOptions): Promise
   const launch = async (): Promise<void> => {
     const child = startProcess(command, args, {
       cwd: repoRoot,
-      env: { ...process.env, LOG_LEVEL: "info", ...options.env },
+      env: { ...process.env, BRIDGE_LOG_LEVEL: "info", ...options.env },
     });
     current = child;
     options.onSpawn?.({ pid: child.child.pid ?? -1, xdsPort, httpPort });
+    let exited = false;
     await waitFor(
       async () => {
-        if (child.child.exitCode !== null) throw new Error(`bridge exited: ${child.output()}`);
+        exited = child.child.exitCode !== null;
+        if (exited) return true;
         const response = await fetch(`${url}/ready`);
         return response.status === 200;
       },
       { timeoutMs: 30_000, description: "bridge ready" },
     );
+    if (!exited) return;
+    const output = child.output();
+    if (output.includes("EADDRINUSE")) throw new PortTakenError(output);
+    throw new Error(`bridge exited: ${output}`);
   };
   await launch();
   return {
