@@ -175,11 +175,6 @@ export class ResourceCache implements XdsCache {
     return opened;
   }
 
-  /** How many node views streams hold (each keeps its own route configuration). */
-  get viewCount(): number {
-    return this.views.size;
-  }
-
   /** Stops listening to the store and cancels pending timers. */
   close(): void {
     this.unsubscribe();
