@@ -5,17 +5,14 @@ import type { ServiceEndpoints } from "../../src/model/endpoint.ts";
 import { EndpointStore } from "../../src/model/endpoint-store.ts";
 import { ResourceCache } from "../../src/xds/cache/resource-cache.ts";
 import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
-import {
-  startDiscoveryServer,
-  type DiscoveryServer,
-} from "../../src/xds/server/discovery-server.ts";
+import type { DiscoveryServer } from "../../src/xds/server/discovery-server.ts";
 import { gatewayBootstrap } from "../support/envoy-gateway-config.ts";
 import { startEnvoy, type EnvoyProxy } from "../support/envoy-proxy.ts";
 import { freePort } from "../support/free-port.ts";
-import { memoryLogger } from "../support/memory-logger.ts";
 import { endpoint } from "../support/model-fixtures.ts";
 import { nameServer } from "../support/name-server.ts";
 import { waitFor } from "../support/wait-for.ts";
+import { startLoopbackDiscoveryServer } from "../support/xds-server-fixture.ts";
 
 const ADMIN = "type.googleapis.com/envoy.admin.v3.";
 /** Services in the catalog besides the two the Envoy asks for. */
@@ -44,14 +41,7 @@ describe("a real Envoy whose node metadata asks for two services out of many", (
       clusterGraceMs: 500,
       gateway: { host: "127.0.0.1", port: gatewayPort },
     });
-    xds = await startDiscoveryServer({
-      cache,
-      host: "127.0.0.1",
-      port: 0,
-      keepaliveTimeMs: 30_000,
-      maxConnectionAgeMs: 600_000,
-      logger: memoryLogger("warn").logger,
-    });
+    xds = await startLoopbackDiscoveryServer(cache);
     envoy = await startEnvoy({
       xdsPort: xds.port,
       bootstrap: (values) => gatewayBootstrap({ ...values, services: ["web", "api"] }),
