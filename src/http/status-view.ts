@@ -110,7 +110,7 @@ function clock(iso: string): string {
 }
 
 function renderStreams(streams: readonly StreamSnapshot[]): string {
-  if (streams.length === 0) return '<tr><td colspan="3" class="muted">no Envoy connected</td></tr>';
+  if (streams.length === 0) return '<tr><td colspan="4" class="muted">no Envoy connected</td></tr>';
   return streams
     .map((stream) => {
       const types = stream.types
@@ -128,6 +128,8 @@ function renderStreams(streams: readonly StreamSnapshot[]): string {
       return (
         `<tr><td><code>${escapeHtml(stream.nodeId)}</code></td>` +
         `<td>${escapeHtml(stream.service)}/${escapeHtml(stream.mode)}</td>` +
+        // The node's view (docs/architecture.md §4): the services it asked for, or all of them.
+        `<td>${stream.view ? `<code>${escapeHtml(stream.view)}</code>` : '<span class="muted">all services</span>'}</td>` +
         `<td>${types || '<span class="muted">no request yet</span>'}</td></tr>`
       );
     })

@@ -269,5 +269,5 @@ function initialize(metrics: BridgeMetrics): void {
     }
     metrics.pushToAck.zero({ type_url });
   }
-  for (const reason of ["token", "tls", "names"]) metrics.xdsRefused.inc({ reason }, 0);
+  for (const reason of ["token", "tls", "names", "view"]) metrics.xdsRefused.inc({ reason }, 0);
 }

@@ -3,19 +3,16 @@ import type { Server } from "node:http";
 import { after, before, describe, test } from "node:test";
 import type { ServiceEndpoints } from "../../src/model/endpoint.ts";
 import { EndpointStore } from "../../src/model/endpoint-store.ts";
-import {
-  startDiscoveryServer,
-  type DiscoveryServer,
-} from "../../src/xds/server/discovery-server.ts";
+import type { DiscoveryServer } from "../../src/xds/server/discovery-server.ts";
 import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
 import { ResourceCache } from "../../src/xds/cache/resource-cache.ts";
 import { gatewayBootstrap } from "../support/envoy-gateway-config.ts";
 import { startEnvoy, type EnvoyProxy } from "../support/envoy-proxy.ts";
 import { freePort } from "../support/free-port.ts";
-import { memoryLogger } from "../support/memory-logger.ts";
 import { endpoint } from "../support/model-fixtures.ts";
 import { nameServer } from "../support/name-server.ts";
 import { waitFor } from "../support/wait-for.ts";
+import { startLoopbackDiscoveryServer } from "../support/xds-server-fixture.ts";
 
 describe("Envoy with the shipped envoy.yaml, a bootstrap that names only the bridge", () => {
   const store = new EndpointStore();
@@ -64,14 +61,7 @@ describe("Envoy with the shipped envoy.yaml, a bootstrap that names only the bri
       // --gateway-default-service "": no default service, an unknown Host gets the explaining 404.
       gateway: { host: "127.0.0.1", port: gatewayPort, defaultService: undefined },
     });
-    xds = await startDiscoveryServer({
-      cache,
-      host: "127.0.0.1",
-      port: 0,
-      keepaliveTimeMs: 30_000,
-      maxConnectionAgeMs: 600_000,
-      logger: memoryLogger("warn").logger,
-    });
+    xds = await startLoopbackDiscoveryServer(cache);
     envoy = await startEnvoy({
       xdsPort: xds.port,
       bootstrap: (values) => gatewayBootstrap(values),

@@ -8,6 +8,8 @@ export interface GatewayBootstrapValues {
   xdsPort: number;
   /** Port of a Zipkin collector on 127.0.0.1 (the static cluster zipkin_collector). */
   zipkinPort?: number;
+  /** The node's view: its `consul-services` metadata (a list of patterns); all when absent. */
+  services?: string[];
 }
 
 /**
@@ -23,6 +25,10 @@ export function gatewayBootstrap(
   text = replaceExactly(text, "id: envoy-local", `id: ${JSON.stringify(values.nodeId)}`, 1);
   text = replaceExactly(text, "port_value: 9901", `port_value: ${values.adminPort}`, 1);
   text = replaceExactly(text, "port_value: 18000", `port_value: ${values.xdsPort}`, 1);
+  if (values.services !== undefined) {
+    const view = `\n  metadata:\n    consul-services: ${JSON.stringify(values.services)}\n`;
+    text = replaceExactly(text, "\n  cluster: edge\n", `\n  cluster: edge${view}`, 1);
+  }
   if (values.zipkinPort !== undefined)
     text = replaceExactly(text, "port_value: 9411", `port_value: ${values.zipkinPort}`, 1);
   return text;

@@ -33,9 +33,24 @@ export interface DecodedResponse {
   }[];
 }
 
+/** The node a request names: its id and, optionally, metadata (a google.protobuf.Struct). */
+export interface TestNode {
+  id: string;
+  metadata?: { fields: Record<string, unknown> };
+}
+
+/** Node metadata asking for a view: `consul-services` as a string, or as a list of strings. */
+export function viewMetadata(view: string | string[]): TestNode["metadata"] {
+  const value =
+    typeof view === "string"
+      ? { string_value: view }
+      : { list_value: { values: view.map((each) => ({ string_value: each })) } };
+  return { fields: { "consul-services": value } };
+}
+
 /** A request a test sends (proto field names). */
 export interface TestRequest {
-  node?: { id: string };
+  node?: TestNode;
   type_url?: string;
   resource_names?: string[];
   response_nonce?: string;
@@ -214,7 +229,7 @@ export function openXdsStream(
 
 /** A DeltaDiscoveryRequest a test sends (proto field names). */
 export interface DeltaTestRequest {
-  node?: { id: string };
+  node?: TestNode;
   type_url?: string;
   resource_names_subscribe?: string[];
   resource_names_unsubscribe?: string[];

@@ -8,6 +8,7 @@ import {
 } from "../../src/xds/server/discovery-server.ts";
 import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
 import { ResourceCache, type ResourceCacheOptions } from "../../src/xds/cache/resource-cache.ts";
+import type { XdsCache } from "../../src/xds/cache/xds-cache.ts";
 import { memoryLogger } from "./memory-logger.ts";
 import {
   openDeltaXdsStream,
@@ -16,6 +17,18 @@ import {
   type XdsServiceKind,
   type XdsTestStream,
 } from "./xds-client.ts";
+
+/** A discovery server over `cache` on a free loopback port, logging warnings to memory. */
+export function startLoopbackDiscoveryServer(cache: XdsCache): Promise<DiscoveryServer> {
+  return startDiscoveryServer({
+    cache,
+    host: "127.0.0.1",
+    port: 0,
+    keepaliveTimeMs: 30_000,
+    maxConnectionAgeMs: 600_000,
+    logger: memoryLogger("warn").logger,
+  });
+}
 
 /** Options of {@link XdsServerFixture.start}. */
 export interface XdsServerFixtureOptions {

@@ -6,12 +6,12 @@ import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS } from "../../src/xds/resources
 import { CLUSTER_TYPE_URL as CDS } from "../../src/xds/resources/cluster.ts";
 import { WriteSlices } from "../../src/xds/protocol/write-slices.ts";
 import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
-import type { CacheChanges, XdsCache } from "../../src/xds/cache/xds-cache.ts";
+import type { CacheChanges, StreamCache } from "../../src/xds/cache/xds-cache.ts";
 
 /** A cache that only delivers change notices. */
-function fakeCache(): { cache: XdsCache; change: (changes: CacheChanges) => void } {
+function fakeCache(): { cache: StreamCache; change: (changes: CacheChanges) => void } {
   const listeners = new Set<(changes: CacheChanges) => void>();
-  const cache: XdsCache = {
+  const cache: StreamCache = {
     ready: true,
     whenReady: async () => {},
     names: () => [],

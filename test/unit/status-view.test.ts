@@ -85,6 +85,7 @@ describe("the status page's renderer", () => {
             service: "ads",
             mode: "sotw",
             openedAt: "2026-01-01T00:00:00.000Z",
+            view: evil,
             types: [
               {
                 typeUrl: "type.googleapis.com/envoy.config.cluster.v3.Cluster",

@@ -91,6 +91,7 @@ function sotwStream(options: { onlyType?: ResourceTypeUrl; maxNames?: number } =
     },
     reporter: {
       node: (nodeId) => nodes.push(nodeId),
+      view: () => undefined,
       subscribed: () => undefined,
       sent: () => undefined,
       acked: () => undefined,

@@ -7,9 +7,22 @@ import type { MetaProblem } from "../../model/service-settings.ts";
 import { Coalescer } from "./coalescer.ts";
 import { ExportedServices } from "../resources/exported-services.ts";
 import type { XdsProtos } from "../resources/protos.ts";
-import type { GatewayOptions, ResourceSource, ResourceType } from "../resources/resource-type.ts";
+import type {
+  GatewayOptions,
+  ModelChange,
+  ResourceSource,
+  ResourceType,
+} from "../resources/resource-type.ts";
 import { RESOURCE_TYPES, resourceType, type ResourceTypeUrl } from "../resources/resource-types.ts";
-import { WILDCARD, type CacheChanges, type EncodedResource, type XdsCache } from "./xds-cache.ts";
+import { CacheView } from "./cache-view.ts";
+import { KeptTypes } from "./kept-resources.ts";
+import type {
+  CacheChanges,
+  EncodedResource,
+  NodeView,
+  XdsCache,
+  XdsCacheView,
+} from "./xds-cache.ts";
 
 export type { CacheChanges, EncodedResource } from "./xds-cache.ts";
 
@@ -50,10 +63,13 @@ export interface ResourceCacheOptions {
  *
  * Only what streams subscribe to is kept (a count per name, and per type for wildcards), so no
  * client can grow the cache by asking for names; what the last subscriber leaves is dropped at
- * once, at a cost of the names it held.
+ * once, at a cost of the names it held. Nodes that ask for some services only read a view
+ * (cache-view.ts), opened by their streams and dropped with the last of them.
  */
 export class ResourceCache implements XdsCache {
-  private readonly kept = new Map<ResourceTypeUrl, KeptResources>();
+  private readonly kept = new KeptTypes();
+  /** Node views by their canonical text, while some stream holds them. */
+  private readonly views = new Map<string, CacheView>();
   private readonly encodeCounts = new Map<ResourceTypeUrl, number>();
   private readonly listeners = new Set<(changes: CacheChanges) => void>();
   private readonly coalescer: Coalescer;
@@ -92,7 +108,6 @@ export class ResourceCache implements XdsCache {
       onShadowed: (services) => this.reportShadowed(services),
     };
     for (const type of RESOURCE_TYPES) {
-      this.kept.set(type.typeUrl, new KeptResources());
       this.encodeCounts.set(type.typeUrl, 0);
     }
     this.exported.update(store.names(), (name) => store.get(name));
@@ -128,20 +143,36 @@ export class ResourceCache implements XdsCache {
   }
 
   get(typeUrl: ResourceTypeUrl, name: string): EncodedResource | undefined {
-    return this.keptOf(typeUrl).get(name, () => this.build(resourceType(typeUrl), name));
+    const type = resourceType(typeUrl);
+    return this.kept.of(typeUrl).get(name, () => this.build(type, this.source, name));
   }
 
   retain(typeUrl: ResourceTypeUrl, name: string): void {
-    this.keptOf(typeUrl).retain(name);
+    this.kept.of(typeUrl).retain(name);
   }
 
   release(typeUrl: ResourceTypeUrl, name: string): void {
-    this.keptOf(typeUrl).release(name);
+    this.kept.of(typeUrl).release(name);
   }
 
   subscribe(listener: (changes: CacheChanges) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  openView(view: NodeView): XdsCacheView {
+    let opened = this.views.get(view.text);
+    if (!opened) {
+      opened = new CacheView(view.filter, {
+        cache: this,
+        source: this.source,
+        build: (type, source, name) => this.build(type, source, name),
+        onClosed: () => this.views.delete(view.text),
+      });
+      this.views.set(view.text, opened);
+    }
+    opened.open();
+    return opened;
   }
 
   /** Stops listening to the store and cancels pending timers. */
@@ -151,28 +182,20 @@ export class ResourceCache implements XdsCache {
     this.exported.close();
   }
 
-  private keptOf(typeUrl: ResourceTypeUrl): KeptResources {
-    return this.kept.get(typeUrl) as KeptResources;
-  }
-
-  /** Drops the stale encodings and tells the streams what changed. */
+  /** Drops the stale encodings and tells the streams what changed, then each node view. */
   private publish(endpoints: Iterable<string>, routing: readonly string[]): void {
-    const changes = new Map<ResourceTypeUrl, Set<string>>();
-    for (const type of RESOURCE_TYPES) {
-      const kept = this.keptOf(type.typeUrl);
-      const names = new Set<string>();
-      for (const name of type.changed({ endpoints, routing }, this.source, () => kept.retained)) {
-        kept.forget(name);
-        names.add(name);
-      }
-      if (names.size > 0) changes.set(type.typeUrl, names);
-    }
-    if (changes.size === 0) return;
-    for (const listener of this.listeners) listener(changes);
+    const change: ModelChange = { endpoints, routing };
+    const changes = this.kept.forgetChanged(change, this.source);
+    if (changes.size > 0) for (const listener of this.listeners) listener(changes);
+    for (const view of this.views.values()) view.update(change);
   }
 
-  private build(type: ResourceType<ResourceTypeUrl>, name: string): EncodedResource | undefined {
-    const built = type.build(this.source, name);
+  private build(
+    type: ResourceType<ResourceTypeUrl>,
+    source: ResourceSource,
+    name: string,
+  ): EncodedResource | undefined {
+    const built = type.build(source, name);
     if (!built) return undefined;
     const message = this.protos.resource(type.typeUrl);
     const bytes = message.encode(message.fromObject(built.value)).finish();
@@ -207,60 +230,6 @@ export class ResourceCache implements XdsCache {
         "service not routed: another service already has one of its Host names",
       );
     }
-  }
-}
-
-/**
- * The encoded resources of one type that streams subscribe to. A name is kept while some stream
- * subscribes to it by name, or, while some stream subscribes to the whole type, when it was
- * built (names of the model: bounded by the catalog, not by what clients ask for). Null
- * remembers a subscribed name that has no resource.
- */
-class KeptResources {
-  private readonly entries = new Map<string, EncodedResource | null>();
-  /** Streams subscribed to each name. */
-  private readonly counts = new Map<string, number>();
-  private wildcards = 0;
-
-  /** The names streams subscribe to by name. */
-  get retained(): Iterable<string> {
-    return this.counts.keys();
-  }
-
-  get(name: string, build: () => EncodedResource | undefined): EncodedResource | undefined {
-    const cached = this.entries.get(name);
-    if (cached !== undefined) return cached ?? undefined;
-    const fresh = build();
-    if (this.wildcards > 0 || this.counts.has(name)) this.entries.set(name, fresh ?? null);
-    return fresh;
-  }
-
-  retain(name: string): void {
-    if (name === WILDCARD) this.wildcards += 1;
-    else this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
-  }
-
-  release(name: string): void {
-    if (name === WILDCARD) {
-      this.wildcards = Math.max(0, this.wildcards - 1);
-      if (this.wildcards > 0) return;
-      // What the wildcard kept: each entry once, as many as it held.
-      for (const kept of this.entries.keys()) if (!this.counts.has(kept)) this.entries.delete(kept);
-      return;
-    }
-    const count = (this.counts.get(name) ?? 0) - 1;
-    if (count > 0) {
-      this.counts.set(name, count);
-      return;
-    }
-    this.counts.delete(name);
-    // Dropped even under a wildcard: a stream of the whole type builds it again if it needs it.
-    this.entries.delete(name);
-  }
-
-  /** Drops a stale encoding; the next read builds the new version. */
-  forget(name: string): void {
-    this.entries.delete(name);
   }
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type protobuf from "protobufjs";
 import type { ResourceTypeUrl } from "../resources/resource-types.ts";
-import type { CacheChanges, XdsCache } from "./xds-cache.ts";
+import type { CacheChanges, EncodedResource, StreamCache } from "./xds-cache.ts";
 
 /** The version and nonce one response carries, the same for every stream that gets it. */
 export interface ResponseStamp {
@@ -22,6 +22,9 @@ export interface SharedResponse extends ResponseStamp {
   /** How many resources it carries. */
   readonly resourceCount: number;
 }
+
+/** Reads the current resource of a name, as the stream's view has it. */
+export type ReadResource = (name: string) => EncodedResource | undefined;
 
 /** Default bytes of responses kept per type (encoded bytes and keys); least recently used go. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
@@ -59,7 +62,8 @@ export function createEpoch(now = Date.now()): string {
 /**
  * Encoded responses shared between streams (docs/architecture.md §5), state of the world and
  * delta alike. A stream describes the response it needs by a key (its kind, the resources with
- * their versions, and the removed names); the first stream to need a key encodes it, every other
+ * their versions, and the removed names): streams of one node view, and of views whose
+ * responses hold the same content, share one key (docs/architecture.md §4); the first stream to need a key encodes it, every other
  * stream writes the same bytes. The nonce only has to be unique within a stream, so it is the
  * response's serial, shared too. Responses of a type are forgotten when the cache changes that
  * type, so only current ones are kept; at most {@link DEFAULT_MAX_RESPONSE_BYTES} of them per
@@ -80,7 +84,7 @@ export class SharedResponses {
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly cache: XdsCache,
+    cache: StreamCache,
     private readonly options: SharedResponsesOptions,
   ) {
     this.epoch = options.epoch ?? createEpoch();
@@ -91,15 +95,20 @@ export class SharedResponses {
   }
 
   /**
-   * The state-of-the-world response carrying the current resources of `names` (names without a
-   * resource are left out), newer than serial `after` (the last response the stream sent).
+   * The state-of-the-world response carrying the current resources of `names` as `read` gives
+   * them (the stream's view; names without a resource are left out), newer than serial `after`
+   * (the last response the stream sent).
    */
-  sotw(typeUrl: ResourceTypeUrl, names: readonly string[], after: number): SharedResponse {
-    const { cache } = this;
+  sotw(
+    typeUrl: ResourceTypeUrl,
+    names: readonly string[],
+    after: number,
+    read: ReadResource,
+  ): SharedResponse {
     let key = "";
-    for (const name of names) key += `${name}\u0000${cache.get(typeUrl, name)?.version}\n`;
+    for (const name of names) key += `${name}\u0000${read(name)?.version}\n`;
     return this.take(typeUrl, key, after, (stamp) => {
-      const resources = names.flatMap((name) => cache.get(typeUrl, name)?.any ?? []);
+      const resources = names.flatMap((name) => read(name)?.any ?? []);
       const bytes = this.options.envelopes.sotw
         .encode({ version_info: stamp.version, resources, type_url: typeUrl, nonce: stamp.nonce })
         .finish();
@@ -108,17 +117,18 @@ export class SharedResponses {
   }
 
   /**
-   * The delta response carrying the current resources of `names` (names without a resource are
-   * left out) and `removed`, newer than serial `after`.
+   * The delta response carrying the current resources of `names` as `read` gives them (names
+   * without a resource are left out) and `removed`, newer than serial `after`.
    */
   delta(
     typeUrl: ResourceTypeUrl,
     names: readonly string[],
     removed: readonly string[],
     after: number,
+    read: ReadResource,
   ): SharedResponse {
     const resources = names.flatMap((name) => {
-      const resource = this.cache.get(typeUrl, name);
+      const resource = read(name);
       return resource ? [{ name, version: resource.version, resource: resource.any }] : [];
     });
     // A state-of-the-world key never holds the separator \u0001: the two kinds never share.

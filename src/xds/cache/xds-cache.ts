@@ -1,3 +1,4 @@
+import type { ServiceFilter } from "../../model/service-filter.ts";
 import type { ResourceTypeUrl } from "../resources/resource-types.ts";
 
 /** One encoded resource: shared by every stream, never re-encoded for a stream. */
@@ -13,6 +14,20 @@ export interface EncodedResource {
 /** Names whose resource changed (new version, appeared or gone), by type. */
 export type CacheChanges = ReadonlyMap<ResourceTypeUrl, ReadonlySet<string>>;
 
+/**
+ * The services a node asked for in its metadata (`consul-services`, docs/architecture.md §4):
+ * the patterns, and their canonical text (sorted, each once), which nodes of one view share.
+ */
+export interface NodeView {
+  filter: ServiceFilter;
+  text: string;
+}
+
+/** The cache as the streams of one node view see it; closed by each stream that opened it. */
+export interface XdsCacheView extends StreamCache {
+  close(): void;
+}
+
 /** The name that stands for every resource of a type (xDS wildcard subscription). */
 export const WILDCARD = "*";
 
@@ -22,7 +37,7 @@ export const WILDCARD = "*";
  * change notices to wake the streams subscribed to what changed; and which names streams
  * subscribe to, so that only those are kept.
  */
-export interface XdsCache {
+export interface StreamCache {
   /** Whether the model has had its first full read (answers wait until then). */
   readonly ready: boolean;
   /** Resolves once the cache may answer. */
@@ -41,4 +56,14 @@ export interface XdsCache {
   release(typeUrl: ResourceTypeUrl, name: string): void;
   /** Subscribes to changes; returns the unsubscribe function. */
   subscribe(listener: (changes: CacheChanges) => void): () => void;
+}
+
+/** The whole cache: every exported service, and the views of nodes that ask for fewer. */
+export interface XdsCache extends StreamCache {
+  /**
+   * The cache as a node view sees it: only the view's services, told only of their changes,
+   * each response of the view encoded once for every stream of it. Kept until the last stream
+   * that opened it closes it.
+   */
+  openView(view: NodeView): XdsCacheView;
 }

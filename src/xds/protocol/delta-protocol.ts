@@ -79,10 +79,10 @@ class DeltaTypeState implements TypeProtocol<DeltaDiscoveryRequest> {
   }
 
   take(after: number): TakenResponse | undefined {
-    const { typeUrl, versionOf, allNames, responses } = this.context;
+    const { typeUrl, versionOf, allNames, responses, read } = this.context;
     const plan = this.subscription.takeResponse(versionOf, allNames);
     if (!plan) return undefined;
-    const response = responses.delta(typeUrl, plan.names, plan.removed, after);
+    const response = responses.delta(typeUrl, plan.names, plan.removed, after, read);
     this.last = response;
     return { response, changed: plan.names, removed: plan.removed };
   }

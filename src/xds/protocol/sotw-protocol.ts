@@ -68,10 +68,10 @@ class SotwTypeState implements TypeProtocol<DiscoveryRequest> {
   }
 
   take(after: number): TakenResponse | undefined {
-    const { typeUrl, versionOf, allNames, responses } = this.context;
+    const { typeUrl, versionOf, allNames, responses, read } = this.context;
     const taken = this.subscription.takeResponse(versionOf, allNames);
     if (!taken) return undefined;
-    const response = responses.sotw(typeUrl, taken.names, after);
+    const response = responses.sotw(typeUrl, taken.names, after, read);
     this.subscription.recordNonce(response.nonce);
     this.lastVersion = response.version;
     return { response, changed: taken.changed };

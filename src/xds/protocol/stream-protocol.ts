@@ -1,6 +1,7 @@
-import type { SharedResponse, SharedResponses } from "../cache/shared-responses.ts";
+import type { ReadResource, SharedResponse, SharedResponses } from "../cache/shared-responses.ts";
 import type { ResourceType } from "../resources/resource-type.ts";
 import type { ResourceTypeUrl } from "../resources/resource-types.ts";
+import type { ViewNode } from "./node-view.ts";
 import type { StreamMode } from "./stream-registry.ts";
 
 /**
@@ -12,7 +13,7 @@ import type { StreamMode } from "./stream-registry.ts";
 /** The fields of a request every xDS stream reads, state of the world and delta alike. */
 export interface RequestHead {
   type_url: string;
-  node?: { id?: string; cluster?: string } | null;
+  node?: ({ id?: string; cluster?: string } & ViewNode) | null;
   response_nonce: string;
   error_detail?: { code?: number; message?: string } | null;
 }
@@ -46,6 +47,8 @@ export interface TypeContext {
   responses: SharedResponses;
   /** Current version of a resource; undefined when it does not exist. */
   versionOf: (name: string) => string | undefined;
+  /** Current resource of a name, as the stream's node view has it. */
+  read: ReadResource;
   /** Every resource of the type (a wildcard's). */
   allNames: () => readonly string[];
   /** Told each name (`*`: the whole type) the stream starts or stops subscribing to. */

@@ -30,6 +30,8 @@ export interface StreamInfo {
   mode: StreamMode;
   /** ISO-8601 time the stream opened. */
   openedAt: string;
+  /** The services the node asked for (`consul-services`, canonical); "" for every service. */
+  view: string;
 }
 
 /** One open stream as `/debug/state` and the status page show it. */
@@ -43,6 +45,8 @@ export interface StreamSnapshot extends StreamInfo {
  */
 export interface StreamReporter {
   node(nodeId: string): void;
+  /** The node's view (`consul-services`), once its first request named one. */
+  view(text: string): void;
   subscribed(typeUrl: string, names: readonly string[]): void;
   sent(typeUrl: string, version: string, nonce: string): void;
   acked(typeUrl: string, version: string, nonce: string): void;
@@ -93,7 +97,7 @@ export class StreamRegistry {
   open(info: { peer: string; service: string; mode: StreamMode }): StreamReporter {
     const id = this.nextId++;
     const entry: StreamEntry = {
-      info: { id, nodeId: "unknown", openedAt: this.iso(), ...info },
+      info: { id, nodeId: "unknown", openedAt: this.iso(), view: "", ...info },
       types: new Map(),
     };
     this.streams.set(id, entry);
@@ -118,6 +122,10 @@ export class StreamRegistry {
       node: (nodeId) => {
         if (nodeId === entry.info.nodeId) return;
         entry.info.nodeId = nodeId;
+        this.emit(entry, "update");
+      },
+      view: (text) => {
+        entry.info.view = text;
         this.emit(entry, "update");
       },
       subscribed: (typeUrl, names) => {

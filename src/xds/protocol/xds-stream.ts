@@ -1,7 +1,13 @@
 import { status, type ServerDuplexStream, type StatusObject } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { SharedResponses } from "../cache/shared-responses.ts";
-import { WILDCARD, type CacheChanges, type XdsCache } from "../cache/xds-cache.ts";
+import {
+  WILDCARD,
+  type CacheChanges,
+  type StreamCache,
+  type XdsCache,
+  type XdsCacheView,
+} from "../cache/xds-cache.ts";
 import {
   isServedTypeUrl,
   RESOURCE_TYPES,
@@ -9,6 +15,7 @@ import {
   type ResourceTypeUrl,
 } from "../resources/resource-types.ts";
 import { cutClientText, FirstSeen, someNames } from "./client-text.ts";
+import { readNodeView } from "./node-view.ts";
 import type {
   RequestHead,
   RequestOutcome,
@@ -23,8 +30,8 @@ export interface StreamHooks {
   onRequest?: (kind: string, typeUrl: string) => void;
   onNack?: (nodeId: string, typeUrl: string, message: string) => void;
   onResponse?: (typeUrl: string, resourceCount: number) => void;
-  /** The stream broke a limit and was ended with an error status. */
-  onRefused?: (reason: "names") => void;
+  /** The stream broke a limit, or named a bad view, and was ended with an error status. */
+  onRefused?: (reason: "names" | "view") => void;
   /** Once per stream, however it ended. */
   onClose?: () => void;
 }
@@ -77,7 +84,9 @@ export function logStreamError(logger: Logger, node: string, error: StreamError)
  * replaced by newer ones; with one in flight, while blocked only names are recorded, so a slow
  * client gets only the newest (§5). A NACK is counted always and logged once per rejected
  * version; client text is cut (client-text.ts); a stream subscribing to more names than allowed
- * is ended with RESOURCE_EXHAUSTED.
+ * is ended with RESOURCE_EXHAUSTED. The first request fixes the node's view (node-view.ts): a
+ * node that asks for some services reads only those (docs/architecture.md §4); a malformed
+ * view ends the stream with INVALID_ARGUMENT.
  */
 export class XdsStream<Request extends RequestHead> {
   private readonly types = new Map<ResourceTypeUrl, TypeProtocol<Request>>();
@@ -92,7 +101,11 @@ export class XdsStream<Request extends RequestHead> {
   private overlong: string | undefined;
   private inFlight = false;
   private ended = false;
-  private readonly unsubscribe: () => void;
+  /** The whole cache, or the node's view of it once its first request named one. */
+  private cache: StreamCache;
+  private view: XdsCacheView | undefined;
+  private started = false;
+  private unsubscribe: (() => void) | undefined;
   /** Flushes in the next slice of writes, or at once when the server writes none in slices. */
   private readonly wake: () => void;
   private readonly nacksLogged = new FirstSeen();
@@ -100,9 +113,9 @@ export class XdsStream<Request extends RequestHead> {
 
   constructor(private readonly options: XdsStreamOptions<Request>) {
     const { call, cache, slices } = options;
+    this.cache = cache;
     const flush = (): void => this.flush();
     this.wake = slices ? () => slices.wake(flush) : flush;
-    this.unsubscribe = cache.subscribe((changes) => this.onCacheChanges(changes));
     call.on("data", (request: Request) => this.onRequest(request));
     call.on("end", () => this.close("graceful"));
     call.on("error", (error: StreamError) => {
@@ -130,6 +143,7 @@ export class XdsStream<Request extends RequestHead> {
     // A call ended here may still deliver what the client had sent: nothing more is taken.
     if (this.ended) return;
     const { hooks, reporter } = this.options;
+    if (!this.started && !this.start(request)) return;
     if (request.node?.id && !this.nodeNamed) {
       this.nodeNamed = true;
       this.nodeId = cutClientText(request.node.id);
@@ -156,11 +170,38 @@ export class XdsStream<Request extends RequestHead> {
     this.flush();
   }
 
+  /**
+   * Takes the view the first request's node asks for and follows its changes; false when the
+   * view is malformed and the stream was ended.
+   */
+  private start(request: Request): boolean {
+    this.started = true;
+    const view = readNodeView(request.node);
+    if (view && "error" in view) {
+      this.options.logger.warn(
+        { node: cutClientText(request.node?.id ?? "unknown") },
+        `xDS stream refused: ${view.error}`,
+      );
+      this.options.hooks?.onRefused?.("view");
+      this.close({ code: status.INVALID_ARGUMENT, details: view.error });
+      return false;
+    }
+    if (view) {
+      this.view = this.options.cache.openView(view);
+      this.cache = this.view;
+      this.options.reporter?.view(view.text);
+    }
+    this.unsubscribe = this.cache.subscribe((changes) => this.onCacheChanges(changes));
+    return true;
+  }
+
   private open(typeUrl: ResourceTypeUrl): TypeProtocol<Request> {
-    const { cache, responses } = this.options;
+    const { cache } = this;
+    const { responses } = this.options;
     const state = this.options.protocol.open(resourceType(typeUrl), {
       typeUrl,
       responses,
+      read: (name) => cache.get(typeUrl, name),
       versionOf: (name) => cache.get(typeUrl, name)?.version,
       allNames: () => cache.names(typeUrl),
       interest: {
@@ -230,8 +271,8 @@ export class XdsStream<Request extends RequestHead> {
 
   /** Sends what is pending for every type in the table's order, unless not ready, blocked or ended. */
   private flush(): void {
-    const { cache, hooks, logger, reporter } = this.options;
-    if (this.ended || this.inFlight || !cache.ready) return;
+    const { hooks, logger, reporter } = this.options;
+    if (this.ended || this.inFlight || !this.cache.ready) return;
     for (const type of RESOURCE_TYPES) {
       const state = this.types.get(type.typeUrl);
       if (!state?.hasPending) continue;
@@ -284,8 +325,9 @@ export class XdsStream<Request extends RequestHead> {
     if (ending === "graceful") this.options.call.end();
     // grpc-js ends a server call with the status of an "error" it is given.
     else if (ending !== "gone") this.options.call.emit("error", ending);
-    this.unsubscribe();
+    this.unsubscribe?.();
     for (const state of this.types.values()) state.close();
+    this.view?.close();
     this.options.hooks?.onClose?.();
     this.options.reporter?.closed();
     this.options.logger.debug({ node: this.nodeId }, "stream closed");

@@ -155,6 +155,7 @@ export const endpointType: ResourceType<typeof CLUSTER_LOAD_ASSIGNMENT_TYPE_URL>
   fullSet: false,
   dependents: [],
   names: (source) => source.exported.names(),
+  scope: (name) => ({ service: name }),
   build(source, name) {
     const present = source.exported.get(name)?.present === true;
     const value = toClusterLoadAssignment(

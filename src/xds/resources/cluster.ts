@@ -136,6 +136,7 @@ export const clusterType: ResourceType<typeof CLUSTER_TYPE_URL> = {
   fullSet: true,
   dependents: [{ typeUrl: CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, resend: true }],
   names: (source) => source.exported.names(),
+  scope: (name) => ({ service: name }),
   build(source, name) {
     const service = source.exported.get(name);
     return service && { value: toCluster(name, service.settings), exists: true };

@@ -20,6 +20,8 @@ export interface ExportedService {
   present: boolean;
   /** Values of the subset header's key among the instances (route-configuration.ts). */
   subsetValues: readonly string[];
+  /** Tags and meta it is exported by (kept while it has no instance). */
+  attributes: ServiceAttributes;
 }
 
 /** Most header routes a service gets; further values are reached through the default route. */
@@ -47,7 +49,6 @@ export interface ExportedServicesOptions {
 }
 
 interface Entry extends ExportedService {
-  attributes: ServiceAttributes;
   settingsKey: string;
   timer: NodeJS.Timeout | undefined;
 }

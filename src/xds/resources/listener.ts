@@ -242,6 +242,8 @@ export const listenerType: ResourceType<typeof LISTENER_TYPE_URL> = {
   fullSet: true,
   dependents: [{ typeUrl: ROUTE_CONFIGURATION_TYPE_URL, resend: false }],
   names: (source) => (source.gateway ? [GATEWAY_LISTENER_NAME] : []),
+  // The gateway listener only names the route configuration: the same in every view.
+  scope: (name) => (name === GATEWAY_LISTENER_NAME ? "all" : { service: serviceOfListener(name) }),
   build(source, name) {
     const { gateway, routeConfigName } = source;
     if (name === GATEWAY_LISTENER_NAME) {

@@ -1,6 +1,6 @@
 import type { DatacenterOrder } from "../../model/datacenter-priority.ts";
 import type { ServiceEndpoints } from "../../model/endpoint.ts";
-import type { ExportedServices } from "./exported-services.ts";
+import type { ExportedService } from "./exported-services.ts";
 
 /**
  * What an xDS resource type is, declared once per type (one module each: cluster.ts,
@@ -22,11 +22,20 @@ export interface GatewayOptions {
   zipkinCluster?: string | undefined;
 }
 
+/** The exported services a builder sees: all of them, or those of one node's view. */
+export interface ExportedSet {
+  /** The exported service of that name (present or in its grace period). */
+  get(name: string): ExportedService | undefined;
+  /** Every exported service name, sorted. */
+  names(): readonly string[];
+  all(): Iterable<ExportedService>;
+}
+
 /** What every type's names and builder read: the model, the exported services, the options. */
 export interface ResourceSource {
   /** A service's endpoints in the model. */
   endpoints(service: string): ServiceEndpoints | undefined;
-  readonly exported: ExportedServices;
+  readonly exported: ExportedSet;
   readonly routeConfigName: string;
   /** Where the gateway listener listens; no gateway listener when undefined. */
   readonly gateway: Omit<GatewayOptions, "routeConfigName"> | undefined;
@@ -52,6 +61,9 @@ export interface BuiltResource {
   /** False for a placeholder (the empty assignment of a cluster that has no service). */
   exists: boolean;
 }
+
+/** How a resource differs between node views (see {@link ResourceType.scope}). */
+export type ViewScope = { service: string } | "all" | "view";
 
 /** A type that depends on another: sent after it on an ADS stream (docs/architecture.md §4). */
 export interface Dependent {
@@ -91,6 +103,13 @@ export interface ResourceType<Url extends string = string> {
   readonly dependents: readonly Dependent[];
   /** Every resource of the type that exists: what a wildcard subscription gets. */
   names(source: ResourceSource): readonly string[];
+  /**
+   * How a resource differs between node views (docs/architecture.md §4): `service`, the one
+   * service's resource, the same in every view that holds the service and absent (or the empty
+   * placeholder) in the others; `all`, the same in every view; `view`, built from the view's
+   * services (encoded once per view).
+   */
+  scope(name: string): ViewScope;
   /** Builds the resource of that name; undefined when there is none. */
   build(source: ResourceSource, name: string): BuiltResource | undefined;
   /**

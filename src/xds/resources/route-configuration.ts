@@ -206,6 +206,7 @@ export const routeType: ResourceType<typeof ROUTE_CONFIGURATION_TYPE_URL> = {
   fullSet: false,
   dependents: [],
   names: (source) => [source.routeConfigName],
+  scope: () => "view",
   build(source, name) {
     if (name !== source.routeConfigName) return undefined;
     const { gateway, exported } = source;

@@ -51,8 +51,11 @@ export interface DiscoveryHooks {
   onResponse?: (typeUrl: string, resourceCount: number, mode: XdsMode) => void;
   onOpen?: (mode: XdsMode) => void;
   onClose?: (mode: XdsMode) => void;
-  /** A client refused: no token, a failed TLS handshake, or too many (or too long) names. */
-  onRefused?: (reason: "token" | "tls" | "names") => void;
+  /**
+   * A client refused: no token, a failed TLS handshake, too many (or too long) names, or a
+   * malformed view (`consul-services` node metadata).
+   */
+  onRefused?: (reason: "token" | "tls" | "names" | "view") => void;
   /** Once per response encoded; a response is shared by every stream that needs the same. */
   onResponseEncode?: (typeUrl: string) => void;
 }
