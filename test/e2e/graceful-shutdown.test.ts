@@ -44,6 +44,11 @@ for (const entry of ["source", "dist", "npm-start"] as const) {
         extraArgs: [`--gateway-port=${gatewayPort}`, "--gateway-host=127.0.0.1"],
       });
       stops.push(() => bridge.stop());
+      // Whatever a failed stop leaves behind (an orphan of npm) is killed, whatever the verdict.
+      stops.push(async () => {
+        for (const line of await processesMatching(`--http-port=${bridge.httpPort}`))
+          process.kill(Number(line.split(":")[0]), "SIGKILL");
+      });
       const backend = await nameServer("first");
       stops.push(() => void backend.server.close());
       const registered = await fetch(
