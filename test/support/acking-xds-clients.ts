@@ -2,9 +2,8 @@ import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from "../../src/xds/resources/cluste
 import {
   openDeltaXdsStream,
   openXdsStream,
+  type DecodedDeltaResponse,
   type DecodedResponse,
-  type DeltaXdsTestStream,
-  type XdsTestStream,
 } from "./xds-client.ts";
 
 /** Endpoints of each assignment a client holds: `ADDRESS:PORT` → health status, by cluster name. */
@@ -59,7 +58,11 @@ export function openAckingXdsClients(
 
   /** Reads and ACKs until the stream ends or the clients close; resolves then. */
   const pump = async <T>(
-    stream: XdsTestStream | DeltaXdsTestStream,
+    stream: {
+      next(timeoutMs: number): Promise<T>;
+      readonly ended: Promise<unknown>;
+      close(): void;
+    },
     handle: (response: T) => void,
   ): Promise<void> => {
     let ended = false;
@@ -68,7 +71,7 @@ export function openAckingXdsClients(
     while (open && !ended) {
       let response: T;
       try {
-        response = (await stream.next(1_000)) as T;
+        response = await stream.next(1_000);
       } catch {
         continue; // nothing new within a second: look again, unless the stream ended
       }
@@ -88,7 +91,7 @@ export function openAckingXdsClients(
     };
     stream.send(request);
     // EDS in state of the world may carry only the changed assignments (docs/architecture.md §4).
-    return pump<DecodedResponse>(stream, (response) => {
+    return pump(stream, (response) => {
       for (const assignment of response.assignments)
         views[index]!.set(assignment.cluster_name, endpointsOf(assignment));
       stream.send({
@@ -106,7 +109,7 @@ export function openAckingXdsClients(
       type_url: CLUSTER_LOAD_ASSIGNMENT_TYPE_URL,
       resource_names_subscribe: names,
     });
-    return pump<Awaited<ReturnType<DeltaXdsTestStream["next"]>>>(stream, (response) => {
+    return pump(stream, (response: DecodedDeltaResponse) => {
       response.resources.forEach((resource, i) =>
         views[index]!.set(response.names[i]!, endpointsOf(resource as unknown as Assignment)),
       );
