@@ -23,11 +23,16 @@ const TXN_MAX_OPS = 64;
  */
 function serviceOf(instance: CatalogInstance) {
   return {
-    ID: `${instance.service}-${instance.address}-${instance.port}`,
+    ID: catalogServiceId(instance),
     Service: instance.service,
     Address: instance.address,
     Port: instance.port,
   };
+}
+
+/** The service ID {@link catalogRegistration} gives an instance (`PUT /v1/catalog/deregister` names it). */
+export function catalogServiceId(instance: CatalogInstance): string {
+  return `${instance.service}-${instance.address}-${instance.port}`;
 }
 
 /** The instance's passing check, bound to its service ID; undefined without `withCheck`. */
