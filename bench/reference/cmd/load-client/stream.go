@@ -14,6 +14,7 @@ import (
 
 const (
 	adsMethod       = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources"
+	deltaMethod     = "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources"
 	assignmentType  = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
 	reconnectPause  = 100 * time.Millisecond
 	maxResponseSize = 512 << 20
@@ -31,10 +32,12 @@ type arrival struct {
 	minEndpoints int
 }
 
-// stream is one simulated Envoy: its own connection, one ADS stream, EDS by name.
+// stream is one simulated Envoy: its own connection, one ADS stream (state of the world, or
+// delta), EDS by name.
 type stream struct {
 	node  string
 	names []string
+	delta bool
 
 	mu         sync.Mutex
 	counts     map[string]int
@@ -44,8 +47,8 @@ type stream struct {
 	lastError  string
 }
 
-func newStream(node string, names []string) *stream {
-	return &stream{node: node, names: names, counts: make(map[string]int, len(names)), minNow: -1}
+func newStream(node string, names []string, delta bool) *stream {
+	return &stream{node: node, names: names, delta: delta, counts: make(map[string]int, len(names)), minNow: -1}
 }
 
 // run keeps the stream open until ctx ends, reconnecting after a pause when it breaks.
@@ -66,8 +69,12 @@ func (s *stream) run(ctx context.Context, target string) {
 		return
 	}
 	defer conn.Close()
+	session := s.session
+	if s.delta {
+		session = s.deltaSession
+	}
 	for ctx.Err() == nil {
-		if err := s.session(ctx, conn); err != nil && ctx.Err() == nil {
+		if err := session(ctx, conn); err != nil && ctx.Err() == nil {
 			s.fail(err)
 			time.Sleep(reconnectPause)
 		}
@@ -103,6 +110,35 @@ func (s *stream) session(ctx context.Context, conn *grpc.ClientConn) error {
 			TypeUrl:       assignmentType,
 			ResourceNames: s.names,
 		}
+		if err := call.SendMsg(ack); err != nil {
+			return err
+		}
+	}
+}
+
+// deltaSession subscribes once over DeltaAggregatedResources and ACKs every response with its
+// nonce until the stream breaks; a name the server says it removed (or does not have) counts 0.
+func (s *stream) deltaSession(ctx context.Context, conn *grpc.ClientConn) error {
+	call, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, deltaMethod, grpc.WaitForReady(true))
+	if err != nil {
+		return err
+	}
+	first := &discovery.DeltaDiscoveryRequest{
+		Node:                   &core.Node{Id: s.node, Cluster: "bench"},
+		TypeUrl:                assignmentType,
+		ResourceNamesSubscribe: s.names,
+	}
+	if err := call.SendMsg(first); err != nil {
+		return err
+	}
+	for {
+		response := parsedResponse{delta: true}
+		if err := call.RecvMsg(&response); err != nil {
+			return err
+		}
+		at := time.Now().UnixMicro()
+		s.record(at, &response)
+		ack := &discovery.DeltaDiscoveryRequest{TypeUrl: assignmentType, ResponseNonce: response.nonce}
 		if err := call.SendMsg(ack); err != nil {
 			return err
 		}

@@ -8,10 +8,12 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// parsedResponse is what the client keeps of a DiscoveryResponse: it is read straight from the
-// wire bytes, without decoding the assignments into objects, so the client spends little CPU
-// on the same cores as the server it measures.
+// parsedResponse is what the client keeps of a DiscoveryResponse (or, with delta set before
+// receiving, a DeltaDiscoveryResponse): it is read straight from the wire bytes, without
+// decoding the assignments into objects, so the client spends little CPU on the same cores as
+// the server it measures.
 type parsedResponse struct {
+	delta     bool
 	version   string
 	nonce     string
 	size      int
@@ -47,6 +49,9 @@ func (wireCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	} else {
 		bytes = data.Materialize()
 	}
+	if response.delta {
+		return parseDeltaResponse(bytes, response)
+	}
 	return parseDiscoveryResponse(bytes, response)
 }
 
@@ -56,6 +61,10 @@ const (
 	responseVersion     = 1
 	responseResources   = 2
 	responseNonce       = 5
+	deltaResources      = 2
+	deltaNonce          = 5
+	deltaRemoved        = 6
+	resourceBody        = 2
 	anyValue            = 2
 	assignmentName      = 1
 	assignmentEndpoints = 2
@@ -87,6 +96,34 @@ func parseDiscoveryResponse(b []byte, into *parsedResponse) error {
 				name, count, err := countEndpoints(value)
 				into.endpoints[name] = count
 				return err
+			})
+		}
+		return nil
+	})
+}
+
+func parseDeltaResponse(b []byte, into *parsedResponse) error {
+	into.size = len(b)
+	into.endpoints = map[string]int{}
+	return eachField(b, func(number protowire.Number, value []byte) error {
+		switch number {
+		case deltaNonce:
+			into.nonce = string(value)
+		case deltaRemoved:
+			into.endpoints[string(value)] = 0
+		case deltaResources:
+			return eachField(value, func(number protowire.Number, value []byte) error {
+				if number != resourceBody {
+					return nil
+				}
+				return eachField(value, func(number protowire.Number, value []byte) error {
+					if number != anyValue {
+						return nil
+					}
+					name, count, err := countEndpoints(value)
+					into.endpoints[name] = count
+					return err
+				})
 			})
 		}
 		return nil
