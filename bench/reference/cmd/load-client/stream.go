@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
 )
 
 const (
@@ -69,77 +70,51 @@ func (s *stream) run(ctx context.Context, target string) {
 		return
 	}
 	defer conn.Close()
-	session := s.session
-	if s.delta {
-		session = s.deltaSession
-	}
 	for ctx.Err() == nil {
-		if err := session(ctx, conn); err != nil && ctx.Err() == nil {
+		if err := s.session(ctx, conn); err != nil && ctx.Err() == nil {
 			s.fail(err)
 			time.Sleep(reconnectPause)
 		}
 	}
 }
 
-// session subscribes once and ACKs every response until the stream breaks.
+// session subscribes once and ACKs every response until the stream breaks. The node is sent on
+// the first request only, as Envoy does with set_node_on_first_message_only. In delta a
+// response is ACKed by its nonce alone, and a name the server says it removed (or does not
+// have) counts 0.
 func (s *stream) session(ctx context.Context, conn *grpc.ClientConn) error {
-	call, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, adsMethod, grpc.WaitForReady(true))
-	if err != nil {
-		return err
-	}
-	first := &discovery.DiscoveryRequest{
-		Node:          &core.Node{Id: s.node, Cluster: "bench"},
-		TypeUrl:       assignmentType,
-		ResourceNames: s.names,
-	}
-	if err := call.SendMsg(first); err != nil {
-		return err
-	}
-	for {
-		var response parsedResponse
-		if err := call.RecvMsg(&response); err != nil {
-			return err
-		}
-		at := time.Now().UnixMicro()
-		s.record(at, &response)
-		// The node is sent on the first request only, as Envoy does with
-		// set_node_on_first_message_only.
-		ack := &discovery.DiscoveryRequest{
+	node := &core.Node{Id: s.node, Cluster: "bench"}
+	method := adsMethod
+	var first proto.Message = &discovery.DiscoveryRequest{Node: node, TypeUrl: assignmentType, ResourceNames: s.names}
+	ack := func(response *parsedResponse) proto.Message {
+		return &discovery.DiscoveryRequest{
 			VersionInfo:   response.version,
 			ResponseNonce: response.nonce,
 			TypeUrl:       assignmentType,
 			ResourceNames: s.names,
 		}
-		if err := call.SendMsg(ack); err != nil {
-			return err
+	}
+	if s.delta {
+		method = deltaMethod
+		first = &discovery.DeltaDiscoveryRequest{Node: node, TypeUrl: assignmentType, ResourceNamesSubscribe: s.names}
+		ack = func(response *parsedResponse) proto.Message {
+			return &discovery.DeltaDiscoveryRequest{TypeUrl: assignmentType, ResponseNonce: response.nonce}
 		}
 	}
-}
-
-// deltaSession subscribes once over DeltaAggregatedResources and ACKs every response with its
-// nonce until the stream breaks; a name the server says it removed (or does not have) counts 0.
-func (s *stream) deltaSession(ctx context.Context, conn *grpc.ClientConn) error {
-	call, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, deltaMethod, grpc.WaitForReady(true))
+	call, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, method, grpc.WaitForReady(true))
 	if err != nil {
 		return err
-	}
-	first := &discovery.DeltaDiscoveryRequest{
-		Node:                   &core.Node{Id: s.node, Cluster: "bench"},
-		TypeUrl:                assignmentType,
-		ResourceNamesSubscribe: s.names,
 	}
 	if err := call.SendMsg(first); err != nil {
 		return err
 	}
 	for {
-		response := parsedResponse{delta: true}
+		response := parsedResponse{delta: s.delta}
 		if err := call.RecvMsg(&response); err != nil {
 			return err
 		}
-		at := time.Now().UnixMicro()
-		s.record(at, &response)
-		ack := &discovery.DeltaDiscoveryRequest{TypeUrl: assignmentType, ResponseNonce: response.nonce}
-		if err := call.SendMsg(ack); err != nil {
+		s.record(time.Now().UnixMicro(), &response)
+		if err := call.SendMsg(ack(&response)); err != nil {
 			return err
 		}
 	}

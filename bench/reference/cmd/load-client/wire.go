@@ -89,19 +89,14 @@ func parseDiscoveryResponse(b []byte, into *parsedResponse) error {
 		case responseNonce:
 			into.nonce = string(value)
 		case responseResources:
-			return eachField(value, func(number protowire.Number, value []byte) error {
-				if number != anyValue {
-					return nil
-				}
-				name, count, err := countEndpoints(value)
-				into.endpoints[name] = count
-				return err
-			})
+			return readAssignment(value, into.endpoints)
 		}
 		return nil
 	})
 }
 
+// parseDeltaResponse reads a DeltaDiscoveryResponse: its nonce, its resources' assignments, and
+// its removed names (0 endpoints each).
 func parseDeltaResponse(b []byte, into *parsedResponse) error {
 	into.size = len(b)
 	into.endpoints = map[string]int{}
@@ -116,17 +111,22 @@ func parseDeltaResponse(b []byte, into *parsedResponse) error {
 				if number != resourceBody {
 					return nil
 				}
-				return eachField(value, func(number protowire.Number, value []byte) error {
-					if number != anyValue {
-						return nil
-					}
-					name, count, err := countEndpoints(value)
-					into.endpoints[name] = count
-					return err
-				})
+				return readAssignment(value, into.endpoints)
 			})
 		}
 		return nil
+	})
+}
+
+// readAssignment counts the endpoints of the ClusterLoadAssignment in a google.protobuf.Any.
+func readAssignment(b []byte, endpoints map[string]int) error {
+	return eachField(b, func(number protowire.Number, value []byte) error {
+		if number != anyValue {
+			return nil
+		}
+		name, count, err := countEndpoints(value)
+		endpoints[name] = count
+		return err
 	})
 }
 
