@@ -54,7 +54,7 @@ export async function measureStreamFlips(
   }
 }
 
-/** One new service seen by many state-of-the-world streams subscribed to every service. */
+/** One new service seen by many streams subscribed to every service. */
 export interface NewServiceResult {
   /** Registration sent → the last stream has the new service's endpoints. */
   allMs: number;
@@ -63,19 +63,22 @@ export interface NewServiceResult {
 }
 
 /**
- * `streams` load-client streams (state of the world) subscribed by name to every service and to
- * the next one, not registered yet (an empty assignment); then that service registered.
+ * `streams` load-client streams (state of the world, or delta) subscribed by name to every
+ * service and to the next one, not registered yet (an empty assignment in state of the world,
+ * removed in delta: 0 endpoints either way); then that service registered.
  */
 export async function measureNewService(
   stack: ChecksStack,
   programs: GoPrograms,
   streams: number,
+  delta: boolean,
 ): Promise<NewServiceResult> {
   const { catalog, bridge } = stack;
   const client = await startLoadClient(programs.loadClient, {
     xdsPort: bridge.xdsPort,
     streams,
     resourcePattern: { pattern: "svc-%d", count: catalog.services.length + 1 },
+    delta,
   });
   try {
     if (!(await client.waitAll(0, TIMEOUT_MS)).ok) throw new Error("streams lack services");

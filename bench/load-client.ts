@@ -13,6 +13,8 @@ export interface LoadClientOptions {
   resourcePattern?: { pattern: string; count: number };
   /** Endpoints counted: all (default), or only those whose health status lets them serve. */
   count?: "all" | "healthy";
+  /** Incremental xDS (DeltaAggregatedResources) instead of state of the world. */
+  delta?: boolean;
 }
 
 /** One response as a stream got it: Unix time (ms), size, and the least endpoint count after it. */
@@ -30,7 +32,7 @@ export interface StreamRecord {
   lastError?: string;
 }
 
-/** The Go load client (bench/reference/cmd/load-client) running N ADS streams. */
+/** The Go load client (bench/reference/cmd/load-client) running N ADS streams (SotW or delta). */
 export interface LoadClient {
   readonly pid: number;
   /** Unix time (ms) at which all streams had been launched. */
@@ -67,6 +69,7 @@ export async function startLoadClient(
       `-resource-count=${options.resourcePattern.count}`,
     );
   if (options.count) args.push(`-count=${options.count}`);
+  if (options.delta) args.push("-delta");
   const process = startProcess(binary, args, { stdio: ["pipe", "pipe", "pipe"] });
   keepAlive(process.child);
   const lines = jsonLineQueue(process.child.stdout!, once(process.child, "exit"), process.output);

@@ -2,6 +2,7 @@ import { measureChurn, type ChurnResult } from "./check-churn.ts";
 import { measureFlips, type FlipResult } from "./check-flips.ts";
 import { measureNewService, measureStreamFlips, type NewServiceResult } from "./check-streams.ts";
 import { startChecksStack } from "./checks-stack.ts";
+import { measureEnvoyViews, type EnvoyViewsResult } from "./envoy-views.ts";
 import type { GoPrograms } from "./go-programs.ts";
 import type { BenchSizes } from "./options.ts";
 import { peakRssBytes } from "./proc-stats.ts";
@@ -22,6 +23,8 @@ interface SizeResult {
   churn: ChurnResult;
   streamFlipsMs: number[];
   newService: NewServiceResult;
+  deltaNewService: NewServiceResult;
+  envoyViews: EnvoyViewsResult;
 }
 
 /** One figure of the table: how to read it from a size's result, and its absolute target. */
@@ -101,7 +104,19 @@ async function measureSize(
       sizes.scaleChecksStreams,
       sizes.scaleChecksStreamFlips,
     );
-    const newService = await measureNewService(stack, programs, sizes.scaleChecksSotwStreams);
+    const newService = await measureNewService(
+      stack,
+      programs,
+      sizes.scaleChecksSotwStreams,
+      false,
+    );
+    const deltaNewService = await measureNewService(
+      stack,
+      programs,
+      sizes.scaleChecksSotwStreams,
+      true,
+    );
+    const envoyViews = await measureEnvoyViews(stack);
     return {
       services,
       readyMs: stack.readyMs,
@@ -111,6 +126,8 @@ async function measureSize(
       churn,
       streamFlipsMs,
       newService,
+      deltaNewService,
+      envoyViews,
     };
   } finally {
     await stack.stop();
@@ -122,8 +139,6 @@ function figures(sizes: BenchSizes): FigureSpec[] {
   const churn = `churn ${sizes.scaleChecksChurnSeconds} s (50 flips/s, 5 registrations/s)`;
   const streams = sizes.scaleChecksStreams.toLocaleString("en");
   const sotw = sizes.scaleChecksSotwStreams;
-  // Not measured: Envoy's own RSS holding the full catalog. Every Envoy is sent every service
-  // until per-node views exist; the row comes with them.
   return [
     {
       id: "ready",
@@ -240,15 +255,51 @@ function figures(sizes: BenchSizes): FigureSpec[] {
       label: `one new service → all ${sotw} SotW streams (every service) have it`,
       unit: "ms",
       value: (r) => r.newService.allMs,
-      note:
-        "the Go load client speaks state of the world only: delta is not measured; each " +
-        "stream subscribes by name to every service and the new one",
+      note: "each stream subscribes to EDS by name: every service and the new one",
     },
     {
       id: "sotw.new-service.bytes",
       label: `one new service: bytes per SotW stream (${sotw} streams)`,
       unit: "KB",
       value: (r) => r.newService.bytesPerStream / 1024,
+    },
+    {
+      id: "delta.new-service.ms",
+      label: `one new service → all ${sotw} delta streams (every service) have it`,
+      unit: "ms",
+      value: (r) => r.deltaNewService.allMs,
+      note: "the same, over DeltaAggregatedResources, after the SotW row's service",
+    },
+    {
+      id: "delta.new-service.bytes",
+      label: `one new service: bytes per delta stream (${sotw} streams)`,
+      unit: "KB",
+      value: (r) => r.deltaNewService.bytesPerStream / 1024,
+    },
+    {
+      id: "envoy.full.rss",
+      label: "Envoy RSS holding every service (no view)",
+      unit: "MB",
+      value: (r) => r.envoyViews.full.rssBytes / MB,
+      note: "the shipped envoy.yaml; RSS once every cluster has its assignment (none warming)",
+    },
+    {
+      id: "envoy.full.clusters",
+      label: "Envoy clusters holding every service (no view)",
+      unit: "count",
+      value: (r) => r.envoyViews.full.clusters,
+    },
+    {
+      id: "envoy.view.rss",
+      label: "Envoy RSS with a 10-service view (node metadata consul-services)",
+      unit: "MB",
+      value: (r) => r.envoyViews.view.rssBytes / MB,
+    },
+    {
+      id: "envoy.view.clusters",
+      label: "Envoy clusters with a 10-service view",
+      unit: "count",
+      value: (r) => r.envoyViews.view.clusters,
     },
   ];
 }

@@ -71,6 +71,8 @@ export interface EnvoyResponse {
 
 /** A real Envoy running envoy-static.yaml (or a given bootstrap) on free loopback ports. */
 export interface EnvoyProxy {
+  /** Process id (for its memory and CPU in /proc). */
+  readonly pid: number;
   readonly adminPort: number;
   readonly listenerPort: number;
   readonly nodeId: string;
@@ -210,6 +212,7 @@ function createProxy(
 
   return {
     ...fields,
+    pid: process.child.pid ?? -1,
     admin,
     stats,
     request: (path, headers = {}, timeoutMs = 5_000) =>

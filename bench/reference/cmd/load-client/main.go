@@ -1,7 +1,7 @@
-// Command load-client opens many ADS streams to an xDS server, each subscribed by name to
-// ClusterLoadAssignments, ACKs every response with its version and nonce as Envoy does, and
-// records when each response arrived, its size, and the smallest endpoint count among the
-// stream's resources after it. It measures the bridge and the reference servers alike.
+// Command load-client opens many ADS streams to an xDS server (state of the world, or delta
+// with -delta), each subscribed by name to ClusterLoadAssignments, ACKs every response as Envoy
+// does, and records when each response arrived, its size, and the smallest endpoint count
+// among the stream's resources after it. It measures the bridge and the reference servers alike.
 //
 // It prints {"event":"started","startedAtUs":N,"streams":N} (Unix microseconds) once every
 // stream has been launched, then answers JSON commands read line by line on stdin, one JSON line each on stdout:
@@ -33,6 +33,7 @@ func main() {
 	pattern := flag.String("resource-pattern", "", "with -resource-count, names made with fmt (e.g. svc-%d, numbered from 0)")
 	count := flag.Int("resource-count", 0, "how many names -resource-pattern makes")
 	nodePrefix := flag.String("node-prefix", "load", "node ids are PREFIX-INDEX")
+	delta := flag.Bool("delta", false, "incremental xDS (DeltaAggregatedResources) instead of state of the world")
 	counting := flag.String("count", "all", "endpoints counted: all, or healthy (health status not UNHEALTHY, DRAINING or TIMEOUT)")
 	flag.Parse()
 	healthyOnly = *counting == "healthy"
@@ -54,7 +55,7 @@ func main() {
 	defer cancel()
 	all := make([]*stream, *streams)
 	for i := range all {
-		all[i] = newStream(fmt.Sprintf("%s-%d", *nodePrefix, i), names)
+		all[i] = newStream(fmt.Sprintf("%s-%d", *nodePrefix, i), names, *delta)
 	}
 	startedAt := time.Now().UnixMicro()
 	for _, s := range all {

@@ -10,10 +10,12 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
 )
 
 const (
 	adsMethod       = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources"
+	deltaMethod     = "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources"
 	assignmentType  = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
 	reconnectPause  = 100 * time.Millisecond
 	maxResponseSize = 512 << 20
@@ -31,10 +33,12 @@ type arrival struct {
 	minEndpoints int
 }
 
-// stream is one simulated Envoy: its own connection, one ADS stream, EDS by name.
+// stream is one simulated Envoy: its own connection, one ADS stream (state of the world, or
+// delta), EDS by name.
 type stream struct {
 	node  string
 	names []string
+	delta bool
 
 	mu         sync.Mutex
 	counts     map[string]int
@@ -44,8 +48,8 @@ type stream struct {
 	lastError  string
 }
 
-func newStream(node string, names []string) *stream {
-	return &stream{node: node, names: names, counts: make(map[string]int, len(names)), minNow: -1}
+func newStream(node string, names []string, delta bool) *stream {
+	return &stream{node: node, names: names, delta: delta, counts: make(map[string]int, len(names)), minNow: -1}
 }
 
 // run keeps the stream open until ctx ends, reconnecting after a pause when it breaks.
@@ -74,36 +78,43 @@ func (s *stream) run(ctx context.Context, target string) {
 	}
 }
 
-// session subscribes once and ACKs every response until the stream breaks.
+// session subscribes once and ACKs every response until the stream breaks. The node is sent on
+// the first request only, as Envoy does with set_node_on_first_message_only. In delta a
+// response is ACKed by its nonce alone, and a name the server says it removed (or does not
+// have) counts 0.
 func (s *stream) session(ctx context.Context, conn *grpc.ClientConn) error {
-	call, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, adsMethod, grpc.WaitForReady(true))
-	if err != nil {
-		return err
-	}
-	first := &discovery.DiscoveryRequest{
-		Node:          &core.Node{Id: s.node, Cluster: "bench"},
-		TypeUrl:       assignmentType,
-		ResourceNames: s.names,
-	}
-	if err := call.SendMsg(first); err != nil {
-		return err
-	}
-	for {
-		var response parsedResponse
-		if err := call.RecvMsg(&response); err != nil {
-			return err
-		}
-		at := time.Now().UnixMicro()
-		s.record(at, &response)
-		// The node is sent on the first request only, as Envoy does with
-		// set_node_on_first_message_only.
-		ack := &discovery.DiscoveryRequest{
+	node := &core.Node{Id: s.node, Cluster: "bench"}
+	method := adsMethod
+	var first proto.Message = &discovery.DiscoveryRequest{Node: node, TypeUrl: assignmentType, ResourceNames: s.names}
+	ack := func(response *parsedResponse) proto.Message {
+		return &discovery.DiscoveryRequest{
 			VersionInfo:   response.version,
 			ResponseNonce: response.nonce,
 			TypeUrl:       assignmentType,
 			ResourceNames: s.names,
 		}
-		if err := call.SendMsg(ack); err != nil {
+	}
+	if s.delta {
+		method = deltaMethod
+		first = &discovery.DeltaDiscoveryRequest{Node: node, TypeUrl: assignmentType, ResourceNamesSubscribe: s.names}
+		ack = func(response *parsedResponse) proto.Message {
+			return &discovery.DeltaDiscoveryRequest{TypeUrl: assignmentType, ResponseNonce: response.nonce}
+		}
+	}
+	call, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, method, grpc.WaitForReady(true))
+	if err != nil {
+		return err
+	}
+	if err := call.SendMsg(first); err != nil {
+		return err
+	}
+	for {
+		response := parsedResponse{delta: s.delta}
+		if err := call.RecvMsg(&response); err != nil {
+			return err
+		}
+		s.record(time.Now().UnixMicro(), &response)
+		if err := call.SendMsg(ack(&response)); err != nil {
 			return err
 		}
 	}

@@ -8,10 +8,12 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// parsedResponse is what the client keeps of a DiscoveryResponse: it is read straight from the
-// wire bytes, without decoding the assignments into objects, so the client spends little CPU
-// on the same cores as the server it measures.
+// parsedResponse is what the client keeps of a DiscoveryResponse (or, with delta set before
+// receiving, a DeltaDiscoveryResponse): it is read straight from the wire bytes, without
+// decoding the assignments into objects, so the client spends little CPU on the same cores as
+// the server it measures.
 type parsedResponse struct {
+	delta     bool
 	version   string
 	nonce     string
 	size      int
@@ -47,6 +49,9 @@ func (wireCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	} else {
 		bytes = data.Materialize()
 	}
+	if response.delta {
+		return parseDeltaResponse(bytes, response)
+	}
 	return parseDiscoveryResponse(bytes, response)
 }
 
@@ -56,6 +61,10 @@ const (
 	responseVersion     = 1
 	responseResources   = 2
 	responseNonce       = 5
+	deltaResources      = 2
+	deltaNonce          = 5
+	deltaRemoved        = 6
+	resourceBody        = 2
 	anyValue            = 2
 	assignmentName      = 1
 	assignmentEndpoints = 2
@@ -80,16 +89,44 @@ func parseDiscoveryResponse(b []byte, into *parsedResponse) error {
 		case responseNonce:
 			into.nonce = string(value)
 		case responseResources:
+			return readAssignment(value, into.endpoints)
+		}
+		return nil
+	})
+}
+
+// parseDeltaResponse reads a DeltaDiscoveryResponse: its nonce, its resources' assignments, and
+// its removed names (0 endpoints each).
+func parseDeltaResponse(b []byte, into *parsedResponse) error {
+	into.size = len(b)
+	into.endpoints = map[string]int{}
+	return eachField(b, func(number protowire.Number, value []byte) error {
+		switch number {
+		case deltaNonce:
+			into.nonce = string(value)
+		case deltaRemoved:
+			into.endpoints[string(value)] = 0
+		case deltaResources:
 			return eachField(value, func(number protowire.Number, value []byte) error {
-				if number != anyValue {
+				if number != resourceBody {
 					return nil
 				}
-				name, count, err := countEndpoints(value)
-				into.endpoints[name] = count
-				return err
+				return readAssignment(value, into.endpoints)
 			})
 		}
 		return nil
+	})
+}
+
+// readAssignment counts the endpoints of the ClusterLoadAssignment in a google.protobuf.Any.
+func readAssignment(b []byte, endpoints map[string]int) error {
+	return eachField(b, func(number protowire.Number, value []byte) error {
+		if number != anyValue {
+			return nil
+		}
+		name, count, err := countEndpoints(value)
+		endpoints[name] = count
+		return err
 	})
 }
 
