@@ -1,10 +1,11 @@
 import pino, { stdSerializers, type DestinationStream, type Logger } from "pino";
 import pretty from "pino-pretty";
+import type { LogFormat } from "../config/config.ts";
 
 /** Options of {@link createLogger}. */
 export interface LoggerOptions {
   /** `pretty`: one readable, coloured line per event (pino-pretty); `json` (default): JSON lines. */
-  format?: "pretty" | "json";
+  format?: LogFormat;
   /** Where JSON lines go instead of stdout (tests use an in-memory sink). */
   destination?: DestinationStream;
 }
