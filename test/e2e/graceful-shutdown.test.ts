@@ -116,3 +116,25 @@ for (const entry of ["source", "dist", "npm-start"] as const) {
     });
   });
 }
+
+// Ctrl-C in a terminal: SIGINT takes the same graceful path as SIGTERM.
+describe("SIGINT to the bridge (Ctrl-C in a terminal)", () => {
+  const stops: (() => Promise<void>)[] = [];
+  after(async () => {
+    for (const stop of stops.reverse()) await stop();
+  });
+
+  test("stops it gracefully: logged, exit 0, no process left", async () => {
+    const consul = await startConsul();
+    stops.push(() => consul.stop());
+    const bridge = await startBridgeProcess({ consulAddress: consul.address });
+    stops.push(() => bridge.stop());
+    const exit = await bridge.signal("SIGINT");
+    assert.equal(exit.signal, null, bridge.output());
+    assert.equal(exit.code, 0, bridge.output());
+    const log = bridge.output();
+    assert.match(log, /"signal":"SIGINT"/);
+    assert.match(log, /"msg":"stopped"/);
+    assert.deepEqual(await processesMatching(`--http-port=${bridge.httpPort}`), []);
+  });
+});

@@ -3,7 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { startBridgeProcess, type BridgeProcess } from "../support/bridge-process.ts";
 import { startConsul, type ConsulAgent } from "../support/consul-agent.ts";
 import { waitFor } from "../support/wait-for.ts";
-import { openXdsStream } from "../support/xds-client.ts";
+import { openXdsStream, viewMetadata } from "../support/xds-client.ts";
 
 const CLA = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
 
@@ -20,6 +20,7 @@ interface State {
     nodeId: string;
     service: string;
     mode: string;
+    view: string;
     types: {
       typeUrl: string;
       subscriptions: string[];
@@ -134,5 +135,33 @@ describe("GET /debug/state and /metrics", () => {
     await waitFor(async () => (await state()).streams.length === 0, {
       description: "the closed stream leaves /debug/state",
     });
+  });
+  test("shows each stream's view, in /debug/state and on the status page", async () => {
+    const shim = await fetch(`${bridge.url}/edsservice/register?endpoint=127.0.0.1:3&service=api`);
+    assert.equal(shim.status, 200);
+    const viewed = openXdsStream(bridge.xdsPort);
+    const everything = openXdsStream(bridge.xdsPort);
+    try {
+      const node = { id: "envoy-viewed", metadata: viewMetadata(["api", "tag:edge"]) };
+      viewed.send({ node, type_url: CLA, resource_names: ["api"] });
+      everything.send({ node: { id: "envoy-everything" }, type_url: CLA, resource_names: ["api"] });
+      await Promise.all([viewed.next(), everything.next()]);
+      const streams = await waitFor(
+        async () => {
+          const s = await state();
+          return s.streams.length === 2 && s.streams;
+        },
+        { description: "both streams in /debug/state" },
+      );
+      const viewOf = (id: string) => streams.find((x) => x.nodeId === id)?.view;
+      assert.equal(viewOf("envoy-viewed"), "api,tag:edge");
+      assert.equal(viewOf("envoy-everything"), "", "a node without a view is served everything");
+      const page = await (await fetch(`${bridge.url}/`)).text();
+      assert.match(page, /envoy-viewed[\s\S]*?<code>api,tag:edge<\/code>/);
+      assert.match(page, /envoy-everything[\s\S]*?all services/);
+    } finally {
+      viewed.close();
+      everything.close();
+    }
   });
 });
