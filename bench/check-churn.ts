@@ -20,6 +20,8 @@ const WATCHED_SHARE = 10;
 /** Writes in flight at once: well within the agent's 16 connections per client. */
 const WRITE_CONCURRENCY = 4;
 const TICK_MS = 10;
+/** The hosts are counted again this long after the end, once every comparison has run. */
+const SETTLED_MS = 3_000;
 
 /** The churn's outcome. */
 export interface ChurnResult {
@@ -29,6 +31,8 @@ export interface ChurnResult {
   bridgeCpuPercent: number;
   /** Hosts of the watched service whose presence or health differ between Envoy and Consul. */
   mismatches: number;
+  /** The same, {@link SETTLED_MS} later. */
+  mismatchesSettled: number;
   /** Rates Consul took: writes sent over the time until the last one was done. */
   flipsPerSecond: number;
   registrationsPerSecond: number;
@@ -82,10 +86,13 @@ export async function measureChurn(stack: ChecksStack, seconds: number): Promise
   const lastFlipMs = performance.now() - sentAt;
   const wall = (performance.now() - started) / 1000;
   const cpu = (await cpuSeconds(bridge.pid)) - cpuBefore;
+  const atEnd = await mismatches(stack);
+  await sleep(SETTLED_MS);
   return {
     lastFlipMs,
     bridgeCpuPercent: (cpu / wall) * 100,
-    mismatches: await mismatches(stack),
+    mismatches: atEnd,
+    mismatchesSettled: await mismatches(stack),
     flipsPerSecond: flips / written,
     registrationsPerSecond: registrations / written,
   };

@@ -22,6 +22,8 @@ export interface BenchSizes {
   scaleChecksInstances: number;
   /** scale-checks: isolated check flips measured each way. */
   scaleChecksFlips: number;
+  /** scale-checks: quiet time before the flips, whose CPU is subtracted from theirs. */
+  scaleChecksIdleMs: number;
   /** scale-checks: seconds of churn (50 flips/s, 5 registrations/s). */
   scaleChecksChurnSeconds: number;
   /** scale-checks: load-client streams on the flipped service, and the flips they measure. */
@@ -48,6 +50,7 @@ export const FULL: BenchSizes = {
   scaleChecksServices: [500, 5_000],
   scaleChecksInstances: 15,
   scaleChecksFlips: 20,
+  scaleChecksIdleMs: 5_000,
   scaleChecksChurnSeconds: 300,
   scaleChecksStreams: 1_000,
   scaleChecksStreamFlips: 10,
@@ -70,6 +73,7 @@ export const QUICK: BenchSizes = {
   scaleChecksServices: [20, 40],
   scaleChecksInstances: 3,
   scaleChecksFlips: 2,
+  scaleChecksIdleMs: 500,
   scaleChecksChurnSeconds: 3,
   scaleChecksStreams: 10,
   scaleChecksStreamFlips: 2,

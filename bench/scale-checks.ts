@@ -94,7 +94,7 @@ async function measureSize(
 ): Promise<SizeResult> {
   const stack = await startChecksStack(services, sizes.scaleChecksInstances);
   try {
-    const flips = await measureFlips(stack, sizes.scaleChecksFlips);
+    const flips = await measureFlips(stack, sizes.scaleChecksFlips, sizes.scaleChecksIdleMs);
     const churn = await measureChurn(stack, sizes.scaleChecksChurnSeconds);
     // Peak through sync, flips and churn, before the many-stream rows add their own clients.
     const peak = await peakRssBytes(stack.bridge.pid);
@@ -169,7 +169,7 @@ function figures(sizes: BenchSizes): FigureSpec[] {
     },
     {
       id: "flip.bridge-cpu",
-      label: "bridge CPU per change",
+      label: "bridge CPU per change (its idle CPU subtracted)",
       unit: "ms",
       value: (r) => r.flips.bridgeCpuMsPerChange,
       limit: 10,
@@ -177,12 +177,26 @@ function figures(sizes: BenchSizes): FigureSpec[] {
     },
     {
       id: "flip.consul-cpu",
-      label: "Consul CPU per change (its write included)",
+      label: "Consul CPU per change (its write included, its idle CPU subtracted)",
       unit: "ms",
       value: (r) => r.flips.consulCpuMsPerChange,
       limit: 20,
       flat: true,
-      note: "Consul's CPU over the flips / flips: serving the bridge's reads and applying the write",
+      note:
+        "(CPU over the flips − CPU at rest over as long, measured just before them) / flips: " +
+        "serving the bridge's reads and applying the write",
+    },
+    {
+      id: "flip.consul-idle",
+      label: "Consul CPU at rest, ms per second",
+      unit: "ms",
+      value: (r) => r.flips.consulIdleCpuMsPerSecond,
+    },
+    {
+      id: "flip.bridge-idle",
+      label: "bridge CPU at rest, ms per second",
+      unit: "ms",
+      value: (r) => r.flips.bridgeIdleCpuMsPerSecond,
     },
     {
       id: "flip.bytes",
@@ -223,6 +237,16 @@ function figures(sizes: BenchSizes): FigureSpec[] {
       unit: "count",
       value: (r) => r.churn.mismatches,
       limit: 0,
+    },
+    {
+      id: "churn.mismatches-settled",
+      label: `${churn}: Envoy hosts differing from Consul 3 s after the end`,
+      unit: "count",
+      value: (r) => r.churn.mismatchesSettled,
+      limit: 0,
+      note:
+        "an instance registered passing in the churn's last second is found by the next summary " +
+        "comparison, after the last flip may already show",
     },
     {
       id: "churn.rate",

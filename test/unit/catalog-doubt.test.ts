@@ -81,20 +81,38 @@ describe("CatalogDoubt", () => {
     await doubt.stop();
   });
 
-  it("sweeps every unmarked service's index an interval after an unexplained move, beside a comparison", async () => {
-    const { doubt, asked, marked, hold, release } = doubtOf(["c"], 30);
+  it("sweeps every unmarked service's index an interval after a move neither the diff nor the comparison explained", async () => {
+    const { doubt, asked, marked } = doubtOf([], 30);
     marked.add("a");
-    hold();
     doubt.catalogMoved(false, []);
     doubt.narrow();
-    await sleep(50);
+    await sleep(60);
     assert.deepEqual(asked, [
       { summarize: ["b", "c"], probe: [] },
       { summarize: [], probe: ["b", "c"] },
     ]);
-    release();
     await doubt.stop();
-    assert.ok(marked.has("c"));
+  });
+
+  it("sweeps only six intervals later when the comparison named what moved (registrations churning)", async () => {
+    const { doubt, asked, marked } = doubtOf(["b"], 30);
+    doubt.catalogMoved(false, []);
+    doubt.narrow();
+    await sleep(90);
+    assert.deepEqual(asked, [{ summarize: ["a", "b", "c"], probe: [] }], "no sweep yet");
+    assert.ok(marked.has("b"));
+    await sleep(150);
+    assert.deepEqual(asked[1], { summarize: [], probe: ["a", "c"] }, "the later sweep");
+    await doubt.stop();
+  });
+
+  it("sweeps nothing after moves the catalog's diff explained", async () => {
+    const { doubt, asked } = doubtOf([], 10);
+    doubt.catalogMoved(true, []);
+    doubt.narrow();
+    await sleep(50);
+    assert.deepEqual(asked, [{ summarize: ["a", "b", "c"], probe: [] }]);
+    await doubt.stop();
   });
 
   it("clears what is in doubt when everything is re-read", () => {

@@ -68,7 +68,12 @@ describe("ConsulAccess", () => {
   it("judges nothing when Consul says ACL support is disabled (an empty catalog is really empty)", async () => {
     const { guard } = access();
     const connection = {
-      tokenSelf: async () => ({ status: 401, body: "ACL support disabled", headers: {} }),
+      tokenSelf: async () => ({
+        status: 401,
+        body: "ACL support disabled",
+        digest: "",
+        headers: {},
+      }),
     };
     const facts = await guard.learn(connection, new AbortController().signal, () => undefined);
     assert.equal(facts.aclsEnabled, false);

@@ -58,5 +58,36 @@ export function parseServiceEntries(service: string, body: unknown): ConsulServi
       fail(`health/service/${service}`, `instance ${i} has no numeric Port or ID`);
     }
   }
-  return body as ConsulServiceEntry[];
+  return (body as ConsulServiceEntry[]).map(compactEntry);
+}
+
+/**
+ * An instance with only the fields the bridge reads (consul-types.ts): the bridge keeps each
+ * service's last entries (instance reads merge into them), and at 75,000 instances Consul's
+ * other fields (tagged addresses, proxy and connect blocks, raft indexes, check notes and
+ * outputs) would double what they hold. A check's output is kept only when it is empty, the one
+ * value that means something here (a check not run yet: start-up-hold.ts).
+ */
+function compactEntry({
+  Node: node,
+  Service: service,
+  Checks: checks,
+}: ConsulServiceEntry): ConsulServiceEntry {
+  return {
+    Node: pick(node, ["Node", "Address", "Datacenter", "Meta"]),
+    Service: pick(service, ["ID", "Service", "Address", "Port", "Tags", "Meta", "Weights"]),
+    Checks: checks.map((check) => ({
+      ...pick(check, ["Node", "CheckID", "Name", "Status", "ServiceID", "ServiceName", "Type"]),
+      ...pick(check, ["ModifyIndex"]),
+      ...(check.Definition ? { Definition: pick(check.Definition, ["Interval", "Timeout"]) } : {}),
+      ...(check.Output === "" ? { Output: "" } : {}),
+    })),
+  };
+}
+
+/** The `keys` of `value` that it has. */
+function pick<T extends object, K extends keyof T>(value: T, keys: readonly K[]): Pick<T, K> {
+  const picked = {} as Pick<T, K>;
+  for (const key of keys) if (value[key] !== undefined) picked[key] = value[key];
+  return picked;
 }

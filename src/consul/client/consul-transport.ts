@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import {
   Agent as HttpAgent,
@@ -37,6 +38,8 @@ export interface ConsulRead<T> {
   /** `X-Consul-Index`; 0 when Consul sent none. */
   index: number;
   body: T;
+  /** A fingerprint of the body's bytes as received (SHA-1, base64), to compare answers cheaply. */
+  digest?: string;
   /** `X-Consul-LastContact`: ms since the answering server heard from the leader (stale reads). */
   lastContactMs?: number;
   /** `X-Consul-KnownLeader`. */
@@ -48,6 +51,8 @@ export interface ConsulAnswer {
   status: number;
   /** Parsed when it is JSON, else the text. */
   body: unknown;
+  /** SHA-1 (base64) of the body's bytes as received: hashed once, never serialized again. */
+  digest: string;
   headers: IncomingHttpHeaders;
 }
 
@@ -175,7 +180,7 @@ export function plainCall(
         response.once("end", () => {
           let answer: ConsulAnswer;
           try {
-            answer = toAnswer(response, Buffer.concat(chunks).toString("utf8"));
+            answer = toAnswer(response, Buffer.concat(chunks));
           } catch (error) {
             return fail(error);
           }
@@ -192,11 +197,13 @@ export function plainCall(
   });
 }
 
-function toAnswer(response: IncomingMessage, text: string): ConsulAnswer {
+function toAnswer(response: IncomingMessage, bytes: Buffer): ConsulAnswer {
   const json = /json/.test(response.headers["content-type"] ?? "");
+  const text = bytes.toString("utf8");
   return {
     status: response.statusCode ?? 0,
     body: json ? JSON.parse(text) : text,
+    digest: createHash("sha1").update(bytes).digest("base64"),
     headers: response.headers,
   };
 }
@@ -256,6 +263,7 @@ export function toRead<T>(what: string, answer: ConsulAnswer): ConsulRead<T> {
   return {
     index,
     body: answer.body as T,
+    digest: answer.digest,
     lastContactMs: lastContact === undefined ? undefined : Number(lastContact),
     knownLeader: knownLeader === undefined ? undefined : knownLeader === "true",
   };

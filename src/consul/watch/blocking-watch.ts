@@ -49,7 +49,10 @@ export interface BlockingWatchOptions<T> {
   maxBackoffMs?: number;
 }
 
-/** A cheap fingerprint of an answer's body, to see a change the index does not show. */
+/**
+ * A fingerprint of an answer's body, to see a change the index does not show, for a read that
+ * carries no digest of its bytes (the transport's reads do: consul-transport.ts).
+ */
 export function hashBody(body: unknown): string {
   return createHash("sha1")
     .update(JSON.stringify(body) ?? "")
@@ -115,7 +118,7 @@ async function readAnswer<T>(
       const sent = index();
       const read = await options.read(sent, signal);
       const body = options.validate(read.body);
-      return { index: read.index, body, hash: hashBody(read.body), sent };
+      return { index: read.index, body, hash: read.digest ?? hashBody(read.body), sent };
     } catch (error) {
       if (signal.aborted) throw error;
       failed(error as Error);

@@ -24,14 +24,23 @@ export interface CatalogDoubtOptions {
 const SUMMARIES_SPACING = 2;
 
 /**
+ * A move that the comparison explained (it named a service) may still hide a change in place in
+ * the same window: every service's index is probed this many sweep intervals after it.
+ */
+const EXPLAINED_SWEEP_FACTOR = 6;
+
+/**
  * The services a move of the catalog's index left in doubt, and their narrowing to those that
  * really moved (docs/architecture.md §3, "Connections"). After every move, every service's
  * summary is compared (spaced by {@link SUMMARIES_SPACING}), and when that names none and no
- * diff explained the move, the check-less services' indexes are probed; apart from that, every
- * service's index is probed at most once per `fullResyncIntervalMs` after such a move (a sweep,
- * for changes in place). Comparisons and sweeps each run one at a time, beside each other and
- * beside the read loop's batches, so neither a health change nor a new instance waits for a
- * sweep.
+ * diff explained the move, the check-less services' indexes are probed. A move that neither the
+ * diff nor the comparison explained may be a change in place (an address, a meta value), which
+ * only a service's index shows: every service's index is then probed, at most once per
+ * `fullResyncIntervalMs` (a sweep); when the comparison did name a service (registrations
+ * coming and going), a sweep follows only {@link EXPLAINED_SWEEP_FACTOR} intervals later, so a
+ * churn of registrations does not keep Consul answering probes of every service. Comparisons
+ * and sweeps each run one at a time, beside each other and beside the read loop's batches, so
+ * neither a health change nor a new instance waits for a sweep.
  */
 export class CatalogDoubt {
   /** Services whose indexes are probed when the summaries name none (moved-services.ts). */
@@ -44,31 +53,38 @@ export class CatalogDoubt {
   private comparing: Promise<void> | undefined;
   /** The catalog moved during a comparison: another is due after it. */
   private movedMeanwhile = false;
+  /** A move no diff explained waits for the next comparison to tell whether a sweep is due. */
+  private unexplained = false;
   /** The first read of every service at start counts as one: the next is at most this often. */
   private lastSweep = performance.now();
   private sweepTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** When the scheduled sweep starts (`performance.now()`). */
+  private sweepDueAt = 0;
   private sweeping: Promise<void> | undefined;
-  /** A sweep came due while one ran: another follows it. */
-  private sweepAgain = false;
+  /** A sweep came due while one ran: another follows it, this many intervals after it. */
+  private sweepAgain: number | undefined;
 
   constructor(private readonly options: CatalogDoubtOptions) {}
 
   /**
    * The catalog's index moved: an instance with passing checks (or none) that came or went shows
    * in no health answer, and may come in the same answer as a change the diff explains. When
-   * nothing was `explained`, the `checkless` services are suspects and a sweep is due.
+   * nothing was `explained`, the `checkless` services are suspects, and the comparison tells
+   * when a sweep is due.
    */
   catalogMoved(explained: boolean, checkless: Iterable<string>): void {
     this.scheduleSummaries();
     if (explained) return;
     for (const name of checkless) this.suspects.add(name);
-    this.scheduleSweep();
+    this.unexplained = true;
   }
 
   /** Everything is being re-read: nothing is in doubt, and the next sweep is an interval away. */
   clear(): void {
     this.suspects.clear();
     this.summarize = false;
+    this.unexplained = false;
     clearTimeout(this.sweepTimer);
     this.sweepTimer = undefined;
     this.lastSweep = performance.now();
@@ -80,7 +96,7 @@ export class CatalogDoubt {
    */
   get ready(): boolean {
     if (this.comparing || this.summariesTimer) return false;
-    return this.summarize || this.suspects.size > 0;
+    return this.summarize || this.suspects.size > 0 || this.unexplained;
   }
 
   /** Starts a comparison when {@link ready}; what moved is marked, then a batch is asked for. */
@@ -96,15 +112,20 @@ export class CatalogDoubt {
     });
   }
 
-  /** Stops the timers; resolves when the comparison and sweep in progress are done. */
+  /**
+   * Stops the timers, and sets none from then on; resolves when the comparison and sweep in
+   * progress are done.
+   */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearTimeout(this.sweepTimer);
     clearTimeout(this.summariesTimer);
-    this.sweepAgain = false;
+    this.sweepAgain = undefined;
     await Promise.allSettled([this.comparing, this.sweeping]);
   }
 
   private scheduleSummaries(): void {
+    if (this.stopped) return;
     if (this.summarize || this.summariesTimer) return;
     if (this.comparing) {
       this.movedMeanwhile = true;
@@ -122,14 +143,21 @@ export class CatalogDoubt {
     }, delay);
   }
 
-  private scheduleSweep(): void {
-    if (this.sweepTimer) return;
+  /** A sweep `intervals` sweep intervals after the last one, unless one is due sooner. */
+  private scheduleSweep(intervals = 1): void {
+    if (this.stopped) return;
     const interval = this.options.fullResyncIntervalMs ?? 10_000;
-    const delay = Math.max(0, this.lastSweep + interval - performance.now());
-    this.sweepTimer = setTimeout(() => {
-      this.sweepTimer = undefined;
-      this.sweep();
-    }, delay);
+    const dueAt = this.lastSweep + intervals * interval;
+    if (this.sweepTimer && this.sweepDueAt <= dueAt) return;
+    clearTimeout(this.sweepTimer);
+    this.sweepDueAt = dueAt;
+    this.sweepTimer = setTimeout(
+      () => {
+        this.sweepTimer = undefined;
+        this.sweep(intervals);
+      },
+      Math.max(0, dueAt - performance.now()),
+    );
   }
 
   /** The services listed in the catalog and not marked yet. */
@@ -146,17 +174,20 @@ export class CatalogDoubt {
     this.suspects.clear();
     const summarize = this.summarize ? Object.keys(catalog()).filter(unmarked) : [];
     this.summarize = false;
+    const unexplained = this.unexplained;
+    this.unexplained = false;
     const started = performance.now();
     const found = await moved.among({ summarize, probe });
     const ended = performance.now();
     if (summarize.length > 0) this.summariesDueAt = ended + SUMMARIES_SPACING * (ended - started);
     for (const name of found) mark(name);
+    if (unexplained) this.scheduleSweep(found.length > 0 ? EXPLAINED_SWEEP_FACTOR : 1);
   }
 
   /** Probes every service's index (changes in place), one sweep at a time. */
-  private sweep(): void {
+  private sweep(intervals: number): void {
     if (this.sweeping) {
-      this.sweepAgain = true;
+      this.sweepAgain = Math.min(intervals, this.sweepAgain ?? intervals);
       return;
     }
     const { catalog, mark, moved, pump } = this.options;
@@ -168,9 +199,9 @@ export class CatalogDoubt {
       .finally(() => {
         this.sweeping = undefined;
         pump();
-        if (this.sweepAgain) {
-          this.sweepAgain = false;
-          this.scheduleSweep();
+        if (this.sweepAgain !== undefined) {
+          this.scheduleSweep(this.sweepAgain);
+          this.sweepAgain = undefined;
         }
       });
   }

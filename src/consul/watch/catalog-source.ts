@@ -73,7 +73,8 @@ export interface CatalogSourceOptions {
  * change is compared with each service's summary (instance count and nodes; spaced by what a
  * comparison costs), which names a service whose instances came or went with passing checks
  * or none; when that names none, the check-less services' indexes are probed, and every service's
- * index at most once per `fullResyncIntervalMs` (changes in place), beside the reads of health
+ * index at most once per `fullResyncIntervalMs` after a move nothing explained (changes in
+ * place), beside the reads of health
  * changes; only those that moved are read (catalog-doubt.ts). An answer the watch flags as a
  * resync (index backwards, content changed at the same index, first answer after an outage)
  * re-reads everything at once. Checks a restarted agent reports in their start-up default are
