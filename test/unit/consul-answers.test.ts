@@ -85,31 +85,26 @@ describe("parseServiceEntries", () => {
   });
 
   it("keeps only the fields the bridge reads, and a check's output only when it is empty", () => {
+    const check = (CheckID: string, Status: string) => ({
+      Node: "node-1",
+      CheckID,
+      Status,
+      ServiceID: "web-1",
+      ServiceName: "web",
+    });
     const full = {
       Node: { ID: "n", Node: "node-1", Address: "10.0.0.1", TaggedAddresses: { lan: "10.0.0.1" } },
       Service: { ID: "web-1", Service: "web", Address: "", Port: 80, Proxy: { Expose: {} } },
       Checks: [
         {
-          Node: "node-1",
-          CheckID: "a",
-          Status: "passing",
-          ServiceID: "web-1",
-          ServiceName: "web",
+          ...check("a", "passing"),
           Output: "HTTP GET http://10.0.0.1/: 200 OK",
           Notes: "n",
           CreateIndex: 3,
           ModifyIndex: 4,
           Definition: { HTTP: "http://10.0.0.1/", Interval: "10s", Header: { A: ["b"] } },
         },
-        {
-          Node: "node-1",
-          CheckID: "b",
-          Status: "critical",
-          ServiceID: "web-1",
-          ServiceName: "web",
-          Output: "",
-          Type: "http",
-        },
+        { ...check("b", "critical"), Output: "", Type: "http" },
       ],
     };
     assert.deepEqual(parseServiceEntries("web", [full]), [
@@ -117,24 +112,8 @@ describe("parseServiceEntries", () => {
         Node: { Node: "node-1", Address: "10.0.0.1" },
         Service: { ID: "web-1", Service: "web", Address: "", Port: 80 },
         Checks: [
-          {
-            Node: "node-1",
-            CheckID: "a",
-            Status: "passing",
-            ServiceID: "web-1",
-            ServiceName: "web",
-            ModifyIndex: 4,
-            Definition: { Interval: "10s" },
-          },
-          {
-            Node: "node-1",
-            CheckID: "b",
-            Status: "critical",
-            ServiceID: "web-1",
-            ServiceName: "web",
-            Type: "http",
-            Output: "",
-          },
+          { ...check("a", "passing"), ModifyIndex: 4, Definition: { Interval: "10s" } },
+          { ...check("b", "critical"), Type: "http", Output: "" },
         ],
       },
     ]);
