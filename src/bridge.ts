@@ -1,4 +1,8 @@
+import cluster from "node:cluster";
+import { extname } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
+import { AggregatorRegistry } from "prom-client";
 import type { BridgeConfig } from "./config/config.ts";
 import { readBridgeState } from "./observe/bridge-state.ts";
 import { bridgeVersion } from "./observe/build-info.ts";
@@ -23,16 +27,21 @@ import { machineAddresses } from "./http/address-policy.ts";
 import { boundLookups, DEFAULT_LOOKUP_BOUNDS, lookupHost } from "./http/resolve-host.ts";
 import { createShimRules } from "./http/shim-rules.ts";
 import { createShimHandler } from "./http/shim-server.ts";
-import { createStatusHandler } from "./http/status-handler.ts";
+import { createStatusHandler, type MetricsText } from "./http/status-handler.ts";
 import { createStatusPageHandler } from "./http/status-page.ts";
 import { createMetrics, type BridgeMetrics } from "./observe/metrics.ts";
 import { EndpointStore } from "./model/endpoint-store.ts";
 import { mergeSourcesInto } from "./model/merged-sources.ts";
 import { DnsSource } from "./dns/dns-source.ts";
 import { startDiscoveryServer, type DiscoveryServer } from "./xds/server/discovery-server.ts";
+import { CacheFeed } from "./xds/cache/cache-feed.ts";
+import { startXdsWorkers, type XdsWorkers } from "./xds/server/xds-workers.ts";
+import { serveXdsWorker, workerSettings, type WorkerXdsSettings } from "./xds/server/xds-worker.ts";
+import { createLogger } from "./observe/logger.ts";
+import type { LogFormat } from "./config/config.ts";
 import { loadXdsProtos } from "./xds/resources/protos.ts";
 import { ResourceCache } from "./xds/cache/resource-cache.ts";
-import { StreamRegistry } from "./xds/protocol/stream-registry.ts";
+import { StreamRegistry, type StreamSnapshot } from "./xds/protocol/stream-registry.ts";
 
 /** Connections kept for the local blocking queries; the rest serve targeted reads. */
 const BLOCKING_CONNECTIONS = 3;
@@ -49,7 +58,10 @@ export interface DiscoveryPipeline {
   readonly store: EndpointStore;
   readonly cache: ResourceCache;
   readonly xds: DiscoveryServer;
-  readonly streams: StreamRegistry;
+  /** The worker processes serving xDS, with `--xds-workers` above 1. */
+  readonly workers: XdsWorkers | undefined;
+  /** The open streams (`/debug/state`): of this process, or of every worker. */
+  readonly streams: { snapshot(): StreamSnapshot[] };
   readonly consulStatus: ConsulStatus;
   /** Changes for the status page (`/events`). */
   readonly feed: EventFeed;
@@ -175,9 +187,9 @@ export async function startDiscovery(
   logger: Logger,
   metrics: BridgeMetrics,
 ): Promise<DiscoveryPipeline> {
-  const feed = new EventFeed();
+  const feedEvents = new EventFeed();
   const consulStatus = new ConsulStatus({ waitSeconds: config.consul.waitSeconds });
-  const observer = new PipelineObserver({ metrics, feed, consulStatus, logger });
+  const observer = new PipelineObserver({ metrics, feed: feedEvents, consulStatus, logger });
   const connection = connectConsul(config.consul, observer.consulRequests());
   const { store, catalogView, dnsView, stopMerging } = storeViews(config);
   let dns: DnsSource | undefined;
@@ -194,8 +206,7 @@ export async function startDiscovery(
     logger: logger.child({ component: "xds-cache" }),
     ...observer.cache(),
   });
-  const xds = await startDiscoveryServer({
-    cache,
+  const xdsOptions: WorkerXdsSettings = {
     host: config.xds.host,
     port: config.xds.port,
     keepaliveTimeMs: config.xds.keepaliveTimeMs,
@@ -203,10 +214,28 @@ export async function startDiscovery(
     maxNames: config.xds.maxNames,
     tls: config.xds.tls,
     token: config.xds.token,
-    logger: logger.child({ component: "xds" }),
-    registry: streams,
-    hooks: observer.xds(),
-  });
+  };
+  const feed = config.xds.workers > 1 ? new CacheFeed(cache) : undefined;
+  // Workers are started while Consul is read: both take a while, neither needs the other.
+  const serving: Promise<DiscoveryServer | XdsWorkers> = feed
+    ? startXdsWorkers({
+        count: config.xds.workers,
+        entry: WORKER_ENTRY,
+        settings: {
+          xds: xdsOptions,
+          logLevel: logger.level,
+          logFormat: config.logFormat ?? (process.stdout.isTTY ? "pretty" : "json"),
+        } satisfies WorkerSettings,
+        feed,
+        logger: logger.child({ component: "xds" }),
+      })
+    : startDiscoveryServer({
+        ...xdsOptions,
+        cache,
+        logger: logger.child({ component: "xds" }),
+        registry: streams,
+        hooks: observer.xds(),
+      });
   const access = new ConsulAccess({
     logger: logger.child({ component: "consul" }),
     tokenSource: config.consul.tokenSource,
@@ -244,27 +273,98 @@ export async function startDiscovery(
   // Stopped before the agent told its datacenter: nothing to report.
   learnt.catch(() => undefined);
   void source.start().then(() => observer.firstReadDone(store.names().length));
+  const stopSources = async (): Promise<void> => {
+    feedEvents.close();
+    startUp.abort();
+    await Promise.all([source.stop(), ...remotes.map((remote) => remote.stop()), dns?.stop()]);
+    stopMerging();
+    stopObserving();
+    feed?.close();
+    cache.close();
+    connection.close();
+  };
+  let xds: DiscoveryServer | XdsWorkers;
+  try {
+    xds = await serving;
+  } catch (error) {
+    await stopSources();
+    throw error;
+  }
+  const workers = feed ? (xds as XdsWorkers) : undefined;
   return {
     connection,
     store,
     cache,
     xds,
-    streams,
+    workers,
+    streams: workers ? { snapshot: () => workers.streams() } : streams,
     consulStatus,
-    feed,
+    feed: feedEvents,
     access,
     async stop() {
-      feed.close();
+      feedEvents.close();
       // Streams end before the watch stops, so nothing more (and nothing empty) is pushed.
       await xds.close();
-      startUp.abort();
-      await Promise.all([source.stop(), ...remotes.map((remote) => remote.stop()), dns?.stop()]);
-      stopMerging();
-      stopObserving();
-      cache.close();
-      connection.close();
+      await stopSources();
     },
   };
+}
+
+/**
+ * `/metrics` with workers: this process's metrics and every worker's, aggregated by prom-client
+ * (counters and histograms summed, so they read as one bridge).
+ */
+function workersRegistry(metrics: BridgeMetrics, workers: XdsWorkers): MetricsText {
+  const { registry } = metrics;
+  return {
+    contentType: registry.contentType,
+    async metrics() {
+      const [own, theirs] = await Promise.all([registry.getMetricsAsJSON(), workers.metrics()]);
+      return AggregatorRegistry.aggregate([own, ...theirs]).metrics();
+    },
+  };
+}
+
+/** What the primary starts each xDS worker with. */
+export interface WorkerSettings {
+  xds: WorkerXdsSettings;
+  logLevel: string;
+  logFormat: LogFormat;
+}
+
+/** The module a worker runs: the bridge's entry point (src/main.ts, or dist/main.js when built). */
+const WORKER_ENTRY = fileURLToPath(
+  new URL(`./main${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+);
+
+/** Metrics a worker has of its own: its streams' and its process's; the rest are the primary's. */
+const WORKER_METRIC = /^(bridge_xds_|bridge_push_to_ack_|process_|nodejs_)/;
+
+/**
+ * The whole of an xDS worker process (docs/architecture.md §5, "xDS workers"): the settings the
+ * primary sends, a logger and metrics of its own, and the xDS server on the shared port.
+ */
+export async function runXdsWorker(): Promise<void> {
+  const settings = await workerSettings<WorkerSettings>();
+  const logger = createLogger(settings.logLevel, { format: settings.logFormat }).child({
+    worker: cluster.worker?.id,
+  });
+  const metrics = createMetrics(true, bridgeVersion());
+  const observer = new PipelineObserver({
+    metrics,
+    feed: new EventFeed(),
+    consulStatus: new ConsulStatus({ waitSeconds: 0 }),
+    logger,
+  });
+  await serveXdsWorker(settings.xds, {
+    logger: logger.child({ component: "xds" }),
+    hooks: observer.xds(),
+    streamHooks: observer.streams(),
+    metrics: async () =>
+      (await metrics.registry.getMetricsAsJSON()).filter((metric) =>
+        WORKER_METRIC.test(metric.name),
+      ),
+  });
 }
 
 /** The whole bridge: discovery pipeline plus the HTTP shim and status endpoints. */
@@ -307,10 +407,12 @@ export async function startBridge(
   const status = createStatusHandler({
     // An ACL problem, no first full read yet (docs/architecture.md §4, "Never an empty world"),
     // or a local watch without a good answer for longer than its wait plus a margin.
+    // With workers, also until every worker serves.
     notReady: () =>
       pipeline.access.problem() ??
-      (pipeline.store.ready ? pipeline.consulStatus.stalledReason() : WAITING_FOR_FIRST_READ),
-    registry: metrics.registry,
+      (pipeline.store.ready ? pipeline.consulStatus.stalledReason() : WAITING_FOR_FIRST_READ) ??
+      pipeline.workers?.notServing(),
+    registry: pipeline.workers ? workersRegistry(metrics, pipeline.workers) : metrics.registry,
   });
   const countedShim: RequestHandler = (request, response) => {
     if (!shim(request, response)) return false;
@@ -334,6 +436,7 @@ export async function startBridge(
             cache: pipeline.cache,
             streams: pipeline.streams,
             consul: pipeline.consulStatus,
+            workers: pipeline.workers,
           }),
         changes: () => pipeline.feed.recent(),
       }),

@@ -1,7 +1,8 @@
 import { COMMAND, ConfigError, parseConfig, usage } from "./config/config.ts";
 import { describeConfig } from "./config/summary.ts";
 import { createLogger } from "./observe/logger.ts";
-import { startBridge } from "./bridge.ts";
+import cluster from "node:cluster";
+import { runXdsWorker, startBridge } from "./bridge.ts";
 import { bridgeVersion } from "./observe/build-info.ts";
 
 /**
@@ -12,6 +13,8 @@ const SHUTDOWN_TIMEOUT_MS = 8_000;
 
 /** The composition root's entry point: `npm start -- [flags]`. */
 async function main(): Promise<void> {
+  // An xDS worker forked by the primary (--xds-workers): its settings come from the primary.
+  if (cluster.isWorker) return runXdsWorker();
   let parsed;
   try {
     parsed = parseConfig(process.argv.slice(2), process.env);

@@ -1,0 +1,210 @@
+import cluster, { type Worker } from "node:cluster";
+import type { Logger } from "pino";
+import type { CacheFeed, FeedInterest, FeedPeer, FeedUpdate } from "../cache/cache-feed.ts";
+import type { StreamSnapshot } from "../protocol/stream-registry.ts";
+import type { DiscoveryServer } from "./discovery-server.ts";
+
+/**
+ * The messages between the primary and its xDS workers (docs/architecture.md §5, "xDS workers"),
+ * beside the cache feed's. They travel with Node's "advanced" serialization, so the encoded
+ * resources of the feed cross as bytes.
+ */
+export type ToWorker<Settings> =
+  | { kind: "start"; settings: Settings }
+  | { kind: "feed"; update: FeedUpdate }
+  | { kind: "metrics"; id: number }
+  | { kind: "stop" };
+
+/** Worker → primary. */
+export type FromWorker =
+  | { kind: "hello" }
+  | { kind: "feed"; interest: FeedInterest }
+  | { kind: "serving"; port: number }
+  | { kind: "streams"; streams: StreamSnapshot[] }
+  | { kind: "metrics"; id: number; metrics: object[] };
+
+/** One worker as `/debug/state` shows it. */
+export interface WorkerState {
+  /** Numbered from 1 in the order they were started (a restarted worker gets a new number). */
+  id: number;
+  pid: number;
+  serving: boolean;
+  streams: number;
+}
+
+/** Options of {@link startXdsWorkers}. */
+export interface XdsWorkersOptions<Settings> {
+  count: number;
+  /** The module a worker runs (the bridge's entry point, which sees it is a worker). */
+  entry: string;
+  /** What each worker is started with (its xDS server's settings). */
+  settings: Settings;
+  feed: CacheFeed;
+  logger: Logger;
+}
+
+/** The xDS port served by worker processes. */
+export interface XdsWorkers extends DiscoveryServer {
+  /** Why not every worker serves now; undefined when all do. */
+  notServing(): string | undefined;
+  /** Every open stream of every worker, as each last reported them. */
+  streams(): StreamSnapshot[];
+  workers(): WorkerState[];
+  /** Each serving worker's metrics (`registry.getMetricsAsJSON()`), for aggregation. */
+  metrics(): Promise<object[][]>;
+}
+
+/** How long a worker has to answer a metrics request before it is left out of the answer. */
+const METRICS_TIMEOUT_MS = 2_000;
+/** How long workers have to drain their streams at shutdown before they are killed. */
+const STOP_TIMEOUT_MS = 5_000;
+
+interface Running {
+  worker: Worker;
+  feed: FeedPeer;
+  serving: boolean;
+  streams: StreamSnapshot[];
+}
+
+/**
+ * Forks `count` workers that serve the xDS port together (Node's cluster module shares the
+ * listening socket and spreads connections over them), feeds them the cache, and forks a
+ * worker again when one dies: its clients reconnect, to the others or to it. Resolves once
+ * every worker serves.
+ */
+export async function startXdsWorkers<Settings>(
+  options: XdsWorkersOptions<Settings>,
+): Promise<XdsWorkers> {
+  const { logger, feed } = options;
+  cluster.setupPrimary({
+    exec: options.entry,
+    args: [],
+    // The test runner's own flags would make a worker a test runner.
+    execArgv: process.execArgv.filter((arg) => !arg.startsWith("--test")),
+    serialization: "advanced",
+  });
+  const running = new Map<number, Running>();
+  const metricWaits = new Map<number, { pending: Set<number>; got: object[][]; done(): void }>();
+  let nextMetrics = 1;
+  let stopping = false;
+  let port = 0;
+  let firstServing: (() => void) | undefined;
+  let failed: ((error: Error) => void) | undefined;
+
+  const fork = (): void => {
+    const worker = cluster.fork();
+    const send = (message: ToWorker<Settings>): void => {
+      if (worker.isConnected()) worker.send(message);
+    };
+    const entry: Running = {
+      worker,
+      feed: feed.attach((update) => send({ kind: "feed", update })),
+      serving: false,
+      streams: [],
+    };
+    running.set(worker.id, entry);
+    worker.on("message", (message: FromWorker) => {
+      // The worker listens for messages once its modules are loaded: only then is it started.
+      if (message.kind === "hello") send({ kind: "start", settings: options.settings });
+      else if (message.kind === "feed") entry.feed.receive(message.interest);
+      else if (message.kind === "streams") entry.streams = message.streams;
+      else if (message.kind === "serving") {
+        entry.serving = true;
+        port = message.port;
+        logger.info({ worker: worker.id, pid: worker.process.pid }, "xDS worker serving");
+        if ([...running.values()].every((other) => other.serving)) firstServing?.();
+      } else if (message.kind === "metrics") {
+        const wait = metricWaits.get(message.id);
+        if (wait?.pending.delete(worker.id)) {
+          wait.got.push(message.metrics);
+          if (wait.pending.size === 0) wait.done();
+        }
+      }
+    });
+    worker.on("exit", (code, signal) => {
+      entry.feed.detach();
+      running.delete(worker.id);
+      for (const wait of metricWaits.values()) {
+        if (wait.pending.delete(worker.id) && wait.pending.size === 0) wait.done();
+      }
+      if (stopping) return;
+      if (!entry.serving) {
+        failed?.(new Error(`xDS worker exited before serving (code ${code}, signal ${signal})`));
+        return;
+      }
+      logger.error(
+        { worker: worker.id, pid: worker.process.pid, code, signal },
+        "xDS worker died; starting another (its clients reconnect)",
+      );
+      fork();
+    });
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    firstServing = resolve;
+    failed = (error) => {
+      stopping = true;
+      for (const { worker } of running.values()) worker.kill();
+      reject(error);
+    };
+    for (let i = 0; i < options.count; i++) fork();
+  });
+  firstServing = undefined;
+  failed = undefined;
+  logger.info({ workers: options.count, port }, "xDS served by worker processes");
+
+  return {
+    get port() {
+      return port;
+    },
+    notServing() {
+      const serving = [...running.values()].filter((entry) => entry.serving).length;
+      if (serving >= options.count) return undefined;
+      return `xDS workers serving: ${serving} of ${options.count}`;
+    },
+    streams: () => [...running.values()].flatMap((entry) => entry.streams),
+    workers: () =>
+      [...running.values()].map((entry) => ({
+        id: entry.worker.id,
+        pid: entry.worker.process.pid ?? -1,
+        serving: entry.serving,
+        streams: entry.streams.length,
+      })),
+    metrics: () =>
+      new Promise((resolve) => {
+        const id = nextMetrics++;
+        const serving = [...running.values()].filter((entry) => entry.serving);
+        const got: object[][] = [];
+        const done = (): void => {
+          clearTimeout(timer);
+          metricWaits.delete(id);
+          resolve(got);
+        };
+        const timer = setTimeout(done, METRICS_TIMEOUT_MS);
+        metricWaits.set(id, { pending: new Set(serving.map((e) => e.worker.id)), got, done });
+        if (serving.length === 0) return done();
+        for (const { worker } of serving) {
+          if (worker.isConnected())
+            worker.send({ kind: "metrics", id } satisfies ToWorker<Settings>);
+        }
+      }),
+    async close() {
+      stopping = true;
+      const exits = [...running.values()].map(
+        ({ worker }) =>
+          new Promise<void>((resolve) => {
+            if (worker.isDead()) return resolve();
+            const timer = setTimeout(() => worker.process.kill("SIGKILL"), STOP_TIMEOUT_MS);
+            worker.once("exit", () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            // Each worker ends its streams with status OK, like a single process does.
+            if (worker.isConnected()) worker.send({ kind: "stop" } satisfies ToWorker<Settings>);
+            else worker.process.kill("SIGTERM");
+          }),
+      );
+      await Promise.all(exits);
+    },
+  };
+}
