@@ -1,4 +1,3 @@
-import cluster from "node:cluster";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
@@ -14,7 +13,7 @@ import type { DatacenterOrder } from "./model/datacenter-priority.ts";
 import { ConsulAccess } from "./consul/client/consul-access.ts";
 import { connectConsul, type ConsulConnection } from "./consul/client/consul-client.ts";
 import { ConsulStatus } from "./consul/watch/consul-status.ts";
-import { EventFeed } from "./observe/event-feed.ts";
+import { EventFeed, type FeedEvent } from "./observe/event-feed.ts";
 import { consulRequestHooks, PipelineObserver } from "./observe/observe-pipeline.ts";
 import type { TranslationOptions } from "./consul/watch/to-service-endpoints.ts";
 import { createRegistrar } from "./consul/register/registration.ts";
@@ -36,8 +35,7 @@ import { DnsSource } from "./dns/dns-source.ts";
 import { startDiscoveryServer, type DiscoveryServer } from "./xds/server/discovery-server.ts";
 import { CacheFeed } from "./xds/cache/cache-feed.ts";
 import { startXdsWorkers, type XdsWorkers } from "./xds/server/xds-workers.ts";
-import { serveXdsWorker, workerSettings, type WorkerXdsSettings } from "./xds/server/xds-worker.ts";
-import { createLogger } from "./observe/logger.ts";
+import type { WorkerXdsSettings } from "./xds/server/xds-worker.ts";
 import type { LogFormat } from "./config/config.ts";
 import { loadXdsProtos } from "./xds/resources/protos.ts";
 import { ResourceCache } from "./xds/cache/resource-cache.ts";
@@ -228,6 +226,10 @@ export async function startDiscovery(
         } satisfies WorkerSettings,
         feed,
         logger: logger.child({ component: "xds" }),
+        onEvent: (topic, text) =>
+          text === undefined
+            ? feedEvents.touch()
+            : feedEvents.publish(topic as FeedEvent["kind"], text),
       })
     : startDiscoveryServer({
         ...xdsOptions,
@@ -336,36 +338,6 @@ export interface WorkerSettings {
 const WORKER_ENTRY = fileURLToPath(
   new URL(`./main${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
 );
-
-/** Metrics a worker has of its own: its streams' and its process's; the rest are the primary's. */
-const WORKER_METRIC = /^(bridge_xds_|bridge_push_to_ack_|process_|nodejs_)/;
-
-/**
- * The whole of an xDS worker process (docs/architecture.md §5, "xDS workers"): the settings the
- * primary sends, a logger and metrics of its own, and the xDS server on the shared port.
- */
-export async function runXdsWorker(): Promise<void> {
-  const settings = await workerSettings<WorkerSettings>();
-  const logger = createLogger(settings.logLevel, { format: settings.logFormat }).child({
-    worker: cluster.worker?.id,
-  });
-  const metrics = createMetrics(true, bridgeVersion());
-  const observer = new PipelineObserver({
-    metrics,
-    feed: new EventFeed(),
-    consulStatus: new ConsulStatus({ waitSeconds: 0 }),
-    logger,
-  });
-  await serveXdsWorker(settings.xds, {
-    logger: logger.child({ component: "xds" }),
-    hooks: observer.xds(),
-    streamHooks: observer.streams(),
-    metrics: async () =>
-      (await metrics.registry.getMetricsAsJSON()).filter((metric) =>
-        WORKER_METRIC.test(metric.name),
-      ),
-  });
-}
 
 /** The whole bridge: discovery pipeline plus the HTTP shim and status endpoints. */
 export interface Bridge {

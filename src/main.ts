@@ -2,7 +2,12 @@ import { COMMAND, ConfigError, parseConfig, usage } from "./config/config.ts";
 import { describeConfig } from "./config/summary.ts";
 import { createLogger } from "./observe/logger.ts";
 import cluster from "node:cluster";
-import { runXdsWorker, startBridge } from "./bridge.ts";
+import { startBridge, type WorkerSettings } from "./bridge.ts";
+import { EventFeed, type FeedEvent } from "./observe/event-feed.ts";
+import { createMetrics } from "./observe/metrics.ts";
+import { PipelineObserver } from "./observe/observe-pipeline.ts";
+import { ConsulStatus } from "./consul/watch/consul-status.ts";
+import { reportEvent, serveXdsWorker, workerSettings } from "./xds/server/xds-worker.ts";
 import { bridgeVersion } from "./observe/build-info.ts";
 
 /**
@@ -71,6 +76,47 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+}
+
+/** A worker's change feed: its events go to the primary's, which the status page reads. */
+class WorkerEvents extends EventFeed {
+  override publish(kind: FeedEvent["kind"], text: string): void {
+    reportEvent(kind, text);
+  }
+
+  override touch(): void {
+    reportEvent("state");
+  }
+}
+
+/** Metrics a worker has of its own: its streams' and its process's; the rest are the primary's. */
+const WORKER_METRIC = /^(bridge_xds_|bridge_push_to_ack_|process_|nodejs_)/;
+
+/**
+ * The whole of an xDS worker process (docs/architecture.md §5, "xDS workers"): the settings the
+ * primary sends, a logger and metrics of its own, and the xDS server on the shared port.
+ */
+export async function runXdsWorker(): Promise<void> {
+  const settings = await workerSettings<WorkerSettings>();
+  const logger = createLogger(settings.logLevel, { format: settings.logFormat }).child({
+    worker: cluster.worker?.id,
+  });
+  const metrics = createMetrics(true, bridgeVersion());
+  const observer = new PipelineObserver({
+    metrics,
+    feed: new WorkerEvents(),
+    consulStatus: new ConsulStatus({ waitSeconds: 0 }),
+    logger,
+  });
+  await serveXdsWorker(settings.xds, {
+    logger: logger.child({ component: "xds" }),
+    hooks: observer.xds(),
+    streamHooks: observer.streams(),
+    metrics: async () =>
+      (await metrics.registry.getMetricsAsJSON()).filter((metric) =>
+        WORKER_METRIC.test(metric.name),
+      ),
+  });
 }
 
 /** Whether a bind address is reachable only from this machine. */

@@ -32,6 +32,19 @@ const STREAMS_REPORT_MS = 250;
 /** Streams of worker N are numbered from N × this, so ids are unique across workers. */
 const IDS_PER_WORKER = 1_000_000;
 
+/**
+ * In a worker: tells the primary something for the status page's change feed (`text`), or only
+ * that the state moved (no `text`).
+ */
+export function reportEvent(topic: string, text?: string): void {
+  if (process.connected)
+    process.send?.({
+      kind: "event",
+      topic,
+      ...(text === undefined ? {} : { text }),
+    } satisfies FromWorker);
+}
+
 /** In a worker: waits for the primary's start message and resolves with its settings. */
 export function workerSettings<Settings>(): Promise<Settings> {
   return new Promise((resolve) => {

@@ -21,6 +21,8 @@ export type FromWorker =
   | { kind: "feed"; interest: FeedInterest }
   | { kind: "serving"; port: number }
   | { kind: "streams"; streams: StreamSnapshot[] }
+  /** Something for the status page's change feed (`text`), or only "the state moved". */
+  | { kind: "event"; topic: string; text?: string }
   | { kind: "metrics"; id: number; metrics: object[] };
 
 /** One worker as `/debug/state` shows it. */
@@ -41,6 +43,8 @@ export interface XdsWorkersOptions<Settings> {
   settings: Settings;
   feed: CacheFeed;
   logger: Logger;
+  /** A worker's event for the status page's change feed; `text` undefined: the state moved. */
+  onEvent?: (topic: string, text: string | undefined) => void;
 }
 
 /** The xDS port served by worker processes. */
@@ -108,6 +112,7 @@ export async function startXdsWorkers<Settings>(
       if (message.kind === "hello") send({ kind: "start", settings: options.settings });
       else if (message.kind === "feed") entry.feed.receive(message.interest);
       else if (message.kind === "streams") entry.streams = message.streams;
+      else if (message.kind === "event") options.onEvent?.(message.topic, message.text);
       else if (message.kind === "serving") {
         entry.serving = true;
         port = message.port;
