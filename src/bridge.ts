@@ -39,7 +39,7 @@ import type { WorkerXdsSettings } from "./xds/server/xds-worker.ts";
 import type { LogFormat } from "./config/config.ts";
 import { loadXdsProtos } from "./xds/resources/protos.ts";
 import { ResourceCache } from "./xds/cache/resource-cache.ts";
-import { StreamRegistry, type StreamSnapshot } from "./xds/protocol/stream-registry.ts";
+import { StreamRegistry } from "./xds/protocol/stream-registry.ts";
 
 /** Connections kept for the local blocking queries; the rest serve targeted reads. */
 const BLOCKING_CONNECTIONS = 3;
@@ -58,8 +58,8 @@ export interface DiscoveryPipeline {
   readonly xds: DiscoveryServer;
   /** The worker processes serving xDS, with `--xds-workers` above 1. */
   readonly workers: XdsWorkers | undefined;
-  /** The open streams (`/debug/state`): of this process, or of every worker. */
-  readonly streams: { snapshot(): StreamSnapshot[] };
+  /** The open streams of this process (none with workers: see {@link XdsWorkers.state}). */
+  readonly streams: StreamRegistry;
   readonly consulStatus: ConsulStatus;
   /** Changes for the status page (`/events`). */
   readonly feed: EventFeed;
@@ -299,7 +299,7 @@ export async function startDiscovery(
     cache,
     xds,
     workers,
-    streams: workers ? { snapshot: () => workers.streams() } : streams,
+    streams,
     consulStatus,
     feed: feedEvents,
     access,
@@ -400,16 +400,19 @@ export async function startBridge(
       status,
       pipeline.feed.handler,
       createStatusPageHandler({
-        state: () =>
-          readBridgeState({
+        state: async () => {
+          // With workers, their streams are asked of them now.
+          const served = await pipeline.workers?.state();
+          return readBridgeState({
             version: bridgeVersion(),
             startedAt,
             store: pipeline.store,
             cache: pipeline.cache,
-            streams: pipeline.streams,
+            streams: served ? { snapshot: () => served.streams } : pipeline.streams,
             consul: pipeline.consulStatus,
-            workers: pipeline.workers,
-          }),
+            workers: served?.workers,
+          });
+        },
         changes: () => pipeline.feed.recent(),
       }),
     ],

@@ -42,7 +42,7 @@ export interface StateParts {
   /** The open streams: of this process (its registry), or of every xDS worker. */
   streams: Pick<StreamRegistry, "snapshot">;
   consul: ConsulStatus;
-  workers?: { workers(): WorkerState[] } | undefined;
+  workers?: WorkerState[] | undefined;
 }
 
 /** Joins the model, the xDS cache, the stream registry and the Consul status into one view. */
@@ -78,6 +78,6 @@ export function readBridgeState(parts: StateParts): BridgeState {
     resources,
     streams: parts.streams.snapshot(),
     consul: parts.consul.snapshot(),
-    ...(parts.workers ? { workers: parts.workers.workers() } : {}),
+    ...(parts.workers ? { workers: parts.workers } : {}),
   };
 }

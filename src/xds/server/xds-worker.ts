@@ -27,8 +27,6 @@ export interface WorkerParts {
   metrics(): Promise<object[]>;
 }
 
-/** How often at most a worker reports its streams to the primary (`/debug/state`). */
-const STREAMS_REPORT_MS = 250;
 /** Streams of worker N are numbered from N × this, so ids are unique across workers. */
 const IDS_PER_WORKER = 1_000_000;
 
@@ -72,18 +70,8 @@ export async function serveXdsWorker(
     if (process.connected) process.send?.(message);
   };
   const { logger } = parts;
-  let reportTimer: NodeJS.Timeout | undefined;
   const registry = new StreamRegistry(
-    {
-      ...parts.streamHooks,
-      onChange: (stream, event) => {
-        parts.streamHooks.onChange?.(stream, event);
-        reportTimer ??= setTimeout(() => {
-          reportTimer = undefined;
-          send({ kind: "streams", streams: registry.snapshot() });
-        }, STREAMS_REPORT_MS);
-      },
-    },
+    parts.streamHooks,
     Date.now,
     (cluster.worker?.id ?? 0) * IDS_PER_WORKER + 1,
   );
@@ -99,14 +87,15 @@ export async function serveXdsWorker(
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    clearTimeout(reportTimer);
     void serving.then((server) => server.close()).then(() => process.exit(0));
   };
   // Listening while the server binds: the primary answers the cache's first message at once.
   process.on("message", (message: ToWorker<unknown>) => {
     if (message.kind === "feed") cache.receive(message.update);
     else if (message.kind === "stop") stop();
-    else if (message.kind === "metrics") {
+    else if (message.kind === "streams") {
+      send({ kind: "streams", id: message.id, streams: registry.snapshot() });
+    } else if (message.kind === "metrics") {
       void parts.metrics().then((metrics) => send({ kind: "metrics", id: message.id, metrics }));
     }
   });

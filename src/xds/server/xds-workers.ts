@@ -12,7 +12,8 @@ import type { DiscoveryServer } from "./discovery-server.ts";
 export type ToWorker<Settings> =
   | { kind: "start"; settings: Settings }
   | { kind: "feed"; update: FeedUpdate }
-  | { kind: "metrics"; id: number }
+  /** A question, answered with a message of the same kind and id. */
+  | { kind: "metrics" | "streams"; id: number }
   | { kind: "stop" };
 
 /** Worker → primary. */
@@ -20,7 +21,7 @@ export type FromWorker =
   | { kind: "hello" }
   | { kind: "feed"; interest: FeedInterest }
   | { kind: "serving"; port: number }
-  | { kind: "streams"; streams: StreamSnapshot[] }
+  | { kind: "streams"; id: number; streams: StreamSnapshot[] }
   /** Something for the status page's change feed (`text`), or only "the state moved". */
   | { kind: "event"; topic: string; text?: string }
   | { kind: "metrics"; id: number; metrics: object[] };
@@ -51,15 +52,14 @@ export interface XdsWorkersOptions<Settings> {
 export interface XdsWorkers extends DiscoveryServer {
   /** Why not every worker serves now; undefined when all do. */
   notServing(): string | undefined;
-  /** Every open stream of every worker, as each last reported them. */
-  streams(): StreamSnapshot[];
-  workers(): WorkerState[];
+  /** Every worker, and every open stream of every serving worker, asked of them now. */
+  state(): Promise<{ workers: WorkerState[]; streams: StreamSnapshot[] }>;
   /** Each serving worker's metrics (`registry.getMetricsAsJSON()`), for aggregation. */
   metrics(): Promise<object[][]>;
 }
 
-/** How long a worker has to answer a metrics request before it is left out of the answer. */
-const METRICS_TIMEOUT_MS = 2_000;
+/** How long a worker has to answer a question before it is left out of the answer. */
+const ANSWER_TIMEOUT_MS = 2_000;
 /** How long workers have to drain their streams at shutdown before they are killed. */
 const STOP_TIMEOUT_MS = 5_000;
 
@@ -67,7 +67,13 @@ interface Running {
   worker: Worker;
   feed: FeedPeer;
   serving: boolean;
-  streams: StreamSnapshot[];
+}
+
+/** A question to the serving workers: the workers yet to answer, and the answers so far. */
+interface Question {
+  pending: Set<number>;
+  answers: Map<number, unknown>;
+  done(): void;
 }
 
 /**
@@ -88,8 +94,8 @@ export async function startXdsWorkers<Settings>(
     serialization: "advanced",
   });
   const running = new Map<number, Running>();
-  const metricWaits = new Map<number, { pending: Set<number>; got: object[][]; done(): void }>();
-  let nextMetrics = 1;
+  const questions = new Map<number, Question>();
+  let nextQuestion = 1;
   let stopping = false;
   let port = 0;
   let firstServing: (() => void) | undefined;
@@ -104,33 +110,34 @@ export async function startXdsWorkers<Settings>(
       worker,
       feed: feed.attach((update) => send({ kind: "feed", update })),
       serving: false,
-      streams: [],
     };
     running.set(worker.id, entry);
     worker.on("message", (message: FromWorker) => {
       // The worker listens for messages once its modules are loaded: only then is it started.
       if (message.kind === "hello") send({ kind: "start", settings: options.settings });
       else if (message.kind === "feed") entry.feed.receive(message.interest);
-      else if (message.kind === "streams") entry.streams = message.streams;
       else if (message.kind === "event") options.onEvent?.(message.topic, message.text);
       else if (message.kind === "serving") {
         entry.serving = true;
         port = message.port;
         logger.info({ worker: worker.id, pid: worker.process.pid }, "xDS worker serving");
         if ([...running.values()].every((other) => other.serving)) firstServing?.();
-      } else if (message.kind === "metrics") {
-        const wait = metricWaits.get(message.id);
-        if (wait?.pending.delete(worker.id)) {
-          wait.got.push(message.metrics);
-          if (wait.pending.size === 0) wait.done();
+      } else if (message.kind === "metrics" || message.kind === "streams") {
+        const question = questions.get(message.id);
+        if (question?.pending.delete(worker.id)) {
+          question.answers.set(
+            worker.id,
+            message.kind === "metrics" ? message.metrics : message.streams,
+          );
+          if (question.pending.size === 0) question.done();
         }
       }
     });
     worker.on("exit", (code, signal) => {
       entry.feed.detach();
       running.delete(worker.id);
-      for (const wait of metricWaits.values()) {
-        if (wait.pending.delete(worker.id) && wait.pending.size === 0) wait.done();
+      for (const question of questions.values()) {
+        if (question.pending.delete(worker.id) && question.pending.size === 0) question.done();
       }
       if (stopping) return;
       if (!entry.serving) {
@@ -144,6 +151,29 @@ export async function startXdsWorkers<Settings>(
       fork();
     });
   };
+
+  /** Asks every serving worker; resolves with the answers by worker id, late ones left out. */
+  const ask = (kind: "metrics" | "streams"): Promise<Map<number, unknown>> =>
+    new Promise((resolve) => {
+      const id = nextQuestion++;
+      const serving = [...running.values()].filter((entry) => entry.serving);
+      const answers = new Map<number, unknown>();
+      const done = (): void => {
+        clearTimeout(timer);
+        questions.delete(id);
+        resolve(answers);
+      };
+      const timer = setTimeout(done, ANSWER_TIMEOUT_MS);
+      questions.set(id, {
+        pending: new Set(serving.map((entry) => entry.worker.id)),
+        answers,
+        done,
+      });
+      if (serving.length === 0) return done();
+      for (const { worker } of serving) {
+        if (worker.isConnected()) worker.send({ kind, id } satisfies ToWorker<Settings>);
+      }
+    });
 
   await new Promise<void>((resolve, reject) => {
     firstServing = resolve;
@@ -167,32 +197,22 @@ export async function startXdsWorkers<Settings>(
       if (serving >= options.count) return undefined;
       return `xDS workers serving: ${serving} of ${options.count}`;
     },
-    streams: () => [...running.values()].flatMap((entry) => entry.streams),
-    workers: () =>
-      [...running.values()].map((entry) => ({
-        id: entry.worker.id,
-        pid: entry.worker.process.pid ?? -1,
-        serving: entry.serving,
-        streams: entry.streams.length,
-      })),
-    metrics: () =>
-      new Promise((resolve) => {
-        const id = nextMetrics++;
-        const serving = [...running.values()].filter((entry) => entry.serving);
-        const got: object[][] = [];
-        const done = (): void => {
-          clearTimeout(timer);
-          metricWaits.delete(id);
-          resolve(got);
-        };
-        const timer = setTimeout(done, METRICS_TIMEOUT_MS);
-        metricWaits.set(id, { pending: new Set(serving.map((e) => e.worker.id)), got, done });
-        if (serving.length === 0) return done();
-        for (const { worker } of serving) {
-          if (worker.isConnected())
-            worker.send({ kind: "metrics", id } satisfies ToWorker<Settings>);
-        }
-      }),
+    async state() {
+      const answers = await ask("streams");
+      const streams = new Map<number, StreamSnapshot[]>(
+        [...answers].map(([id, answer]) => [id, answer as StreamSnapshot[]]),
+      );
+      return {
+        workers: [...running.values()].map((entry) => ({
+          id: entry.worker.id,
+          pid: entry.worker.process.pid ?? -1,
+          serving: entry.serving,
+          streams: streams.get(entry.worker.id)?.length ?? 0,
+        })),
+        streams: [...streams.values()].flat(),
+      };
+    },
+    metrics: async () => [...(await ask("metrics")).values()] as object[][],
     async close() {
       stopping = true;
       const exits = [...running.values()].map(
