@@ -60,6 +60,8 @@ export interface XdsWorkers extends DiscoveryServer {
 
 /** How long a worker has to answer a question before it is left out of the answer. */
 const ANSWER_TIMEOUT_MS = 2_000;
+/** Wait before starting again a worker that died before it served. */
+const RESTART_DELAY_MS = 1_000;
 /** How long workers have to drain their streams at shutdown before they are killed. */
 const STOP_TIMEOUT_MS = 5_000;
 
@@ -140,15 +142,17 @@ export async function startXdsWorkers<Settings>(
         if (question.pending.delete(worker.id) && question.pending.size === 0) question.done();
       }
       if (stopping) return;
-      if (!entry.serving) {
-        failed?.(new Error(`xDS worker exited before serving (code ${code}, signal ${signal})`));
+      if (failed) {
+        failed(new Error(`xDS worker exited before serving (code ${code}, signal ${signal})`));
         return;
       }
       logger.error(
         { worker: worker.id, pid: worker.process.pid, code, signal },
         "xDS worker died; starting another (its clients reconnect)",
       );
-      fork();
+      // One that died before it served waits a little: a worker that cannot start does not spin.
+      if (entry.serving) fork();
+      else setTimeout(() => stopping || fork(), RESTART_DELAY_MS).unref();
     });
   };
 
