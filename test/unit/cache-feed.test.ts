@@ -87,6 +87,21 @@ describe("the cache feed between the primary and its xDS workers", () => {
     assert.ok(mirror.ready, "a wildcard needs nothing of the primary");
   });
 
+  it("a worker keeps only the names it has: what another worker holds by name is not kept", async () => {
+    const { workers, deliver } = feedWithWorkers(2);
+    await deliver();
+    const [one, other] = [workers[0]!.mirror, workers[1]!.mirror];
+    other.retain(EDS, "late");
+    await deliver();
+    assert.equal(other.get(EDS, "late")?.exists, false);
+    // Had it been kept, it would go stale here once the other worker lets go of it.
+    assert.equal(one.get(EDS, "late"), undefined);
+    one.retain(EDS, "late");
+    assert.equal(one.ready, false, "asked of the primary");
+    await deliver();
+    assert.equal(one.get(EDS, "late")?.exists, false);
+  });
+
   it("a node view is opened in the primary by the first worker stream and let go with the last", async () => {
     const { workers, deliver, sent } = feedWithWorkers(1);
     await deliver();

@@ -81,6 +81,8 @@ class MirrorScope implements XdsCacheView {
     SERVED_TYPE_URLS.map((typeUrl) => [typeUrl, new Map()]),
   );
   private readonly existing = new Map<ResourceTypeUrl, readonly string[]>();
+  /** The same names as sets, for lookups. */
+  private readonly existingSets = new Map<ResourceTypeUrl, ReadonlySet<string>>();
   /** Streams' subscriptions by name, per type. */
   private readonly counts = new Map<ResourceTypeUrl, Map<string, number>>(
     SERVED_TYPE_URLS.map((typeUrl) => [typeUrl, new Map()]),
@@ -135,7 +137,7 @@ class MirrorScope implements XdsCacheView {
     if (count > 1) return void counts.set(name, count - 1);
     counts.delete(name);
     this.send({ kind: "release", scope: this.scope, typeUrl, name });
-    if (!this.names(typeUrl).includes(name)) this.resources.get(typeUrl)?.delete(name);
+    if (!this.existingSets.get(typeUrl)?.has(name)) this.resources.get(typeUrl)?.delete(name);
     if (this.asked.delete(`${typeUrl}\u0000${name}`)) this.settle();
   }
 
@@ -173,17 +175,22 @@ class MirrorScope implements XdsCacheView {
     for (const { typeUrl, names, resources } of update.types) {
       const kept = this.resources.get(typeUrl);
       if (!kept) continue;
+      const counts = this.counts.get(typeUrl) as Map<string, number>;
       if (names) {
         const now = new Set(names);
-        const counts = this.counts.get(typeUrl) as Map<string, number>;
         for (const name of this.names(typeUrl)) {
           if (now.has(name)) continue;
           changed(typeUrl).add(name);
           if (!counts.has(name)) kept.delete(name);
         }
         this.existing.set(typeUrl, names);
+        this.existingSets.set(typeUrl, now);
       }
+      const existing = this.existingSets.get(typeUrl);
       for (const [name, resource] of resources) {
+        // Names another worker holds come too: only those this one has are kept, so none goes
+        // stale here once that worker lets go of it.
+        if (!counts.has(name) && !existing?.has(name)) continue;
         kept.set(name, resource && withBuffer(resource));
         changed(typeUrl).add(name);
         this.asked.delete(`${typeUrl}\u0000${name}`);
