@@ -8,6 +8,7 @@ import { ResourceCache } from "../../src/xds/cache/resource-cache.ts";
 import { WILDCARD } from "../../src/xds/cache/xds-cache.ts";
 import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS } from "../../src/xds/resources/cluster-load-assignment.ts";
 import { CLUSTER_TYPE_URL as CDS } from "../../src/xds/resources/cluster.ts";
+import { LISTENER_TYPE_URL as LDS } from "../../src/xds/resources/listener.ts";
 import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
 import { endpoint, service } from "../support/model-fixtures.ts";
 
@@ -20,7 +21,7 @@ function feedWithWorkers(count: number) {
   const store = new EndpointStore();
   store.apply([service("web", endpoint("10.0.0.1")), service("api", endpoint("10.0.0.2"))]);
   store.markReady();
-  const cache = new ResourceCache(store, loadXdsProtos(), 0);
+  const cache = new ResourceCache(store, loadXdsProtos(), 0, { clusterGraceMs: 0 });
   const feed = new CacheFeed(cache);
   const queue: (() => void)[] = [];
   const sent: FeedInterest[] = [];
@@ -87,19 +88,23 @@ describe("the cache feed between the primary and its xDS workers", () => {
     assert.ok(mirror.ready, "a wildcard needs nothing of the primary");
   });
 
-  it("a worker keeps only the names it has: what another worker holds by name is not kept", async () => {
-    const { workers, deliver } = feedWithWorkers(2);
+  it("a worker keeps only the names it has, so what another worker held cannot go stale in it", async () => {
+    const { store, workers, deliver } = feedWithWorkers(2);
     await deliver();
     const [one, other] = [workers[0]!.mirror, workers[1]!.mirror];
-    other.retain(EDS, "late");
+    other.retain(LDS, "api:8080");
     await deliver();
-    assert.equal(other.get(EDS, "late")?.exists, false);
-    // Had it been kept, it would go stale here once the other worker lets go of it.
-    assert.equal(one.get(EDS, "late"), undefined);
-    one.retain(EDS, "late");
-    assert.equal(one.ready, false, "asked of the primary");
+    assert.ok(other.get(LDS, "api:8080")?.exists, "the API listener of a proxyless client");
+    // Gone, then back once the other worker let go: the primary tells no worker of the return.
+    store.apply([], ["api"]);
     await deliver();
-    assert.equal(one.get(EDS, "late")?.exists, false);
+    other.release(LDS, "api:8080");
+    store.apply([service("api", endpoint("10.0.0.2"))]);
+    await deliver();
+    one.retain(LDS, "api:8080");
+    assert.equal(one.ready, false, "asked of the primary: streams wait, not told it is absent");
+    await deliver();
+    assert.ok(one.get(LDS, "api:8080")?.exists);
   });
 
   it("a node view is opened in the primary by the first worker stream and let go with the last", async () => {
