@@ -226,10 +226,10 @@ export async function startDiscovery(
         } satisfies WorkerSettings,
         feed,
         logger: logger.child({ component: "xds" }),
-        onEvent: (topic, text) =>
-          text === undefined
-            ? feedEvents.touch()
-            : feedEvents.publish(topic as FeedEvent["kind"], text),
+        onEvents: (events, moved) => {
+          for (const { kind, text } of events) feedEvents.publish(kind as FeedEvent["kind"], text);
+          if (moved) feedEvents.touch();
+        },
       })
     : startDiscoveryServer({
         ...xdsOptions,

@@ -7,7 +7,7 @@ import { EventFeed, type FeedEvent } from "./observe/event-feed.ts";
 import { createMetrics } from "./observe/metrics.ts";
 import { PipelineObserver } from "./observe/observe-pipeline.ts";
 import { ConsulStatus } from "./consul/watch/consul-status.ts";
-import { reportEvent, serveXdsWorker, workerSettings } from "./xds/server/xds-worker.ts";
+import { reportEvents, serveXdsWorker, workerSettings } from "./xds/server/xds-worker.ts";
 import { bridgeVersion } from "./observe/build-info.ts";
 
 /**
@@ -78,14 +78,38 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
-/** A worker's change feed: its events go to the primary's, which the status page reads. */
+/** How often at most a worker sends its change-feed events to the primary, in one message. */
+const WORKER_EVENTS_MS = 250;
+/** Events kept for the next message; the status page lists fewer than this. */
+const WORKER_EVENTS_KEPT = 50;
+
+/**
+ * A worker's change feed: its events go to the primary's, which the status page reads, gathered
+ * into one message at most every {@link WORKER_EVENTS_MS} (a fan-out ACKs thousands of times).
+ */
 class WorkerEvents extends EventFeed {
+  private events: { kind: FeedEvent["kind"]; text: string }[] = [];
+  private moved = false;
+  private timer: NodeJS.Timeout | undefined;
+
   override publish(kind: FeedEvent["kind"], text: string): void {
-    reportEvent(kind, text);
+    this.events.push({ kind, text });
+    if (this.events.length > WORKER_EVENTS_KEPT) this.events.shift();
+    this.schedule();
   }
 
   override touch(): void {
-    reportEvent("state");
+    this.moved = true;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      reportEvents(this.events, this.moved);
+      this.events = [];
+      this.moved = false;
+    }, WORKER_EVENTS_MS);
   }
 }
 

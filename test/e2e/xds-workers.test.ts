@@ -58,8 +58,11 @@ describe("xDS served by two worker processes", () => {
     const metrics = await (await fetch(`${bridge.url}/metrics`)).text();
     assert.match(metrics, /^bridge_xds_streams\{type="ads",mode="sotw"\} 1$/m);
     assert.match(metrics, /^process_resident_memory_bytes \d+/m);
-    const page = await (await fetch(`${bridge.url}/status/fragments`)).text();
-    assert.match(page, /stream opened/, "a worker's stream in the status page's change feed");
+    await waitFor(
+      async () =>
+        /stream opened/.test(await (await fetch(`${bridge.url}/status/fragments`)).text()),
+      { description: "a worker's stream in the status page's change feed" },
+    );
 
     const serving = (await state()).workers!.find((worker) => worker.streams > 0)!;
     process.kill(serving.pid, "SIGKILL");

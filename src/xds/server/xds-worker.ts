@@ -31,16 +31,11 @@ export interface WorkerParts {
 const IDS_PER_WORKER = 1_000_000;
 
 /**
- * In a worker: tells the primary something for the status page's change feed (`text`), or only
- * that the state moved (no `text`).
+ * In a worker: tells the primary what happened for the status page's change feed, and whether
+ * the state moved besides (ACKs, subscriptions).
  */
-export function reportEvent(topic: string, text?: string): void {
-  if (process.connected)
-    process.send?.({
-      kind: "event",
-      topic,
-      ...(text === undefined ? {} : { text }),
-    } satisfies FromWorker);
+export function reportEvents(events: { kind: string; text: string }[], moved: boolean): void {
+  if (process.connected) process.send?.({ kind: "events", events, moved } satisfies FromWorker);
 }
 
 /** In a worker: waits for the primary's start message and resolves with its settings. */

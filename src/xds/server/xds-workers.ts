@@ -22,8 +22,8 @@ export type FromWorker =
   | { kind: "feed"; interest: FeedInterest }
   | { kind: "serving"; port: number }
   | { kind: "streams"; id: number; streams: StreamSnapshot[] }
-  /** Something for the status page's change feed (`text`), or only "the state moved". */
-  | { kind: "event"; topic: string; text?: string }
+  /** What happened for the status page's change feed; `moved`: the state changed besides. */
+  | { kind: "events"; events: { kind: string; text: string }[]; moved: boolean }
   | { kind: "metrics"; id: number; metrics: object[] };
 
 /** One worker as `/debug/state` shows it. */
@@ -44,8 +44,8 @@ export interface XdsWorkersOptions<Settings> {
   settings: Settings;
   feed: CacheFeed;
   logger: Logger;
-  /** A worker's event for the status page's change feed; `text` undefined: the state moved. */
-  onEvent?: (topic: string, text: string | undefined) => void;
+  /** A worker's events for the status page's change feed; `moved`: the state changed besides. */
+  onEvents?: (events: readonly { kind: string; text: string }[], moved: boolean) => void;
 }
 
 /** The xDS port served by worker processes. */
@@ -118,7 +118,7 @@ export async function startXdsWorkers<Settings>(
       // The worker listens for messages once its modules are loaded: only then is it started.
       if (message.kind === "hello") send({ kind: "start", settings: options.settings });
       else if (message.kind === "feed") entry.feed.receive(message.interest);
-      else if (message.kind === "event") options.onEvent?.(message.topic, message.text);
+      else if (message.kind === "events") options.onEvents?.(message.events, message.moved);
       else if (message.kind === "serving") {
         entry.serving = true;
         port = message.port;
