@@ -5,7 +5,7 @@ import type { Endpoint } from "../../src/model/endpoint.ts";
 import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as CLA } from "../../src/xds/resources/cluster-load-assignment.ts";
 import { endpoint as fixtureEndpoint } from "../support/model-fixtures.ts";
 import { waitFor } from "../support/wait-for.ts";
-import { inWorkers, xdsServerFixture } from "../support/xds-server-fixture.ts";
+import { skippedInWorkers, xdsServerFixture } from "../support/xds-server-fixture.ts";
 
 const endpoint = (port: number): Endpoint =>
   fixtureEndpoint("127.0.0.1", { id: `node/${port}`, port });
@@ -91,37 +91,35 @@ describe("xDS server over real gRPC", () => {
     assert.deepEqual(ports(await eds.next()), [4]);
   });
 
-  test(
-    "a NACK is logged with the node id, counted, and the rejected version is not resent",
-    { skip: inWorkers(xds, "reads the server's hooks or logs, which run in the workers") },
-    async () => {
-      const { store, stream, logs, metrics } = await start();
-      store.apply([{ service: "web", endpoints: [endpoint(8081)] }]);
-      const ads = stream();
-      ads.send({ node: { id: "envoy-nack" }, type_url: CLA, resource_names: ["web"] });
-      const response = await ads.next();
-      ads.send({
-        type_url: CLA,
-        resource_names: ["web"],
-        response_nonce: response.nonce,
-        version_info: "",
-        error_detail: { code: 3, message: "bad endpoint" },
-      });
-      const line = await waitFor(() => logs.lines.find((l) => /NACK/.test(l.msg)), {
-        description: "NACK logged",
-      });
-      assert.equal(line.node, "envoy-nack");
-      assert.equal(line.error, "bad endpoint");
-      const nacks = (await metrics.xdsNacks.get()).values.filter((value) => value.value > 0);
-      assert.deepEqual(
-        nacks.map((value) => [value.labels.type_url, value.value]),
-        [[CLA, 1]],
-      );
-      assert.ok(await ads.quietFor(300), "the rejected version is not resent");
-      store.apply([{ service: "web", endpoints: [endpoint(8082)] }]);
-      assert.deepEqual(ports(await ads.next()), [8082], "the next real change is sent");
-    },
-  );
+  test("a NACK is logged with the node id, counted, and the rejected version is not resent", async (t) => {
+    if (skippedInWorkers(xds, t, "reads the server's hooks or logs, which run in the workers"))
+      return;
+    const { store, stream, logs, metrics } = await start();
+    store.apply([{ service: "web", endpoints: [endpoint(8081)] }]);
+    const ads = stream();
+    ads.send({ node: { id: "envoy-nack" }, type_url: CLA, resource_names: ["web"] });
+    const response = await ads.next();
+    ads.send({
+      type_url: CLA,
+      resource_names: ["web"],
+      response_nonce: response.nonce,
+      version_info: "",
+      error_detail: { code: 3, message: "bad endpoint" },
+    });
+    const line = await waitFor(() => logs.lines.find((l) => /NACK/.test(l.msg)), {
+      description: "NACK logged",
+    });
+    assert.equal(line.node, "envoy-nack");
+    assert.equal(line.error, "bad endpoint");
+    const nacks = (await metrics.xdsNacks.get()).values.filter((value) => value.value > 0);
+    assert.deepEqual(
+      nacks.map((value) => [value.labels.type_url, value.value]),
+      [[CLA, 1]],
+    );
+    assert.ok(await ads.quietFor(300), "the rejected version is not resent");
+    store.apply([{ service: "web", endpoints: [endpoint(8082)] }]);
+    assert.deepEqual(ports(await ads.next()), [8082], "the next real change is sent");
+  });
 
   test("a request with an old nonce is stale and ignored", async () => {
     const { store, stream } = await start();
@@ -195,38 +193,33 @@ describe("xDS server over real gRPC", () => {
     ]);
   });
 
-  test(
-    "streams are counted in while open and out once the client goes away",
-    { skip: inWorkers(xds, "reads the server's hooks or logs, which run in the workers") },
-    async () => {
-      const { store, stream, metrics } = await start();
-      store.apply([{ service: "a", endpoints: [endpoint(1)] }]);
-      const streamsOpen = async (): Promise<number> =>
-        (await metrics.xdsStreams.get()).values.reduce((sum, v) => sum + v.value, 0);
-      const ads = stream();
-      ads.send({ node: { id: "envoy-1" }, type_url: CLA, resource_names: ["a"] });
-      await ads.next();
-      assert.equal(await streamsOpen(), 1);
-      ads.close();
-      await waitFor(async () => (await streamsOpen()) === 0, { description: "stream counted out" });
-    },
-  );
+  test("streams are counted in while open and out once the client goes away", async (t) => {
+    if (skippedInWorkers(xds, t, "reads the server's hooks or logs, which run in the workers"))
+      return;
+    const { store, stream, metrics } = await start();
+    store.apply([{ service: "a", endpoints: [endpoint(1)] }]);
+    const streamsOpen = async (): Promise<number> =>
+      (await metrics.xdsStreams.get()).values.reduce((sum, v) => sum + v.value, 0);
+    const ads = stream();
+    ads.send({ node: { id: "envoy-1" }, type_url: CLA, resource_names: ["a"] });
+    await ads.next();
+    assert.equal(await streamsOpen(), 1);
+    ads.close();
+    await waitFor(async () => (await streamsOpen()) === 0, { description: "stream counted out" });
+  });
 
-  test(
-    "versions do not repeat across server restarts",
-    { skip: inWorkers(xds, "two servers of one process would share one cluster port") },
-    async () => {
-      const one = await start();
-      const two = await start();
-      for (const s of [one, two]) s.store.apply([{ service: "a", endpoints: [endpoint(1)] }]);
-      const [r1, r2] = await Promise.all(
-        [one, two].map(async (s) => {
-          const ads = s.stream();
-          ads.send({ node: { id: "envoy-1" }, type_url: CLA, resource_names: ["a"] });
-          return ads.next();
-        }),
-      );
-      assert.notEqual(r1!.version_info, r2!.version_info);
-    },
-  );
+  test("versions do not repeat across server restarts", async (t) => {
+    if (skippedInWorkers(xds, t, "two servers of one process would share one cluster port")) return;
+    const one = await start();
+    const two = await start();
+    for (const s of [one, two]) s.store.apply([{ service: "a", endpoints: [endpoint(1)] }]);
+    const [r1, r2] = await Promise.all(
+      [one, two].map(async (s) => {
+        const ads = s.stream();
+        ads.send({ node: { id: "envoy-1" }, type_url: CLA, resource_names: ["a"] });
+        return ads.next();
+      }),
+    );
+    assert.notEqual(r1!.version_info, r2!.version_info);
+  });
 });

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { afterEach } from "node:test";
+import { afterEach, type TestContext } from "node:test";
 import type { WorkerSettings } from "../../src/bridge.ts";
 import { CacheFeed } from "../../src/xds/cache/cache-feed.ts";
 import { startXdsWorkers } from "../../src/xds/server/xds-workers.ts";
@@ -171,9 +171,15 @@ export function xdsServerFixture(): XdsServerFixture {
 }
 
 /**
- * A test's `skip` option: why it runs only when the fixture serves xDS in this process (`false`
- * when it does), for tests that read what only the serving process sees.
+ * Skips the running test when the fixture serves xDS from workers, saying why: for tests that
+ * read what only the serving process sees (its hooks, its logs). True when it skipped.
  */
-export function inWorkers(fixture: XdsServerFixture, reason: string): string | false {
-  return fixture.workers > 1 && reason;
+export function skippedInWorkers(
+  fixture: XdsServerFixture,
+  t: TestContext,
+  reason: string,
+): boolean {
+  if (fixture.workers <= 1) return false;
+  t.skip(reason);
+  return true;
 }
