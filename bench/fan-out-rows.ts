@@ -1,4 +1,5 @@
 import { writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { GoPrograms } from "./go-programs.ts";
 import { bridgeSubject, referenceSubject } from "./fan-out-subjects.ts";
@@ -13,20 +14,34 @@ const MB = 1024 * 1024;
 export const UPDATE_WINDOW_FILE = "update-window.json";
 /** Peak RSS allowed with 1,000 streams. */
 const RSS_TARGET_MB = 150;
+/** Memory one connected, idle stream may cost, all processes together. */
+const RSS_PER_STREAM_TARGET_KB = 100;
 /** The first stream must have an update this soon after the Consul registration. */
 const FIRST_STREAM_TARGET_MS = 60;
 
-/** Results of the bridge and both references with the same N. */
+/** The bridge and the references measured with the same N (SnapshotCache not at every N). */
 interface Trio {
   bridge: FanOutResult;
   linear: FanOutResult;
-  snapshot: FanOutResult;
+  snapshot?: FanOutResult | undefined;
+}
+
+/** One N of the fan-out: which references and which variants of the bridge run at it. */
+interface FanOutSize {
+  size: "small" | "large" | "xl";
+  streams: number;
+  snapshot: boolean;
+  /** Also the bridge with xDS workers, and with checked instances. */
+  workers: boolean;
+  checked: boolean;
 }
 
 /**
  * Fan-out and start-up rows: for each N, the bridge, then LinearCache, then SnapshotCache, each
- * measured by the same load client right after the other. With `profileDir`, the bridge of the
- * larger N runs under `--cpu-prof` and writes its profile there when it stops.
+ * measured by the same load client right after the other; at the large N and at the many-streams
+ * N (5,000, next to LinearCache only) the bridge also with xDS workers (`--xds-workers`, every
+ * core by default), its CPU and memory those of all its processes. With `profileDir`, the bridge
+ * of the large N runs under `--cpu-prof` and writes its profile there when it stops.
  */
 export async function fanOutRows(
   sizes: BenchSizes,
@@ -34,8 +49,20 @@ export async function fanOutRows(
   profileDir: string | undefined,
 ): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  for (const [index, streams] of sizes.fanOutStreams.entries()) {
-    const size = index === 0 ? "small" : "large";
+  const workers = sizes.fanOutWorkers || availableParallelism();
+  const [small, large] = sizes.fanOutStreams;
+  const runs: FanOutSize[] = [
+    { size: "small", streams: small, snapshot: true, workers: false, checked: false },
+    { size: "large", streams: large, snapshot: true, workers: true, checked: true },
+    {
+      size: "xl",
+      streams: sizes.fanOutManyStreams,
+      snapshot: false,
+      workers: true,
+      checked: false,
+    },
+  ];
+  for (const { size, streams, ...run } of runs) {
     const plan = {
       streams,
       endpoints: sizes.fanOutEndpoints,
@@ -45,16 +72,15 @@ export async function fanOutRows(
     const initial = instances(sizes.fanOutEndpoints);
     const profile =
       profileDir && size === "large" ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+    const reference = (cache: "linear" | "snapshot") =>
+      measureSubject(
+        () => referenceSubject(programs.referenceServer, cache, SERVICE, initial),
+        plan,
+      );
     const trio: Trio = {
       bridge: await measureSubject(() => bridgeSubject(SERVICE, initial, profile), plan),
-      linear: await measureSubject(
-        () => referenceSubject(programs.referenceServer, "linear", SERVICE, initial),
-        plan,
-      ),
-      snapshot: await measureSubject(
-        () => referenceSubject(programs.referenceServer, "snapshot", SERVICE, initial),
-        plan,
-      ),
+      linear: await reference("linear"),
+      snapshot: run.snapshot ? await reference("snapshot") : undefined,
     };
     if (profile.length > 0)
       writeFileSync(
@@ -62,7 +88,16 @@ export async function fanOutRows(
         JSON.stringify(trio.bridge.updateWindowUs),
       );
     rows.push(...rowsOf(trio, size, streams, sizes));
-    if (size !== "large") continue;
+    if (run.workers) {
+      const served = await measureSubject(
+        () => bridgeSubject(SERVICE, initial, [], false, workers),
+        plan,
+      );
+      const variant = { id: WORKERS_ID, label: `, ${workers} xDS workers` };
+      const workerRows = rowsOf({ ...trio, bridge: served }, size, streams, sizes, variant);
+      rows.push(...workerRows.filter((row) => WORKERS_ROWS.test(row.id)));
+    }
+    if (!run.checked) continue;
     // The same fan-out where every instance has a check, as the shim and agents register: the
     // health watch names the new instance, so the bridge reads it alone (not the whole service).
     const checked = await measureSubject(() => bridgeSubject(SERVICE, initial, [], true), plan);
@@ -80,6 +115,10 @@ const CHECKED_ROWS = new Set(
     (figure) => `fanout.large${CHECKED.id}.${figure}`,
   ),
 );
+/** Rows of the bridge measured with xDS workers, and the figures shown for them. */
+const WORKERS_ID = ".workers";
+const WORKERS_ROWS =
+  /^(startup\.\w+\.workers|fanout\.\w+\.workers\.(first\.p50|all\.p50|all\.p99|cpu|rss|rss-idle|rss-stream|reads))$/;
 
 const atMost = (limit: number, unit: string): Target => ({
   text: `≤ ${limit} ${unit}`,
@@ -114,7 +153,7 @@ function rowsOf(
   ): BenchRow => {
     const references: References = {
       linear: pick(trio.linear) / scale,
-      snapshot: pick(trio.snapshot) / scale,
+      ...(trio.snapshot ? { snapshot: pick(trio.snapshot) / scale } : {}),
     };
     return {
       id,
@@ -148,14 +187,14 @@ function rowsOf(
   ];
   return [
     row(
-      `startup.${size}`,
+      `startup.${size}${variant.id}`,
       `start-up ${n}: all streams have the full set`,
       (r) => r.startUpAllMs,
       "ms",
       timesLinear(1.2),
     ),
     row(
-      `startup.${size}.first`,
+      `startup.${size}${variant.id}.first`,
       `start-up ${n}: first stream has the full set`,
       (r) => r.startUpFirstMs,
       "ms",
@@ -226,6 +265,14 @@ function rowsOf(
       "MB",
       undefined,
       MB,
+    ),
+    row(
+      `${p}.rss-stream`,
+      `fan-out ${n}: RSS per idle stream (idle minus before any stream, / N)`,
+      (r) => (r.idleRssBytes - r.baseRssBytes) / streams,
+      "KB",
+      size === "small" ? undefined : atMost(RSS_PER_STREAM_TARGET_KB, "KB"),
+      1024,
     ),
     ...counters,
   ];

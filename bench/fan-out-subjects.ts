@@ -21,20 +21,22 @@ export interface FanOutSubject {
 /**
  * Consul with `service` registered (one catalog node per instance; without checks, or with a
  * passing check each when `withChecks`), then the bridge as its own process with its default
- * settings, ready. `nodeArgs` e.g. turn on `--cpu-prof`.
+ * settings and `xdsWorkers` xDS worker processes (1: xDS from the one process), ready.
+ * `nodeArgs` e.g. turn on `--cpu-prof`.
  */
 export async function bridgeSubject(
   service: string,
   initial: readonly Instance[],
   nodeArgs: string[] = [],
   withChecks = false,
+  xdsWorkers = 1,
 ): Promise<FanOutSubject> {
   const consul = await startConsul();
   try {
     await registerInstances(consul.address, service, initial, withChecks);
     const bridge = await startBenchBridge({
       consulAddress: consul.address,
-      extraArgs: ["--log-level=warn"],
+      extraArgs: ["--log-level=warn", `--xds-workers=${xdsWorkers}`],
       nodeArgs,
     });
     return {

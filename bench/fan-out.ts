@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { FanOutSubject } from "./fan-out-subjects.ts";
 import { instances } from "./instances.ts";
 import { nowMs, startLoadClient, type StreamRecord } from "./load-client.ts";
-import { cpuSeconds, peakRssBytes, rssBytes } from "./proc-stats.ts";
+import { cpuSeconds, overTree, peakRssBytes, rssBytes } from "./proc-stats.ts";
 import { mean } from "./stats.ts";
 
 /** The service every fan-out stream subscribes to. */
@@ -44,9 +44,15 @@ export interface FanOutResult {
   cpuSecondsPerUpdate: number;
   /** CPU the load client itself used per update (it shares the machine's cores). */
   clientCpuSecondsPerUpdate: number;
+  /**
+   * Peak resident set size; of a control plane of several processes (xDS workers), the sum of
+   * each one's peak (an upper bound of their peak together).
+   */
   peakRssBytes: number;
   /** Resident set size with every stream connected and holding the set, before the updates. */
   idleRssBytes: number;
+  /** Resident set size before any stream connected (the service loaded). */
+  baseRssBytes: number;
   /** Per update, from the bridge's /metrics (undefined for the references). */
   xdsResponsesPerUpdate: number | undefined;
   serviceReadsPerUpdate: number | undefined;
@@ -77,6 +83,8 @@ export async function measureFanOut(
   subject: FanOutSubject,
   plan: FanOutPlan,
 ): Promise<FanOutResult> {
+  // CPU and memory are those of every process of the control plane (its xDS workers too).
+  const baseRss = await overTree(subject.pid, rssBytes);
   const client = await startLoadClient(plan.loadClient, {
     xdsPort: subject.xdsPort,
     streams: plan.streams,
@@ -87,7 +95,7 @@ export async function measureFanOut(
     if (!started.ok)
       throw new Error(`${subject.name}: ${started.complete}/${plan.streams} streams got the set`);
     await sleep(IDLE_SETTLE_MS);
-    const idleRss = await rssBytes(subject.pid);
+    const idleRss = await overTree(subject.pid, rssBytes);
     const warmUp = instances(WARM_UP_UPDATES, plan.endpoints);
     for (const [u, instance] of warmUp.entries()) {
       await sleep(UPDATE_GAP_MS);
@@ -98,7 +106,7 @@ export async function measureFanOut(
     }
     // From here on, the service has `measuredFrom` endpoints before the first measured update.
     const measuredFrom = plan.endpoints + WARM_UP_UPDATES;
-    const cpuBefore = await cpuSeconds(subject.pid);
+    const cpuBefore = await overTree(subject.pid, cpuSeconds);
     const clientCpuBefore = await cpuSeconds(client.pid);
     const countersBefore = await subject.counters();
     const updateTimes: number[] = [];
@@ -115,7 +123,7 @@ export async function measureFanOut(
         throw new Error(`${subject.name}: update ${u + 1} reached ${done.complete} streams`);
     }
     const windowEnd = monotonicUs();
-    const cpuAfter = await cpuSeconds(subject.pid);
+    const cpuAfter = await overTree(subject.pid, cpuSeconds);
     const clientCpuAfter = await cpuSeconds(client.pid);
     const countersAfter = await subject.counters();
     const records = await client.report();
@@ -131,8 +139,9 @@ export async function measureFanOut(
       ...updates(records, updateTimes, measuredFrom),
       cpuSecondsPerUpdate: (cpuAfter - cpuBefore) / plan.updates,
       clientCpuSecondsPerUpdate: (clientCpuAfter - clientCpuBefore) / plan.updates,
-      peakRssBytes: await peakRssBytes(subject.pid),
+      peakRssBytes: await overTree(subject.pid, peakRssBytes),
       idleRssBytes: idleRss,
+      baseRssBytes: baseRss,
       xdsResponsesPerUpdate: perUpdate((c) => c.xdsResponses),
       serviceReadsPerUpdate: perUpdate((c) => c.serviceReads),
       encodingsPerUpdate: perUpdate((c) => c.encodings),

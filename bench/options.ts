@@ -4,6 +4,10 @@ export interface BenchSizes {
   latencyRegistrations: number;
   /** Stream counts of the fan-out and start-up rows (small, large). */
   fanOutStreams: [number, number];
+  /** Streams of the many-streams fan-out (bridge with 1 and with N xDS workers, LinearCache). */
+  fanOutManyStreams: number;
+  /** xDS workers of the bridge's worker rows (`--xds-workers`; 0: the cores it may use). */
+  fanOutWorkers: number;
   /** Endpoints of the one fan-out service. */
   fanOutEndpoints: number;
   /** Updates (one endpoint registered each) per fan-out measurement. */
@@ -40,6 +44,8 @@ export interface BenchSizes {
 export const FULL: BenchSizes = {
   latencyRegistrations: 50,
   fanOutStreams: [100, 1_000],
+  fanOutManyStreams: 5_000,
+  fanOutWorkers: 0,
   fanOutEndpoints: 1_000,
   fanOutUpdates: 20,
   propagationSamples: 200,
@@ -63,6 +69,8 @@ export const FULL: BenchSizes = {
 export const QUICK: BenchSizes = {
   latencyRegistrations: 3,
   fanOutStreams: [5, 20],
+  fanOutManyStreams: 40,
+  fanOutWorkers: 2,
   fanOutEndpoints: 50,
   fanOutUpdates: 3,
   propagationSamples: 10,

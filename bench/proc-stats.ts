@@ -12,6 +12,32 @@ export async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
+/**
+ * A process and its descendants (a bridge with xDS workers is several processes), from
+ * /proc/PID/task/TID/children; a process gone meanwhile is left out.
+ */
+export async function processTree(pid: number): Promise<number[]> {
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  const children: number[] = [];
+  for (const task of tasks) {
+    const text = await readFile(`/proc/${pid}/task/${task}/children`, "utf8").catch(() => "");
+    for (const child of text.split(" ").filter(Boolean)) children.push(Number(child));
+  }
+  const below = await Promise.all(children.map((child) => processTree(child)));
+  return [pid, ...below.flat()];
+}
+
+/** Sum of `read` over a process and its descendants (processes gone meanwhile count 0). */
+export async function overTree(
+  pid: number,
+  read: (pid: number) => Promise<number>,
+): Promise<number> {
+  const values = await Promise.all(
+    (await processTree(pid)).map((each) => read(each).catch(() => 0)),
+  );
+  return values.reduce((sum, value) => sum + value, 0);
+}
+
 /** Peak resident set size in bytes (VmHWM of /proc/PID/status). */
 export function peakRssBytes(pid: number): Promise<number> {
   return statusBytes(pid, "VmHWM");

@@ -1,4 +1,7 @@
+import { extname } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
+import { AggregatorRegistry } from "prom-client";
 import type { BridgeConfig } from "./config/config.ts";
 import { readBridgeState } from "./observe/bridge-state.ts";
 import { bridgeVersion } from "./observe/build-info.ts";
@@ -10,7 +13,7 @@ import type { DatacenterOrder } from "./model/datacenter-priority.ts";
 import { ConsulAccess } from "./consul/client/consul-access.ts";
 import { connectConsul, type ConsulConnection } from "./consul/client/consul-client.ts";
 import { ConsulStatus } from "./consul/watch/consul-status.ts";
-import { EventFeed } from "./observe/event-feed.ts";
+import { EventFeed, type FeedEvent } from "./observe/event-feed.ts";
 import { consulRequestHooks, PipelineObserver } from "./observe/observe-pipeline.ts";
 import type { TranslationOptions } from "./consul/watch/to-service-endpoints.ts";
 import { createRegistrar } from "./consul/register/registration.ts";
@@ -23,13 +26,17 @@ import { machineAddresses } from "./http/address-policy.ts";
 import { boundLookups, DEFAULT_LOOKUP_BOUNDS, lookupHost } from "./http/resolve-host.ts";
 import { createShimRules } from "./http/shim-rules.ts";
 import { createShimHandler } from "./http/shim-server.ts";
-import { createStatusHandler } from "./http/status-handler.ts";
+import { createStatusHandler, type MetricsText } from "./http/status-handler.ts";
 import { createStatusPageHandler } from "./http/status-page.ts";
 import { createMetrics, type BridgeMetrics } from "./observe/metrics.ts";
 import { EndpointStore } from "./model/endpoint-store.ts";
 import { mergeSourcesInto } from "./model/merged-sources.ts";
 import { DnsSource } from "./dns/dns-source.ts";
 import { startDiscoveryServer, type DiscoveryServer } from "./xds/server/discovery-server.ts";
+import { CacheFeed } from "./xds/cache/cache-feed.ts";
+import { startXdsWorkers, type XdsWorkers } from "./xds/server/xds-workers.ts";
+import type { WorkerXdsSettings } from "./xds/server/xds-worker.ts";
+import type { LogFormat } from "./config/config.ts";
 import { loadXdsProtos } from "./xds/resources/protos.ts";
 import { ResourceCache } from "./xds/cache/resource-cache.ts";
 import { StreamRegistry } from "./xds/protocol/stream-registry.ts";
@@ -49,6 +56,9 @@ export interface DiscoveryPipeline {
   readonly store: EndpointStore;
   readonly cache: ResourceCache;
   readonly xds: DiscoveryServer;
+  /** The worker processes serving xDS, with `--xds-workers` above 1. */
+  readonly workers: XdsWorkers | undefined;
+  /** The open streams of this process (none with workers: see {@link XdsWorkers.state}). */
   readonly streams: StreamRegistry;
   readonly consulStatus: ConsulStatus;
   /** Changes for the status page (`/events`). */
@@ -175,9 +185,9 @@ export async function startDiscovery(
   logger: Logger,
   metrics: BridgeMetrics,
 ): Promise<DiscoveryPipeline> {
-  const feed = new EventFeed();
+  const feedEvents = new EventFeed();
   const consulStatus = new ConsulStatus({ waitSeconds: config.consul.waitSeconds });
-  const observer = new PipelineObserver({ metrics, feed, consulStatus, logger });
+  const observer = new PipelineObserver({ metrics, feed: feedEvents, consulStatus, logger });
   const connection = connectConsul(config.consul, observer.consulRequests());
   const { store, catalogView, dnsView, stopMerging } = storeViews(config);
   let dns: DnsSource | undefined;
@@ -194,8 +204,7 @@ export async function startDiscovery(
     logger: logger.child({ component: "xds-cache" }),
     ...observer.cache(),
   });
-  const xds = await startDiscoveryServer({
-    cache,
+  const xdsOptions: WorkerXdsSettings = {
     host: config.xds.host,
     port: config.xds.port,
     keepaliveTimeMs: config.xds.keepaliveTimeMs,
@@ -203,10 +212,32 @@ export async function startDiscovery(
     maxNames: config.xds.maxNames,
     tls: config.xds.tls,
     token: config.xds.token,
-    logger: logger.child({ component: "xds" }),
-    registry: streams,
-    hooks: observer.xds(),
-  });
+  };
+  const feed = config.xds.workers > 1 ? new CacheFeed(cache) : undefined;
+  // Workers are started while Consul is read: both take a while, neither needs the other.
+  const serving: Promise<DiscoveryServer | XdsWorkers> = feed
+    ? startXdsWorkers({
+        count: config.xds.workers,
+        entry: WORKER_ENTRY,
+        settings: {
+          xds: xdsOptions,
+          logLevel: logger.level,
+          logFormat: config.logFormat ?? (process.stdout.isTTY ? "pretty" : "json"),
+        } satisfies WorkerSettings,
+        feed,
+        logger: logger.child({ component: "xds" }),
+        onEvents: (events, moved) => {
+          for (const { kind, text } of events) feedEvents.publish(kind as FeedEvent["kind"], text);
+          if (moved) feedEvents.touch();
+        },
+      })
+    : startDiscoveryServer({
+        ...xdsOptions,
+        cache,
+        logger: logger.child({ component: "xds" }),
+        registry: streams,
+        hooks: observer.xds(),
+      });
   const access = new ConsulAccess({
     logger: logger.child({ component: "consul" }),
     tokenSource: config.consul.tokenSource,
@@ -244,28 +275,69 @@ export async function startDiscovery(
   // Stopped before the agent told its datacenter: nothing to report.
   learnt.catch(() => undefined);
   void source.start().then(() => observer.firstReadDone(store.names().length));
+  const stopSources = async (): Promise<void> => {
+    feedEvents.close();
+    startUp.abort();
+    await Promise.all([source.stop(), ...remotes.map((remote) => remote.stop()), dns?.stop()]);
+    stopMerging();
+    stopObserving();
+    feed?.close();
+    cache.close();
+    connection.close();
+  };
+  let xds: DiscoveryServer | XdsWorkers;
+  try {
+    xds = await serving;
+  } catch (error) {
+    await stopSources();
+    throw error;
+  }
+  const workers = feed ? (xds as XdsWorkers) : undefined;
   return {
     connection,
     store,
     cache,
     xds,
+    workers,
     streams,
     consulStatus,
-    feed,
+    feed: feedEvents,
     access,
     async stop() {
-      feed.close();
+      feedEvents.close();
       // Streams end before the watch stops, so nothing more (and nothing empty) is pushed.
       await xds.close();
-      startUp.abort();
-      await Promise.all([source.stop(), ...remotes.map((remote) => remote.stop()), dns?.stop()]);
-      stopMerging();
-      stopObserving();
-      cache.close();
-      connection.close();
+      await stopSources();
     },
   };
 }
+
+/**
+ * `/metrics` with workers: this process's metrics and every worker's, aggregated by prom-client
+ * (counters and histograms summed, so they read as one bridge).
+ */
+function workersRegistry(metrics: BridgeMetrics, workers: XdsWorkers): MetricsText {
+  const { registry } = metrics;
+  return {
+    contentType: registry.contentType,
+    async metrics() {
+      const [own, theirs] = await Promise.all([registry.getMetricsAsJSON(), workers.metrics()]);
+      return AggregatorRegistry.aggregate([own, ...theirs]).metrics();
+    },
+  };
+}
+
+/** What the primary starts each xDS worker with. */
+export interface WorkerSettings {
+  xds: WorkerXdsSettings;
+  logLevel: string;
+  logFormat: LogFormat;
+}
+
+/** The module a worker runs: the bridge's entry point (src/main.ts, or dist/main.js when built). */
+const WORKER_ENTRY = fileURLToPath(
+  new URL(`./main${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+);
 
 /** The whole bridge: discovery pipeline plus the HTTP shim and status endpoints. */
 export interface Bridge {
@@ -307,10 +379,12 @@ export async function startBridge(
   const status = createStatusHandler({
     // An ACL problem, no first full read yet (docs/architecture.md §4, "Never an empty world"),
     // or a local watch without a good answer for longer than its wait plus a margin.
+    // With workers, also until every worker serves.
     notReady: () =>
       pipeline.access.problem() ??
-      (pipeline.store.ready ? pipeline.consulStatus.stalledReason() : WAITING_FOR_FIRST_READ),
-    registry: metrics.registry,
+      (pipeline.store.ready ? pipeline.consulStatus.stalledReason() : WAITING_FOR_FIRST_READ) ??
+      pipeline.workers?.notServing(),
+    registry: pipeline.workers ? workersRegistry(metrics, pipeline.workers) : metrics.registry,
   });
   const countedShim: RequestHandler = (request, response) => {
     if (!shim(request, response)) return false;
@@ -326,15 +400,19 @@ export async function startBridge(
       status,
       pipeline.feed.handler,
       createStatusPageHandler({
-        state: () =>
-          readBridgeState({
+        state: async () => {
+          // With workers, their streams are asked of them now.
+          const served = await pipeline.workers?.state();
+          return readBridgeState({
             version: bridgeVersion(),
             startedAt,
             store: pipeline.store,
             cache: pipeline.cache,
-            streams: pipeline.streams,
+            streams: served ? { snapshot: () => served.streams } : pipeline.streams,
             consul: pipeline.consulStatus,
-          }),
+            workers: served?.workers,
+          });
+        },
         changes: () => pipeline.feed.recent(),
       }),
     ],

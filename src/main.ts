@@ -1,7 +1,13 @@
 import { COMMAND, ConfigError, parseConfig, usage } from "./config/config.ts";
 import { describeConfig } from "./config/summary.ts";
 import { createLogger } from "./observe/logger.ts";
-import { startBridge } from "./bridge.ts";
+import cluster from "node:cluster";
+import { startBridge, type WorkerSettings } from "./bridge.ts";
+import { EventFeed, type FeedEvent } from "./observe/event-feed.ts";
+import { createMetrics } from "./observe/metrics.ts";
+import { PipelineObserver } from "./observe/observe-pipeline.ts";
+import { ConsulStatus } from "./consul/watch/consul-status.ts";
+import { reportEvents, serveXdsWorker, workerSettings } from "./xds/server/xds-worker.ts";
 import { bridgeVersion } from "./observe/build-info.ts";
 
 /**
@@ -12,6 +18,8 @@ const SHUTDOWN_TIMEOUT_MS = 8_000;
 
 /** The composition root's entry point: `npm start -- [flags]`. */
 async function main(): Promise<void> {
+  // An xDS worker forked by the primary (--xds-workers): its settings come from the primary.
+  if (cluster.isWorker) return runXdsWorker();
   let parsed;
   try {
     parsed = parseConfig(process.argv.slice(2), process.env);
@@ -68,6 +76,71 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+}
+
+/** How often at most a worker sends its change-feed events to the primary, in one message. */
+const WORKER_EVENTS_MS = 250;
+/** Events kept for the next message; the status page lists fewer than this. */
+const WORKER_EVENTS_KEPT = 50;
+
+/**
+ * A worker's change feed: its events go to the primary's, which the status page reads, gathered
+ * into one message at most every {@link WORKER_EVENTS_MS} (a fan-out ACKs thousands of times).
+ */
+class WorkerEvents extends EventFeed {
+  private events: { kind: FeedEvent["kind"]; text: string }[] = [];
+  private moved = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  override publish(kind: FeedEvent["kind"], text: string): void {
+    this.events.push({ kind, text });
+    if (this.events.length > WORKER_EVENTS_KEPT) this.events.shift();
+    this.schedule();
+  }
+
+  override touch(): void {
+    this.moved = true;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      reportEvents(this.events, this.moved);
+      this.events = [];
+      this.moved = false;
+    }, WORKER_EVENTS_MS);
+  }
+}
+
+/** Metrics a worker has of its own: its streams' and its process's; the rest are the primary's. */
+const WORKER_METRIC = /^(bridge_xds_|bridge_push_to_ack_|process_|nodejs_)/;
+
+/**
+ * The whole of an xDS worker process (docs/architecture.md §5, "xDS workers"): the settings the
+ * primary sends, a logger and metrics of its own, and the xDS server on the shared port.
+ */
+export async function runXdsWorker(): Promise<void> {
+  const settings = await workerSettings<WorkerSettings>();
+  const logger = createLogger(settings.logLevel, { format: settings.logFormat }).child({
+    worker: cluster.worker?.id,
+  });
+  const metrics = createMetrics(true, bridgeVersion());
+  const observer = new PipelineObserver({
+    metrics,
+    feed: new WorkerEvents(),
+    consulStatus: new ConsulStatus({ waitSeconds: 0 }),
+    logger,
+  });
+  await serveXdsWorker(settings.xds, {
+    logger: logger.child({ component: "xds" }),
+    hooks: observer.xds(),
+    streamHooks: observer.streams(),
+    metrics: async () =>
+      (await metrics.registry.getMetricsAsJSON()).filter((metric) =>
+        WORKER_METRIC.test(metric.name),
+      ),
+  });
 }
 
 /** Whether a bind address is reachable only from this machine. */

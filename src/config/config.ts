@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import {
   CONSUL_OPTIONS,
@@ -28,6 +29,7 @@ import {
   DEFAULT_KEEPALIVE_TIME_MS,
   DEFAULT_MAX_CONNECTION_AGE_MS,
   DEFAULT_XDS_MAX_NAMES,
+  MAX_XDS_WORKERS,
   DEFAULT_LOG_LEVEL,
   DEFAULT_CHECK_GRACE_SECONDS,
   DEFAULT_WARNING_AS,
@@ -61,6 +63,11 @@ export interface XdsConfig {
   maxConnectionAgeMs: number;
   /** Most resource names one stream may subscribe to; more ends it with RESOURCE_EXHAUSTED. */
   maxNames: number;
+  /**
+   * Processes serving the xDS port (docs/architecture.md §5, "xDS workers"); 1 serves it from the
+   * process that watches Consul.
+   */
+  workers: number;
   /** TLS (mutual when it has a client CA), read from PEM files at start; plaintext if undefined. */
   tls: XdsTlsConfig | undefined;
   /** Bearer token every xDS stream must carry; none if undefined. */
@@ -277,6 +284,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
         86_400_000,
       ),
       maxNames: integer("xdsMaxNames", DEFAULT_XDS_MAX_NAMES, 1, 10_000_000),
+      workers: integer("xdsWorkers", availableParallelism(), 1, MAX_XDS_WORKERS),
       ...readXdsAuth(
         {
           xdsTlsCert: raw("xdsTlsCert"),

@@ -22,6 +22,8 @@ export const DEFAULT_KEEPALIVE_TIME_MS = 30_000;
 export const DEFAULT_MAX_CONNECTION_AGE_MS = 30 * 60_000;
 /** Most resource names one xDS stream may subscribe to, all types together. */
 export const DEFAULT_XDS_MAX_NAMES = 100_000;
+/** Most xDS worker processes (`--xds-workers`). */
+export const MAX_XDS_WORKERS = 64;
 export const DEFAULT_LOG_LEVEL = "info";
 export const DEFAULT_CHECK_GRACE_SECONDS = 30;
 /** Consul's `warning` reaches Envoy as HEALTHY unless told otherwise (docs/architecture.md §3). */
@@ -163,6 +165,15 @@ export const OPTIONS = {
     description:
       "most resource names one xDS stream may subscribe to, all types together, 1-10000000; a stream asking for more is ended with RESOURCE_EXHAUSTED",
     default: DEFAULT_XDS_MAX_NAMES,
+  },
+  xdsWorkers: {
+    flag: "xds-workers",
+    env: "BRIDGE_XDS_WORKERS",
+    group: "xds",
+    placeholder: "N",
+    description:
+      "processes serving the xDS port, 1-64; one more watches Consul and builds the resources. 1 serves xDS from the single process",
+    whenUnset: "the number of cores the process may use",
   },
   ...XDS_AUTH_OPTIONS,
   ...SHIM_OPTIONS,

@@ -1,11 +1,16 @@
-import type { Registry } from "prom-client";
 import type { RequestHandler } from "./http-server.ts";
+
+/** Where `/metrics` comes from: a prom-client registry, or several processes' aggregated. */
+export interface MetricsText {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
 
 /** What the status endpoints read. */
 export interface StatusSources {
   /** Why the bridge is not ready (`/ready` answers 503 with it); undefined when it is ready. */
   notReady: () => string | undefined;
-  registry: Registry;
+  registry: MetricsText;
 }
 
 /**

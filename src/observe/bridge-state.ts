@@ -5,6 +5,7 @@ import type { StreamRegistry, StreamSnapshot } from "../xds/protocol/stream-regi
 import { CLUSTER_TYPE_URL } from "../xds/resources/cluster.ts";
 import { SERVED_TYPE_URLS } from "../xds/resources/resource-types.ts";
 import type { XdsCache } from "../xds/cache/xds-cache.ts";
+import type { WorkerState } from "../xds/server/xds-workers.ts";
 
 /** One endpoint as `/debug/state` shows it. */
 export interface EndpointState {
@@ -28,6 +29,8 @@ export interface BridgeState {
   resources: Record<string, { name: string; version: string }[]>;
   streams: StreamSnapshot[];
   consul: ConsulStatusSnapshot;
+  /** The processes serving xDS, with `--xds-workers` above 1. */
+  workers?: WorkerState[];
 }
 
 /** The parts the state is read from (the composition root owns them). */
@@ -36,8 +39,10 @@ export interface StateParts {
   startedAt: string;
   store: EndpointStore;
   cache: XdsCache;
-  streams: StreamRegistry;
+  /** The open streams: of this process (its registry), or of every xDS worker. */
+  streams: Pick<StreamRegistry, "snapshot">;
   consul: ConsulStatus;
+  workers?: WorkerState[] | undefined;
 }
 
 /** Joins the model, the xDS cache, the stream registry and the Consul status into one view. */
@@ -73,5 +78,6 @@ export function readBridgeState(parts: StateParts): BridgeState {
     resources,
     streams: parts.streams.snapshot(),
     consul: parts.consul.snapshot(),
+    ...(parts.workers ? { workers: parts.workers } : {}),
   };
 }

@@ -12,20 +12,46 @@ const EXPECTED_ROWS = [
   ...["agent", "shim.listed", "shim.healthy", "shim.back-to-back"].flatMap((kind) =>
     ["p50", "p99"].map((p) => `latency.${kind}.${p}`),
   ),
-  ...["small", "large"].flatMap((size) => [
+  ...(["small", "large", "xl"] as const).flatMap((size) => [
     `startup.${size}`,
     `startup.${size}.first`,
     ...["first", "all"].flatMap((who) =>
       ["p50", "p99", "max"].map((p) => `fanout.${size}.${who}.${p}`),
     ),
-    ...["bytes", "pushes", "cpu", "client-cpu", "rss", "rss-idle", "responses", "reads"].map(
-      (f) => `fanout.${size}.${f}`,
-    ),
+    ...[
+      "bytes",
+      "pushes",
+      "cpu",
+      "client-cpu",
+      "rss",
+      "rss-idle",
+      "rss-stream",
+      "responses",
+      "reads",
+    ].map((f) => `fanout.${size}.${f}`),
+    // The large and the many-streams fan-out again, the bridge serving xDS from workers.
+    ...(size === "small"
+      ? []
+      : [
+          `startup.${size}.workers`,
+          ...[
+            "first.p50",
+            "all.p50",
+            "all.p99",
+            "cpu",
+            "rss",
+            "rss-idle",
+            "rss-stream",
+            "reads",
+          ].map((f) => `fanout.${size}.workers.${f}`),
+        ]),
+    // The large fan-out again, every instance registered with a check.
+    ...(size === "large"
+      ? ["first.p50", "all.p50", "all.p99", "cpu", "rss", "reads"].map(
+          (f) => `fanout.large.checked.${f}`,
+        )
+      : []),
   ]),
-  // The large fan-out again, every instance registered with a check.
-  ...["first.p50", "all.p50", "all.p99", "cpu", "rss", "reads"].map(
-    (f) => `fanout.large.checked.${f}`,
-  ),
   ...["small", "large"].flatMap((size) =>
     ["startup", "first.p50", "all.p50", "all.p99", "bytes", "cpu", "rss", "rss-idle"].map(
       (f) => `floor.${size}.${f}`,
@@ -78,9 +104,9 @@ const EXPECTED_ROWS = [
   "name-burst.settle",
 ];
 
-/** Rows also measured on both go-control-plane reference servers. */
+/** Rows also measured on both go-control-plane reference servers (at 5,000 streams: LinearCache). */
 const WITH_REFERENCES =
-  /^(startup|fanout)\.(small|large)(\.first|\.checked)?(\.(first|all)\.(p50|p99|max)|\.(bytes|pushes|cpu|client-cpu|rss|rss-idle))?$/;
+  /^(startup|fanout)\.(small|large|xl)(\.first|\.checked|\.workers)?(\.(first|all)\.(p50|p99|max)|\.(bytes|pushes|cpu|client-cpu|rss|rss-idle|rss-stream))?$/;
 
 test(
   "the quick benchmark builds its Go programs and prints every row with numbers",
@@ -119,7 +145,8 @@ test(
         assert.ok(["met", "MISSED", "—"].includes(row.verdict), `${row.id}: verdict`);
         if (WITH_REFERENCES.test(row.id)) {
           assert.ok(Number.isFinite(row.references.linear), `${row.id}: LinearCache figure`);
-          assert.ok(Number.isFinite(row.references.snapshot), `${row.id}: SnapshotCache figure`);
+          if (!/\.xl\b/.test(row.id))
+            assert.ok(Number.isFinite(row.references.snapshot), `${row.id}: SnapshotCache figure`);
         }
         // The floor server is measured next to LinearCache only.
         if (row.id.startsWith("floor."))

@@ -63,6 +63,8 @@ describe("ACLs with default deny: never an empty world", () => {
       [
         "--xds-host=127.0.0.1",
         "--xds-port=0",
+        // xDS from this process: the tests read the pipeline in process.
+        "--xds-workers=1",
         "--http-host=127.0.0.1",
         "--http-port=0",
         "--consul-wait=2",

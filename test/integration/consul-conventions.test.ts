@@ -54,7 +54,10 @@ describe("Consul's client settings against a real agent (mTLS, token file, unix 
     env: Record<string, string>,
     t: TestContext,
   ): Promise<{ pipeline: DiscoveryPipeline; metrics: BridgeMetrics }> {
-    const parsed = parseConfig(["--xds-host=127.0.0.1", "--xds-port=0", "--consul-wait=5"], env);
+    const parsed = parseConfig(
+      ["--xds-host=127.0.0.1", "--xds-port=0", "--xds-workers=1", "--consul-wait=5"],
+      env,
+    );
     assert.ok(!parsed.help);
     const metrics = createMetrics(false);
     const pipeline = await startDiscovery(parsed.config, memoryLogger().logger, metrics);

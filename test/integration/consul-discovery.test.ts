@@ -17,6 +17,8 @@ function configFor(consulAddress: string, ...flags: string[]): BridgeConfig {
       `--consul-addr=${consulAddress}`,
       "--xds-host=127.0.0.1",
       "--xds-port=0",
+      // xDS from this process: the tests read the pipeline in process.
+      "--xds-workers=1",
       "--consul-wait=5",
       ...flags,
     ],

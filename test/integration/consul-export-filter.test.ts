@@ -29,7 +29,7 @@ describe("the --services export filter applies to EDS; Consul's own service is n
 
   async function pipeline(flags: string[], t: TestContext): Promise<DiscoveryPipeline> {
     const parsed = parseConfig(
-      ["--xds-host=127.0.0.1", "--xds-port=0", "--consul-wait=2", ...flags],
+      ["--xds-host=127.0.0.1", "--xds-port=0", "--xds-workers=1", "--consul-wait=2", ...flags],
       {
         CONSUL_HTTP_ADDR: consul.address,
       },

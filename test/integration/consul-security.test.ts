@@ -52,10 +52,13 @@ describe("Consul over HTTPS with ACLs", () => {
     env: Record<string, string>,
     t: TestContext,
   ): Promise<{ pipeline: DiscoveryPipeline; metrics: BridgeMetrics }> {
-    const parsed = parseConfig(["--xds-host=127.0.0.1", "--xds-port=0", "--consul-wait=5"], {
-      CONSUL_HTTP_ADDR: `https://127.0.0.1:${consul.httpsPort}`,
-      ...env,
-    });
+    const parsed = parseConfig(
+      ["--xds-host=127.0.0.1", "--xds-port=0", "--xds-workers=1", "--consul-wait=5"],
+      {
+        CONSUL_HTTP_ADDR: `https://127.0.0.1:${consul.httpsPort}`,
+        ...env,
+      },
+    );
     assert.ok(!parsed.help);
     assert.equal(parsed.config.consul.secure, true);
     const metrics = createMetrics(false);

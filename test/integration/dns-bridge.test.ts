@@ -34,6 +34,8 @@ describe("--dns-services: DNS names served over EDS next to the catalog", () => 
       [
         "--xds-host=127.0.0.1",
         "--xds-port=0",
+        // xDS from this process: the tests read the pipeline in process.
+        "--xds-workers=1",
         "--consul-wait=2",
         `--dns-server=127.0.0.1:${consul.dnsPort}`,
         "--dns-min-ttl=1",

@@ -48,6 +48,17 @@ export interface BridgeProcessOptions {
   onSpawn?: (started: { pid: number; xdsPort: number; httpPort: number }) => void;
 }
 
+/**
+ * The `--xds-workers` of every bridge started from now on, unless its arguments name one: 1 (xDS
+ * from the one process) keeps the suite's start-ups light; tests of workers raise it.
+ */
+let bridgeXdsWorkers = 1;
+
+/** Starts every later bridge with `count` xDS workers; call it before importing the test files. */
+export function runBridgesWithXdsWorkers(count: number): void {
+  bridgeXdsWorkers = count;
+}
+
 /** Starts the bridge on free loopback ports and resolves once `/ready` answers 200. */
 export async function startBridgeProcess(options: BridgeProcessOptions): Promise<BridgeProcess> {
   // A free port can be taken by another process between the probe and the bridge's listen: then
@@ -83,6 +94,9 @@ async function startOn(
     `--http-port=${httpPort}`,
     "--xds-host=127.0.0.1",
     "--http-host=127.0.0.1",
+    ...(options.extraArgs?.some((arg) => arg.startsWith("--xds-workers"))
+      ? []
+      : [`--xds-workers=${bridgeXdsWorkers}`]),
     ...(options.extraArgs ?? []),
   ];
   const [command, args] =

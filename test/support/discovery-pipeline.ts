@@ -39,7 +39,13 @@ export async function startProxiedPipeline(
     proxy = await startConsulProxy(consul.address);
     await seed(consul);
     const parsed = parseConfig(
-      [`--consul-addr=127.0.0.1:${proxy.port}`, "--xds-host=127.0.0.1", "--xds-port=0", ...flags],
+      [
+        `--consul-addr=127.0.0.1:${proxy.port}`,
+        "--xds-host=127.0.0.1",
+        "--xds-port=0",
+        "--xds-workers=1",
+        ...flags,
+      ],
       {},
     );
     assert.ok(!parsed.help);

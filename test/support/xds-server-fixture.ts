@@ -1,4 +1,9 @@
-import { afterEach } from "node:test";
+import { join } from "node:path";
+import { afterEach, type TestContext } from "node:test";
+import type { WorkerSettings } from "../../src/bridge.ts";
+import { CacheFeed } from "../../src/xds/cache/cache-feed.ts";
+import { startXdsWorkers } from "../../src/xds/server/xds-workers.ts";
+import { repoRoot } from "./tools.ts";
 import type { ServiceEndpoints } from "../../src/model/endpoint.ts";
 import { EndpointStore } from "../../src/model/endpoint-store.ts";
 import {
@@ -30,6 +35,53 @@ export function startLoopbackDiscoveryServer(cache: XdsCache): Promise<Discovery
   });
 }
 
+/** How many worker processes serve the fixtures' xDS; 1 serves it in this process. */
+let fixtureWorkers = 1;
+
+/**
+ * Serves the xDS of every fixture started from now on from `count` worker processes fed by this
+ * process's cache (docs/architecture.md §5, "xDS workers"), as `--xds-workers` does. Call it
+ * before importing the test files to run them that way.
+ */
+export function serveFixturesFromWorkers(count: number): void {
+  fixtureWorkers = count;
+}
+
+/** Serves `cache` from `count` xDS worker processes on a free loopback port. */
+function startFixtureWorkers(
+  cache: ResourceCache,
+  count: number,
+  maxNames: number | undefined,
+): Promise<DiscoveryServer> {
+  const settings: WorkerSettings = {
+    xds: {
+      host: "127.0.0.1",
+      port: 0,
+      keepaliveTimeMs: 30_000,
+      maxConnectionAgeMs: 600_000,
+      maxNames: maxNames ?? 100_000,
+      tls: undefined,
+      token: undefined,
+    },
+    logLevel: "fatal",
+    logFormat: "json",
+  };
+  const feed = new CacheFeed(cache);
+  return startXdsWorkers({
+    count,
+    entry: join(repoRoot, "src", "main.ts"),
+    settings,
+    feed,
+    logger: memoryLogger("warn").logger,
+  }).then((workers) => ({
+    port: workers.port,
+    close: async () => {
+      await workers.close();
+      feed.close();
+    },
+  }));
+}
+
 /** Options of {@link XdsServerFixture.start}. */
 export interface XdsServerFixtureOptions {
   /** Services in the store before the server starts. */
@@ -57,6 +109,11 @@ export interface XdsServerHandle {
 
 /** Starts servers for the tests of the enclosing suite; all of a test's are closed after it. */
 export interface XdsServerFixture {
+  /**
+   * Worker processes serving xDS (1: this process). With workers, hooks and logs of the xDS
+   * server are the workers': tests that read them run only in this process.
+   */
+  readonly workers: number;
   start(options?: XdsServerFixtureOptions): Promise<XdsServerHandle>;
   /** Runs `cleanup` after the current test (before what was opened earlier is closed). */
   defer(cleanup: () => Promise<void> | void): void;
@@ -76,6 +133,7 @@ export function xdsServerFixture(): XdsServerFixture {
     return stream;
   };
   return {
+    workers: fixtureWorkers,
     defer: (cleanup) => void cleanups.push(cleanup),
     async start(options = {}) {
       const store = new EndpointStore();
@@ -83,16 +141,19 @@ export function xdsServerFixture(): XdsServerFixture {
       if (options.ready !== false) store.markReady();
       const cache = new ResourceCache(store, loadXdsProtos(), 0, options.cache);
       const logs = memoryLogger();
-      const server = await startDiscoveryServer({
-        cache,
-        host: "127.0.0.1",
-        port: 0,
-        keepaliveTimeMs: 30_000,
-        maxConnectionAgeMs: 600_000,
-        logger: logs.logger,
-        hooks: options.hooks,
-        maxNames: options.maxNames,
-      });
+      const server =
+        fixtureWorkers > 1
+          ? await startFixtureWorkers(cache, fixtureWorkers, options.maxNames)
+          : await startDiscoveryServer({
+              cache,
+              host: "127.0.0.1",
+              port: 0,
+              keepaliveTimeMs: 30_000,
+              maxConnectionAgeMs: 600_000,
+              logger: logs.logger,
+              hooks: options.hooks,
+              maxNames: options.maxNames,
+            });
       cleanups.push(
         () => server.close(),
         () => cache.close(),
@@ -107,4 +168,18 @@ export function xdsServerFixture(): XdsServerFixture {
       };
     },
   };
+}
+
+/**
+ * Skips the running test when the fixture serves xDS from workers, saying why: for tests that
+ * read what only the serving process sees (its hooks, its logs). True when it skipped.
+ */
+export function skippedInWorkers(
+  fixture: XdsServerFixture,
+  t: TestContext,
+  reason: string,
+): boolean {
+  if (fixture.workers <= 1) return false;
+  t.skip(reason);
+  return true;
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { ConfigError, DEFAULT_HTTP_HOST, parseConfig, usage } from "../../src/config/config.ts";
@@ -48,6 +48,18 @@ describe("command line", () => {
     assert.match(
       usage(),
       /--xds-max-names N {2}\[env BRIDGE_XDS_MAX_NAMES\]\n[^[]+RESOURCE_EXHAUSTED\s+\[default: 100000\]/,
+    );
+  });
+
+  it("serves xDS from as many worker processes as the process may use cores, unless --xds-workers says", () => {
+    assert.equal(parse([]).config.xds.workers, availableParallelism());
+    assert.equal(parse(["--xds-workers=1"]).config.xds.workers, 1);
+    assert.equal(parse([], { BRIDGE_XDS_WORKERS: "3" }).config.xds.workers, 3);
+    assert.match(problemsOf(["--xds-workers=0"])[0]!, /xds-workers/);
+    assert.equal(problemsOf(["--xds-workers=65"]).length, 1);
+    assert.match(
+      usage(),
+      /--xds-workers N {2}\[env BRIDGE_XDS_WORKERS\]\n[^[]+\[default: the\s+number\s+of\s+cores\s+the\s+process\s+may\s+use\]/,
     );
   });
 

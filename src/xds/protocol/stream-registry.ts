@@ -86,12 +86,16 @@ const MAX_PENDING_NONCES = 4;
  */
 export class StreamRegistry {
   private readonly streams = new Map<number, StreamEntry>();
-  private nextId = 1;
+  private nextId: number;
 
+  /** `firstId` numbers the first stream (xDS workers start apart, so ids stay unique). */
   constructor(
     private readonly hooks: StreamRegistryHooks = {},
     private readonly now: () => number = Date.now,
-  ) {}
+    firstId = 1,
+  ) {
+    this.nextId = firstId;
+  }
 
   /** Registers a newly opened stream; the returned reporter carries its updates. */
   open(info: { peer: string; service: string; mode: StreamMode }): StreamReporter {
