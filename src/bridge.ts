@@ -1,7 +1,4 @@
-import { extname } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
-import { AggregatorRegistry } from "prom-client";
 import type { BridgeConfig } from "./config/config.ts";
 import { readBridgeState } from "./observe/bridge-state.ts";
 import { bridgeVersion } from "./observe/build-info.ts";
@@ -26,17 +23,17 @@ import { machineAddresses } from "./http/address-policy.ts";
 import { boundLookups, DEFAULT_LOOKUP_BOUNDS, lookupHost } from "./http/resolve-host.ts";
 import { createShimRules } from "./http/shim-rules.ts";
 import { createShimHandler } from "./http/shim-server.ts";
-import { createStatusHandler, type MetricsText } from "./http/status-handler.ts";
+import { createStatusHandler } from "./http/status-handler.ts";
 import { createStatusPageHandler } from "./http/status-page.ts";
 import { createMetrics, type BridgeMetrics } from "./observe/metrics.ts";
+import { aggregatedMetrics } from "./observe/worker-metrics.ts";
 import { EndpointStore } from "./model/endpoint-store.ts";
 import { mergeSourcesInto } from "./model/merged-sources.ts";
 import { DnsSource } from "./dns/dns-source.ts";
-import { startDiscoveryServer, type DiscoveryServer } from "./xds/server/discovery-server.ts";
-import { CacheFeed } from "./xds/cache/cache-feed.ts";
-import { startXdsWorkers, type XdsWorkers } from "./xds/server/xds-workers.ts";
+import type { DiscoveryServer } from "./xds/server/discovery-server.ts";
+import type { XdsWorkers } from "./xds/server/xds-workers.ts";
+import { startXdsServing } from "./xds/server/xds-serving.ts";
 import type { WorkerXdsSettings } from "./xds/server/xds-worker.ts";
-import type { LogFormat } from "./config/config.ts";
 import { loadXdsProtos } from "./xds/resources/protos.ts";
 import { ResourceCache } from "./xds/cache/resource-cache.ts";
 import { StreamRegistry } from "./xds/protocol/stream-registry.ts";
@@ -213,31 +210,22 @@ export async function startDiscovery(
     tls: config.xds.tls,
     token: config.xds.token,
   };
-  const feed = config.xds.workers > 1 ? new CacheFeed(cache) : undefined;
-  // Workers are started while Consul is read: both take a while, neither needs the other.
-  const serving: Promise<DiscoveryServer | XdsWorkers> = feed
-    ? startXdsWorkers({
-        count: config.xds.workers,
-        entry: WORKER_ENTRY,
-        settings: {
-          xds: xdsOptions,
-          logLevel: logger.level,
-          logFormat: config.logFormat ?? (process.stdout.isTTY ? "pretty" : "json"),
-        } satisfies WorkerSettings,
-        feed,
-        logger: logger.child({ component: "xds" }),
-        onEvents: (events, moved) => {
-          for (const { kind, text } of events) feedEvents.publish(kind as FeedEvent["kind"], text);
-          if (moved) feedEvents.touch();
-        },
-      })
-    : startDiscoveryServer({
-        ...xdsOptions,
-        cache,
-        logger: logger.child({ component: "xds" }),
-        registry: streams,
-        hooks: observer.xds(),
-      });
+  const { feed, serving, workersOf } = startXdsServing({
+    workers: config.xds.workers,
+    settings: {
+      xds: xdsOptions,
+      logLevel: logger.level,
+      logFormat: config.logFormat ?? (process.stdout.isTTY ? "pretty" : "json"),
+    },
+    cache,
+    registry: streams,
+    hooks: observer.xds(),
+    logger: logger.child({ component: "xds" }),
+    onWorkerEvents: (events, moved) => {
+      for (const { kind, text } of events) feedEvents.publish(kind as FeedEvent["kind"], text);
+      if (moved) feedEvents.touch();
+    },
+  });
   const access = new ConsulAccess({
     logger: logger.child({ component: "consul" }),
     tokenSource: config.consul.tokenSource,
@@ -292,7 +280,7 @@ export async function startDiscovery(
     await stopSources();
     throw error;
   }
-  const workers = feed ? (xds as XdsWorkers) : undefined;
+  const workers = workersOf(xds);
   return {
     connection,
     store,
@@ -311,33 +299,6 @@ export async function startDiscovery(
     },
   };
 }
-
-/**
- * `/metrics` with workers: this process's metrics and every worker's, aggregated by prom-client
- * (counters and histograms summed, so they read as one bridge).
- */
-function workersRegistry(metrics: BridgeMetrics, workers: XdsWorkers): MetricsText {
-  const { registry } = metrics;
-  return {
-    contentType: registry.contentType,
-    async metrics() {
-      const [own, theirs] = await Promise.all([registry.getMetricsAsJSON(), workers.metrics()]);
-      return AggregatorRegistry.aggregate([own, ...theirs]).metrics();
-    },
-  };
-}
-
-/** What the primary starts each xDS worker with. */
-export interface WorkerSettings {
-  xds: WorkerXdsSettings;
-  logLevel: string;
-  logFormat: LogFormat;
-}
-
-/** The module a worker runs: the bridge's entry point (src/main.ts, or dist/main.js when built). */
-const WORKER_ENTRY = fileURLToPath(
-  new URL(`./main${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
-);
 
 /** The whole bridge: discovery pipeline plus the HTTP shim and status endpoints. */
 export interface Bridge {
@@ -384,7 +345,7 @@ export async function startBridge(
       pipeline.access.problem() ??
       (pipeline.store.ready ? pipeline.consulStatus.stalledReason() : WAITING_FOR_FIRST_READ) ??
       pipeline.workers?.notServing(),
-    registry: pipeline.workers ? workersRegistry(metrics, pipeline.workers) : metrics.registry,
+    registry: pipeline.workers ? aggregatedMetrics(metrics, pipeline.workers) : metrics.registry,
   });
   const countedShim: RequestHandler = (request, response) => {
     if (!shim(request, response)) return false;

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterEach, type TestContext } from "node:test";
-import type { WorkerSettings } from "../../src/bridge.ts";
+import type { WorkerSettings } from "../../src/xds/server/xds-serving.ts";
 import { CacheFeed } from "../../src/xds/cache/cache-feed.ts";
 import { startXdsWorkers } from "../../src/xds/server/xds-workers.ts";
 import { repoRoot } from "./tools.ts";

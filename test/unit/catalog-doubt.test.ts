@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CatalogDoubt } from "../../src/consul/watch/catalog-doubt.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 const COMPARISON_MS = 20;
 
@@ -101,7 +102,11 @@ describe("CatalogDoubt", () => {
     await sleep(90);
     assert.deepEqual(asked, [{ summarize: ["a", "b", "c"], probe: [] }], "no sweep yet");
     assert.ok(marked.has("b"));
-    await sleep(150);
+    await waitFor(() => asked.length > 1, {
+      timeoutMs: 2_000,
+      intervalMs: 5,
+      description: "a sweep",
+    });
     assert.deepEqual(asked[1], { summarize: [], probe: ["a", "c"] }, "the later sweep");
     await doubt.stop();
   });
