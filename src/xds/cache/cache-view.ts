@@ -7,8 +7,9 @@ import type {
   ResourceType,
 } from "../resources/resource-type.ts";
 import { resourceType, type ResourceTypeUrl } from "../resources/resource-types.ts";
+import { HeldView } from "./held-view.ts";
 import { KeptTypes } from "./kept-resources.ts";
-import type { CacheChanges, EncodedResource, StreamCache, XdsCacheView } from "./xds-cache.ts";
+import type { EncodedResource, StreamCache, XdsCacheView } from "./xds-cache.ts";
 
 /** What a view reads of the whole cache (resource-cache.ts). */
 export interface ViewBase {
@@ -35,18 +36,17 @@ export interface ViewBase {
  * streams only for its services, or for a service that entered or left it. Costs follow the
  * view: it is matched against the catalog once, when opened, then only against what changed.
  */
-export class CacheView implements XdsCacheView {
+export class CacheView extends HeldView implements XdsCacheView {
   private readonly members = new Set<string>();
   private sortedNames: string[] | undefined;
   private readonly kept = new KeptTypes();
-  private readonly listeners = new Set<(changes: CacheChanges) => void>();
   private readonly source: ResourceSource;
-  private opened = 0;
 
   constructor(
     private readonly filter: ServiceFilter,
     private readonly base: ViewBase,
   ) {
+    super();
     const all = base.source.exported;
     const exported: ExportedSet = {
       get: (name) => (this.members.has(name) ? all.get(name) : undefined),
@@ -93,20 +93,9 @@ export class CacheView implements XdsCacheView {
     this.kept.of(typeUrl).release(name);
   }
 
-  subscribe(listener: (changes: CacheChanges) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  /** One more stream holds the view. */
-  open(): void {
-    this.opened += 1;
-  }
-
-  /** A stream no longer holds the view; the last one drops it (and what it kept). */
-  close(): void {
-    this.opened -= 1;
-    if (this.opened === 0) this.base.onClosed();
+  /** The last stream let the view go: it drops what it kept. */
+  protected lastClosed(): void {
+    this.base.onClosed();
   }
 
   /**
@@ -132,7 +121,7 @@ export class CacheView implements XdsCacheView {
     for (const name of change.routing) if (held(name)) routing.add(name);
     const changes = this.kept.forgetChanged({ endpoints, routing: [...routing] }, this.source);
     if (changes.size === 0) return;
-    for (const listener of this.listeners) listener(changes);
+    this.notify(changes);
   }
 
   private inView(name: string): boolean {

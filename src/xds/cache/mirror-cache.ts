@@ -1,4 +1,5 @@
 import { SERVED_TYPE_URLS, type ResourceTypeUrl } from "../resources/resource-types.ts";
+import { HeldView } from "./held-view.ts";
 import { WHOLE_CACHE, type FeedInterest, type FeedUpdate } from "./cache-feed.ts";
 import {
   WILDCARD,
@@ -76,7 +77,7 @@ export class MirrorCache implements XdsCache {
 }
 
 /** The copy of one scope: the whole cache, or one node view. */
-class MirrorScope implements XdsCacheView {
+class MirrorScope extends HeldView implements XdsCacheView {
   private readonly resources = new Map<ResourceTypeUrl, Map<string, EncodedResource | null>>(
     SERVED_TYPE_URLS.map((typeUrl) => [typeUrl, new Map()]),
   );
@@ -89,16 +90,16 @@ class MirrorScope implements XdsCacheView {
   );
   /** Names asked of the primary and not answered yet (type URL and name joined by NUL). */
   private readonly asked = new Set<string>();
-  private readonly listeners = new Set<(changes: CacheChanges) => void>();
   private waiters: (() => void)[] = [];
   private synced = false;
-  private opened = 0;
 
   constructor(
     private readonly scope: string,
     private readonly send: (message: FeedInterest) => void,
     private readonly onClosed: () => void,
-  ) {}
+  ) {
+    super();
+  }
 
   get ready(): boolean {
     return this.synced && this.asked.size === 0;
@@ -141,20 +142,9 @@ class MirrorScope implements XdsCacheView {
     if (this.asked.delete(`${typeUrl}\u0000${name}`)) this.settle();
   }
 
-  subscribe(listener: (changes: CacheChanges) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  /** One more stream holds the view. */
-  open(): void {
-    this.opened += 1;
-  }
-
-  /** A stream no longer holds the view; the last one lets it go (and tells the primary). */
-  close(): void {
-    this.opened -= 1;
-    if (this.opened === 0) this.onClosed();
+  /** The last stream let the view go (and the primary is told). */
+  protected lastClosed(): void {
+    this.onClosed();
   }
 
   /** Applies the primary's snapshot or update, then tells the streams what changed. */
@@ -196,7 +186,7 @@ class MirrorScope implements XdsCacheView {
         this.asked.delete(`${typeUrl}\u0000${name}`);
       }
     }
-    for (const listener of this.listeners) listener(changes);
+    this.notify(changes);
     this.settle();
   }
 
