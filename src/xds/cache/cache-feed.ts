@@ -181,8 +181,8 @@ class FeedScope {
   private readonly held = new Map<ResourceTypeUrl, Map<string, number>>(
     SERVED_TYPE_URLS.map((typeUrl) => [typeUrl, new Map()]),
   );
-  /** The name lists last sent, per type. */
-  private readonly sentNames = new Map<ResourceTypeUrl, readonly string[]>();
+  /** The name lists last sent, per type, with their set (a change is looked up, not scanned). */
+  private readonly sentNames = new Map<ResourceTypeUrl, SentNames>();
   private readonly unsubscribe: () => void;
   readonly cache: StreamCache;
 
@@ -218,7 +218,7 @@ class FeedScope {
   snapshot(): TypeUpdate[] {
     return SERVED_TYPE_URLS.map((typeUrl) => {
       const names = this.cache.names(typeUrl);
-      this.sentNames.set(typeUrl, names);
+      this.sentNames.set(typeUrl, { list: names, set: new Set(names) });
       const all = new Set([...names, ...(this.held.get(typeUrl) as Map<string, number>).keys()]);
       return { typeUrl, names, resources: this.read(typeUrl, all) };
     });
@@ -241,20 +241,20 @@ class FeedScope {
     for (const typeUrl of SERVED_TYPE_URLS) {
       const names = this.cache.names(typeUrl);
       const before = this.sentNames.get(typeUrl);
-      const namesChanged = before === undefined || !sameList(before, names);
+      const namesChanged = before === undefined || !sameList(before.list, names);
       const changed = changes.get(typeUrl);
       if (!namesChanged && !changed) continue;
       const counts = this.held.get(typeUrl) as Map<string, number>;
-      const existing = new Set(names);
+      // Names that came into existence are sent with the list, changed or not.
       const wanted = new Set<string>();
+      let existing = before?.set ?? new Set<string>();
+      if (namesChanged) {
+        existing = new Set(names);
+        for (const name of names) if (!before?.set.has(name)) wanted.add(name);
+        this.sentNames.set(typeUrl, { list: names, set: existing });
+      }
       for (const name of changed ?? []) {
         if (existing.has(name) || counts.has(name)) wanted.add(name);
-      }
-      // Names that came into existence are sent with the list, changed or not.
-      if (namesChanged) {
-        const known = new Set(before);
-        for (const name of names) if (!known.has(name)) wanted.add(name);
-        this.sentNames.set(typeUrl, names);
       }
       types.push({
         typeUrl,
@@ -273,6 +273,12 @@ class FeedScope {
     for (const name of names) resources.push([name, this.cache.get(typeUrl, name) ?? null]);
     return resources;
   }
+}
+
+/** A name list as sent to the workers. */
+interface SentNames {
+  list: readonly string[];
+  set: ReadonlySet<string>;
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
