@@ -6,7 +6,9 @@ import {
   fingerprintHealth,
   NonPassingChecks,
 } from "../../src/consul/watch/change-detection.ts";
-import type { ConsulHealthCheck } from "../../src/consul/client/consul-types.ts";
+import { BadConsulAnswerError } from "../../src/consul/client/consul-answers.ts";
+import { Rng } from "../support/seeded-rng.ts";
+import type { ConsulHealthCheck, NonPassingStatus } from "../../src/consul/client/consul-types.ts";
 
 /** A service check on `node` for instance `id` of `service`. */
 function serviceCheck(
@@ -173,44 +175,160 @@ describe("diffHealth's changed instances", () => {
 describe("NonPassingChecks", () => {
   const names = (delta: { instances: Map<string, Set<string>> }) =>
     [...delta.instances].map(([service, ids]) => `${service}:${[...ids].sort().join(",")}`);
+  /** Hands `list` to `checks` as Consul sends it: JSON text. */
+  const take = (checks: NonPassingChecks, state: NonPassingStatus, list: unknown[]) =>
+    checks.update(checks.read(state, JSON.stringify(list)));
 
   it("is complete once both states answered; a first empty answer names nothing", () => {
     const checks = new NonPassingChecks();
-    assert.deepEqual(names(checks.update("critical", [])), []);
+    assert.deepEqual(names(take(checks, "critical", [])), []);
     assert.equal(checks.complete, false);
-    checks.update("warning", []);
+    take(checks, "warning", []);
     assert.equal(checks.complete, true);
   });
 
   it("names an instance that fails, and again when its check passes and leaves the answer", () => {
     const checks = new NonPassingChecks();
-    checks.update("critical", [serviceCheck("api", "api-1", "critical")]);
-    const failed = checks.update("critical", [
+    take(checks, "critical", [serviceCheck("api", "api-1", "critical")]);
+    const failed = take(checks, "critical", [
       serviceCheck("api", "api-1", "critical"),
       serviceCheck("web", "web-2", "critical", "node-2"),
     ]);
     assert.deepEqual(names(failed), ["web:web-2"]);
-    const passed = checks.update("critical", [serviceCheck("api", "api-1", "critical")]);
+    const passed = take(checks, "critical", [serviceCheck("api", "api-1", "critical")]);
     assert.deepEqual(names(passed), ["web:web-2"]);
   });
 
   it("keeps each state's answer apart: a move from critical to warning is named by both", () => {
     const checks = new NonPassingChecks();
-    checks.update("critical", [serviceCheck("web", "web-1", "critical")]);
-    checks.update("warning", []);
-    assert.deepEqual(names(checks.update("warning", [serviceCheck("web", "web-1", "warning")])), [
+    take(checks, "critical", [serviceCheck("web", "web-1", "critical")]);
+    take(checks, "warning", []);
+    assert.deepEqual(names(take(checks, "warning", [serviceCheck("web", "web-1", "warning")])), [
       "web:web-1",
     ]);
-    assert.deepEqual(names(checks.update("critical", [])), ["web:web-1"]);
+    assert.deepEqual(names(take(checks, "critical", [])), ["web:web-1"]);
   });
 
   it("names a failed node (serfHealth critical) and its recovery as a node", () => {
     const checks = new NonPassingChecks();
-    checks.update("critical", []);
-    const down = checks.update("critical", [nodeCheck("node-2", "critical")]);
+    take(checks, "critical", []);
+    const down = take(checks, "critical", [nodeCheck("node-2", "critical")]);
     assert.deepEqual([...down.nodes], ["node-2"]);
-    assert.deepEqual([...checks.update("critical", []).nodes], ["node-2"]);
+    assert.deepEqual([...take(checks, "critical", []).nodes], ["node-2"]);
   });
+
+  it("names nothing when the same checks come back in another order or with another output", () => {
+    const checks = new NonPassingChecks();
+    const web = { ...serviceCheck("web", "web-1", "critical"), Output: "refused", ModifyIndex: 7 };
+    const api = serviceCheck("api", "api-1", "critical");
+    take(checks, "critical", [web, api]);
+    const again = take(checks, "critical", [api, { ...web, Output: "timed out", ModifyIndex: 9 }]);
+    assert.deepEqual(names(again), []);
+    assert.equal(again.nodeLevel, false);
+  });
+
+  it("names an instance once however many of its checks change, and only it", () => {
+    const checks = new NonPassingChecks();
+    const second = { ...serviceCheck("web", "web-1", "critical"), CheckID: "web-1-disk" };
+    take(checks, "critical", [serviceCheck("api", "api-1", "critical")]);
+    const failed = take(checks, "critical", [
+      serviceCheck("api", "api-1", "critical"),
+      serviceCheck("web", "web-1", "critical"),
+      second,
+    ]);
+    assert.deepEqual(names(failed), ["web:web-1"]);
+    // One of its two checks recovers: the instance's checks differ, so it is named again.
+    const eased = take(checks, "critical", [serviceCheck("api", "api-1", "critical"), second]);
+    assert.deepEqual(names(eased), ["web:web-1"]);
+  });
+
+  it("refuses a bad answer whole and keeps comparing with the last good one", () => {
+    const checks = new NonPassingChecks();
+    take(checks, "critical", [serviceCheck("api", "api-1", "critical")]);
+    const bad = [
+      '[{"Node":"node-1","CheckID":"c","Status":"critical"},{"Node":',
+      '[{"Node":"node-1","Status":"critical"}]',
+      '[{"Node":"node-1","CheckID":"c","Status":"critical"} {"Node":"n"}]',
+      '[{"Node":"node-1","CheckID":"c","Status":"critical",}]',
+      '{"Node":"node-1"}',
+    ];
+    for (const text of bad) {
+      assert.throws(
+        () => checks.read("critical", text),
+        (error: unknown) =>
+          error instanceof BadConsulAnswerError && /health\/state/.test(error.message),
+        text,
+      );
+    }
+    const next = take(checks, "critical", [
+      serviceCheck("api", "api-1", "critical"),
+      serviceCheck("web", "web-1", "critical"),
+    ]);
+    assert.deepEqual(names(next), ["web:web-1"]);
+  });
+
+  it("tells a node's checks from its instances', and a check leaving its start-up default", () => {
+    const checks = new NonPassingChecks();
+    const notRun = { ...serviceCheck("web", "web-1", "critical"), Type: "http", Output: "" };
+    take(checks, "critical", [notRun]);
+    const failed = take(checks, "critical", [{ ...notRun, Output: "connection refused" }]);
+    assert.deepEqual(names(failed), ["web:web-1"]);
+    const down = take(checks, "critical", [
+      { ...notRun, Output: "connection refused" },
+      nodeCheck("node-1", "critical"),
+    ]);
+    assert.deepEqual(names(down), []);
+    assert.deepEqual([...down.nodes], ["node-1"]);
+    assert.equal(down.nodeLevel, true);
+  });
+});
+
+describe("NonPassingChecks against a whole comparison", () => {
+  /** The instances and nodes a delta names, as sorted strings. */
+  const named = (delta: { instances: Map<string, Set<string>>; nodes: Set<string> }) => [
+    ...[...delta.instances].flatMap(([service, ids]) => [...ids].map((id) => `${service}/${id}`)),
+    ...[...delta.nodes].map((node) => `node ${node}`),
+  ];
+
+  it("names exactly what a comparison of the parsed answers names, over random answers", () => {
+    const random = new Rng(7);
+    const checks = new NonPassingChecks();
+    let before = fingerprintHealth([]);
+    // A small world, so that checks come back, change output, share instances and nodes.
+    const pool: ConsulHealthCheck[] = [];
+    for (let n = 0; n < 3; n++) {
+      pool.push(nodeCheck(`node-${n}`, "critical"));
+      for (let i = 0; i < 4; i++) {
+        const id = `web-${i}`; // the same ServiceID on every node
+        pool.push({ ...serviceCheck("web", id, "critical", `node-${n}`), Type: "http" });
+        pool.push({ ...serviceCheck("web", id, "critical", `node-${n}`), CheckID: `${id}-disk` });
+        pool.push(serviceCheck(`api-${i}`, `api-${i}-${n}`, "critical", `node-${n}`));
+      }
+    }
+    let namedInAll = 0;
+    for (let step = 0; step < 500; step++) {
+      const answer = pool
+        .filter(() => random.chance(0.3))
+        .map((check) => ({
+          ...check,
+          // An empty output (a check in its start-up default) or another one, by chance.
+          Output: random.pick(["", "refused", "timed out"]),
+          ModifyIndex: random.int(5),
+        }));
+      if (random.chance(0.5)) answer.reverse();
+      const expected = diffHealth(before, answer);
+      before = expected.fingerprints;
+      const actual = take(checks, "critical", answer);
+      assert.deepEqual(named(actual).sort(), named(expected).sort(), `step ${step}`);
+      assert.equal(actual.nodeLevel, expected.nodeLevel, `step ${step}`);
+      namedInAll += named(actual).length;
+    }
+    assert.ok(namedInAll > 1_000, `only ${namedInAll} named over 500 answers`);
+  });
+
+  /** Hands `list` to `checks` as Consul sends it: JSON text. */
+  const take = (checks: NonPassingChecks, state: NonPassingStatus, list: unknown[]) =>
+    checks.update(checks.read(state, JSON.stringify(list)));
 });
 
 describe("diffCatalog", () => {

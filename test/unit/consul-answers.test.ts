@@ -79,9 +79,40 @@ describe("parseHealthChecks", () => {
 });
 
 describe("parseServiceEntries", () => {
+  /** What an entry says: its fields that have a value (the compact form leaves others undefined). */
+  const said = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
+
   it("accepts well-formed instances", () => {
     const body = [goodEntry];
-    assert.deepEqual(parseServiceEntries("web", body), body);
+    assert.deepEqual(said(parseServiceEntries("web", body)), body);
+  });
+
+  it("leaves out what carries nothing: empty tags and meta, default weights, empty definitions", () => {
+    const entry = {
+      Node: { Node: "node-1", Address: "10.0.0.1", Meta: {} },
+      Service: {
+        ...goodEntry.Service,
+        Tags: [],
+        Meta: {},
+        Weights: { Passing: 1, Warning: 1 },
+      },
+      Checks: [{ Node: "node-1", CheckID: "serfHealth", Status: "passing", Definition: {} }],
+    };
+    assert.deepEqual(said(parseServiceEntries("web", [entry])), [
+      {
+        Node: { Node: "node-1", Address: "10.0.0.1" },
+        Service: goodEntry.Service,
+        Checks: [{ Node: "node-1", CheckID: "serfHealth", Status: "passing" }],
+      },
+    ]);
+    const weighted = {
+      ...entry.Service,
+      Tags: ["v1"],
+      Meta: { a: "b" },
+      Weights: { Passing: 3, Warning: 1 },
+    };
+    const kept = parseServiceEntries("web", [{ ...entry, Service: weighted }])[0]!.Service;
+    assert.deepEqual(said(kept), weighted);
   });
 
   it("keeps only the fields the bridge reads, and a check's output only when it is empty", () => {
@@ -107,12 +138,12 @@ describe("parseServiceEntries", () => {
         { ...check("b", "critical"), Output: "", Type: "http" },
       ],
     };
-    assert.deepEqual(parseServiceEntries("web", [full]), [
+    assert.deepEqual(said(parseServiceEntries("web", [full])), [
       {
         Node: { Node: "node-1", Address: "10.0.0.1" },
         Service: { ID: "web-1", Service: "web", Address: "", Port: 80 },
         Checks: [
-          { ...check("a", "passing"), ModifyIndex: 4, Definition: { Interval: "10s" } },
+          { ...check("a", "passing"), Definition: { Interval: "10s" } },
           { ...check("b", "critical"), Type: "http", Output: "" },
         ],
       },

@@ -69,7 +69,6 @@ const ports = (store: EndpointStore, service: string): number[] =>
 
 function delta(parts: Partial<HealthDelta>): HealthDelta {
   return {
-    fingerprints: { services: new Map(), nodes: new Map() },
     services: new Set(),
     nodes: new Set(),
     instances: new Map(),

@@ -48,9 +48,10 @@ export interface ConsulConnection {
   healthState(options?: ReadOptions): Promise<ConsulRead<unknown>>;
   /**
    * `/v1/health/state/critical` or `/warning`: the checks in that state (a blocking query),
-   * which Consul answers from its index of checks by status.
+   * which Consul answers from its index of checks by status; the body is the JSON text, for a
+   * reader that parses only the checks that changed (change-detection.ts).
    */
-  healthStateIn(state: NonPassingStatus, options?: ReadOptions): Promise<ConsulRead<unknown>>;
+  healthStateIn(state: NonPassingStatus, options?: ReadOptions): Promise<ConsulRead<string>>;
   /** `/v1/catalog/services`: service name → tags (a blocking query). */
   catalogServices(options?: ReadOptions): Promise<ConsulRead<unknown>>;
   /** `/v1/health/service/:name`: a service's instances with their checks. */
@@ -199,25 +200,35 @@ export function connectConsul(
     query: Record<string, string>,
     timeoutMs: number,
     signal?: AbortSignal,
+    raw?: boolean,
   ) =>
-    plainCall(config, agent, { method: "GET", path, query, timeoutMs, progressTimeoutMs, signal });
+    plainCall(config, agent, {
+      method: "GET",
+      path,
+      query,
+      timeoutMs,
+      progressTimeoutMs,
+      signal,
+      raw,
+    });
   /**
    * A read with the configured consistency. With `--consul-max-stale`, a stale answer from a
    * server out of touch with the leader for longer than allowed is read again from the leader
    * (docs/architecture.md §3, options).
    */
-  const read = (
+  const read = <T = unknown>(
     endpoint: ConsulEndpoint,
     path: string,
     options: ReadOptions,
     extra: Record<string, string> = {},
+    raw = false,
   ) =>
     timed(endpoint, options.waitSeconds !== undefined && options.index !== undefined, async () => {
       const once = async (asked: ReadOptions, stale: boolean) => {
         const query = { ...readQuery(asked, stale), ...extra };
-        return toRead<unknown>(
+        return toRead<T>(
           `GET ${path}`,
-          await get(path, query, readTimeoutMs(asked), asked.signal),
+          await get(path, query, readTimeoutMs(asked), asked.signal, raw),
         );
       };
       const answer = await once(options, config.stale);
@@ -255,7 +266,7 @@ export function connectConsul(
     config,
     healthState: (options = {}) => read("/health/state/any", "/health/state/any", options),
     healthStateIn: (state, options = {}) =>
-      read(`/health/state/${state}`, `/health/state/${state}`, options),
+      read<string>(`/health/state/${state}`, `/health/state/${state}`, options, {}, true),
     catalogServices: (options = {}) => read("/catalog/services", "/catalog/services", options),
     healthService(name, options = {}) {
       // ?cached (Consul ≥ 1.3): the agent cache; a blocking or filtered read goes past it.

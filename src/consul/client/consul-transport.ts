@@ -49,7 +49,7 @@ export interface ConsulRead<T> {
 /** Consul's answer to a call whose every status means something: the status and the body. */
 export interface ConsulAnswer {
   status: number;
-  /** Parsed when it is JSON, else the text. */
+  /** Parsed when it is JSON (unless the call asked for it `raw`), else the text. */
   body: unknown;
   /** SHA-1 (base64) of the body's bytes as received: hashed once, never serialized again. */
   digest: string;
@@ -69,6 +69,8 @@ export interface ConsulCall {
   progressTimeoutMs?: number;
   /** Cancels the call (a watcher stopping). */
   signal?: AbortSignal;
+  /** Leave a JSON body as its text, for a caller that parses only what it needs. */
+  raw?: boolean;
 }
 
 /**
@@ -180,7 +182,7 @@ export function plainCall(
         response.once("end", () => {
           let answer: ConsulAnswer;
           try {
-            answer = toAnswer(response, Buffer.concat(chunks));
+            answer = toAnswer(response, Buffer.concat(chunks), call.raw ?? false);
           } catch (error) {
             return fail(error);
           }
@@ -197,12 +199,12 @@ export function plainCall(
   });
 }
 
-function toAnswer(response: IncomingMessage, bytes: Buffer): ConsulAnswer {
+function toAnswer(response: IncomingMessage, bytes: Buffer, raw: boolean): ConsulAnswer {
   const json = /json/.test(response.headers["content-type"] ?? "");
   const text = bytes.toString("utf8");
   return {
     status: response.statusCode ?? 0,
-    body: json ? JSON.parse(text) : text,
+    body: json && !raw ? JSON.parse(text) : text,
     digest: createHash("sha1").update(bytes).digest("base64"),
     headers: response.headers,
   };

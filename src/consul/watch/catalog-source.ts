@@ -3,22 +3,18 @@ import pRetry from "p-retry";
 import type { Logger } from "pino";
 import type { EndpointStore } from "../../model/endpoint-store.ts";
 import { watchBlocking, type WatchAnswer, type WatchHooks } from "./blocking-watch.ts";
-import { diffCatalog, NON_PASSING_STATES, NonPassingChecks } from "./change-detection.ts";
 import {
-  parseCatalogServices,
-  parseHealthChecks,
-  parseServiceEntries,
-} from "../client/consul-answers.ts";
+  diffCatalog,
+  NON_PASSING_STATES,
+  NonPassingChecks,
+  type NonPassingAnswer,
+} from "./change-detection.ts";
+import { answerText, parseCatalogServices, parseServiceEntries } from "../client/consul-answers.ts";
 import type { ConsulAccess } from "../client/consul-access.ts";
 import type { ConsulConnection, ConsulRead, ReadOptions } from "../client/consul-client.ts";
 import { instanceFilter, mergeInstances } from "./instance-patch.ts";
 import { MovedServices } from "./moved-services.ts";
-import type {
-  ConsulCatalogServices,
-  ConsulHealthCheck,
-  ConsulServiceEntry,
-  NonPassingStatus,
-} from "../client/consul-types.ts";
+import type { ConsulCatalogServices, ConsulServiceEntry } from "../client/consul-types.ts";
 import { StartUpHold } from "./start-up-hold.ts";
 import { CatalogDoubt } from "./catalog-doubt.ts";
 import { TokenBucket } from "./token-bucket.ts";
@@ -154,8 +150,8 @@ export class CatalogSource {
         this.watch(
           `/health/state/${state}`,
           (read) => connection.healthStateIn(state, read),
-          parseHealthChecks,
-          (checks, answer) => this.onHealth(state, checks, answer),
+          (body) => this.health.read(state, answerText(body)),
+          (read, answer) => this.onHealth(read, answer),
         ),
       ),
       this.watch(
@@ -212,12 +208,8 @@ export class CatalogSource {
     await Promise.allSettled([...this.loops, this.reads.settled(), this.doubt.stop()]);
   }
 
-  private onHealth(
-    state: NonPassingStatus,
-    checks: ConsulHealthCheck[],
-    answer: WatchAnswer,
-  ): Promise<void> {
-    const delta = this.health.update(state, checks);
+  private onHealth(read: NonPassingAnswer, answer: WatchAnswer): Promise<void> {
+    const delta = this.health.update(read);
     // Only a service whose last entries are known can take a read of some instances.
     this.reads.markHealth(delta, (service) => this.entries.has(service));
     if (answer.resync) this.resyncAll();

@@ -3,6 +3,8 @@ import type {
   ConsulHealthCheck,
   NonPassingStatus,
 } from "../client/consul-types.ts";
+import { jsonArrayItems } from "../client/json-array-items.ts";
+import { BadConsulAnswerError, parseHealthCheck } from "../client/consul-answers.ts";
 import { isStartUpDefault } from "./start-up-hold.ts";
 
 /**
@@ -17,7 +19,6 @@ export interface HealthFingerprints {
 
 /** What changed between two health answers. */
 export interface HealthDelta {
-  fingerprints: HealthFingerprints;
   /** Services with an instance or check added, removed, or changing status. */
   services: Set<string>;
   /** Nodes whose node-level checks (serfHealth, maintenance) changed. */
@@ -26,6 +27,18 @@ export interface HealthDelta {
   instances: Map<string, Set<string>>;
   /** Whether any node-level check changed (then instance IDs alone do not explain a change). */
   nodeLevel: boolean;
+}
+
+/** What {@link diffHealth} tells: the delta, and the fingerprints to compare the next answer with. */
+export interface FingerprintedDelta extends HealthDelta {
+  fingerprints: HealthFingerprints;
+}
+
+/** One check as a line of its instance's (or node's) fingerprint. */
+function lineOf(check: ConsulHealthCheck): string {
+  // A check leaving its start-up default for a real failure keeps its status: mark the default.
+  const status = isStartUpDefault(check) ? "critical (not run yet)" : check.Status;
+  return `${check.Node}\u0000${check.ServiceID}\u0000${check.CheckID}\u0000${status}`;
 }
 
 /** Appends `line` to the list under `key`. */
@@ -48,9 +61,7 @@ export function fingerprintHealth(checks: readonly ConsulHealthCheck[]): HealthF
   const byService = new Map<string, Map<string, string[]>>();
   const byNode = new Map<string, string[]>();
   for (const check of checks) {
-    // A check leaving its start-up default for a real failure keeps its status: mark the default.
-    const status = isStartUpDefault(check) ? "critical (not run yet)" : check.Status;
-    const line = `${check.Node}\u0000${check.ServiceID}\u0000${check.CheckID}\u0000${status}`;
+    const line = lineOf(check);
     if (!check.ServiceName) {
       add(byNode, check.Node, line);
       continue;
@@ -91,7 +102,7 @@ const equal = (a: string, b: string): boolean => a === b;
 export function diffHealth(
   before: HealthFingerprints,
   checks: readonly ConsulHealthCheck[],
-): HealthDelta {
+): FingerprintedDelta {
   const fingerprints = fingerprintHealth(checks);
   const instances = new Map<string, Set<string>>();
   for (const service of new Set([...before.services.keys(), ...fingerprints.services.keys()])) {
@@ -122,20 +133,139 @@ export const NON_PASSING_STATES: readonly NonPassingStatus[] = ["critical", "war
  * named by both diffs. Each diff costs the size of the non-passing set, not of the catalog.
  */
 export class NonPassingChecks {
-  private readonly byState = new Map<NonPassingStatus, HealthFingerprints>();
+  private readonly byState = new Map<NonPassingStatus, StateAnswer>();
 
   /** Whether every watched state has answered at least once. */
   get complete(): boolean {
     return this.byState.size === NON_PASSING_STATES.length;
   }
 
-  /** Takes a new answer of `state` and returns what changed since its previous one. */
-  update(state: NonPassingStatus, checks: readonly ConsulHealthCheck[]): HealthDelta {
-    const before = this.byState.get(state) ?? { services: new Map(), nodes: new Map() };
-    const delta = diffHealth(before, checks);
-    this.byState.set(state, delta.fingerprints);
+  /**
+   * Reads an answer of `state`, as the text Consul sent, against that state's last one: throws
+   * {@link BadConsulAnswerError} for a bad answer and changes nothing until {@link update}.
+   */
+  read(state: NonPassingStatus, text: string): NonPassingAnswer {
+    const answer = this.byState.get(state) ?? new StateAnswer();
+    return { state, answer, ...answer.read(text, `health/state/${state}`) };
+  }
+
+  /** Takes an answer {@link read} returned and tells what changed since its state's last one. */
+  update(read: NonPassingAnswer): HealthDelta {
+    this.byState.set(read.state, read.answer);
+    return read.answer.take(read);
+  }
+}
+
+/** An answer of one state, read and not yet taken ({@link NonPassingChecks.read}). */
+export interface NonPassingAnswer extends ReadAnswer {
+  state: NonPassingStatus;
+  answer: StateAnswer;
+}
+
+/** The checks of an answer by their text, and those that were not in the previous one. */
+interface ReadAnswer {
+  byText: Map<string, KeptCheck>;
+  added: KeptCheck[];
+}
+
+/** One check of an answer, parsed once and kept while its text comes back unchanged. */
+interface KeptCheck {
+  /** Its instance (service and ServiceID) or, for a node-level check, its node. */
+  key: string;
+  /** The service; undefined for a node-level check. */
+  service: string | undefined;
+  /** The ServiceID, or the node of a node-level check. */
+  id: string;
+  line: string;
+}
+
+/**
+ * One state's last answer, kept by the text of each check. Under churn most of an answer is the
+ * previous one again: a check whose text came back is not parsed again, and only the instances
+ * and nodes of checks that appeared or left are fingerprinted and compared, so an answer of
+ * thousands of checks costs a scan of its text and a lookup per check, and little garbage.
+ */
+class StateAnswer {
+  private byText = new Map<string, KeptCheck>();
+  private readonly byKey = new Map<string, Set<KeptCheck>>();
+
+  /** Splits an answer into checks, parsing those whose text was not in the last answer. */
+  read(text: string, what: string): ReadAnswer {
+    const byText = new Map<string, KeptCheck>();
+    const added: KeptCheck[] = [];
+    for (const [i, item] of jsonArrayItems(text, what).entries()) {
+      if (byText.has(item)) continue;
+      let kept = this.byText.get(item);
+      if (kept === undefined) added.push((kept = keepCheck(item, i, what)));
+      byText.set(item, kept);
+    }
+    return { byText, added };
+  }
+
+  /** Makes a read answer the last one; what changed, by instance and node. */
+  take({ byText, added }: ReadAnswer): HealthDelta {
+    const left: KeptCheck[] = [];
+    for (const [item, kept] of this.byText) if (!byText.has(item)) left.push(kept);
+    this.byText = byText;
+    const before = new Map<string, string>();
+    const touched: KeptCheck[] = [];
+    const touch = (kept: KeptCheck): Set<KeptCheck> => {
+      if (!before.has(kept.key)) {
+        before.set(kept.key, this.print(kept.key));
+        touched.push(kept);
+      }
+      let checks = this.byKey.get(kept.key);
+      if (!checks) this.byKey.set(kept.key, (checks = new Set()));
+      return checks;
+    };
+    for (const kept of left) touch(kept).delete(kept);
+    for (const kept of added) touch(kept).add(kept);
+    const delta: HealthDelta = {
+      services: new Set(),
+      nodes: new Set(),
+      instances: new Map(),
+      nodeLevel: false,
+    };
+    for (const kept of touched) {
+      if (this.byKey.get(kept.key)?.size === 0) this.byKey.delete(kept.key);
+      if (this.print(kept.key) === before.get(kept.key)) continue;
+      if (kept.service === undefined) {
+        delta.nodes.add(kept.id);
+        delta.nodeLevel = true;
+        continue;
+      }
+      delta.services.add(kept.service);
+      let ids = delta.instances.get(kept.service);
+      if (!ids) delta.instances.set(kept.service, (ids = new Set()));
+      ids.add(kept.id);
+    }
     return delta;
   }
+
+  /** The checks of an instance or node as one string, in an order that does not depend on Consul's. */
+  private print(key: string): string {
+    return print([...(this.byKey.get(key) ?? [])].map((kept) => kept.line));
+  }
+}
+
+/** Parses item `i` of an answer. */
+function keepCheck(item: string, i: number, what: string): KeptCheck {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(item);
+  } catch (error) {
+    throw new BadConsulAnswerError(`${what}: check ${i} is not JSON (${(error as Error).message})`);
+  }
+  const check = parseHealthCheck(parsed, i);
+  const line = lineOf(check);
+  return check.ServiceName
+    ? {
+        key: `${check.ServiceName}\u0000${check.ServiceID}`,
+        service: check.ServiceName,
+        id: check.ServiceID,
+        line,
+      }
+    : { key: `\u0000${check.Node}`, service: undefined, id: check.Node, line };
 }
 
 /** What changed between two `/v1/catalog/services` answers. */
