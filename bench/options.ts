@@ -30,6 +30,8 @@ export interface BenchSizes {
   scaleChecksIdleMs: number;
   /** scale-checks: seconds of churn (50 flips/s, 5 registrations/s). */
   scaleChecksChurnSeconds: number;
+  /** scale-checks: seconds of churn whose failures recover (25 failures/s, each for 10 s). */
+  scaleChecksRecoveringChurnSeconds: number;
   /** scale-checks: load-client streams on the flipped service, and the flips they measure. */
   scaleChecksStreams: number;
   scaleChecksStreamFlips: number;
@@ -58,6 +60,7 @@ export const FULL: BenchSizes = {
   scaleChecksFlips: 20,
   scaleChecksIdleMs: 5_000,
   scaleChecksChurnSeconds: 300,
+  scaleChecksRecoveringChurnSeconds: 120,
   scaleChecksStreams: 1_000,
   scaleChecksStreamFlips: 10,
   scaleChecksSotwStreams: 100,
@@ -83,6 +86,7 @@ export const QUICK: BenchSizes = {
   scaleChecksFlips: 2,
   scaleChecksIdleMs: 500,
   scaleChecksChurnSeconds: 3,
+  scaleChecksRecoveringChurnSeconds: 3,
   scaleChecksStreams: 10,
   scaleChecksStreamFlips: 2,
   scaleChecksSotwStreams: 5,

@@ -21,6 +21,7 @@ interface SizeResult {
   peakRssBytes: number;
   flips: FlipResult;
   churn: ChurnResult;
+  recoveringChurn: ChurnResult;
   streamFlipsMs: number[];
   newService: NewServiceResult;
   deltaNewService: NewServiceResult;
@@ -95,6 +96,12 @@ async function measureSize(
   const stack = await startChecksStack(services, sizes.scaleChecksInstances);
   try {
     const flips = await measureFlips(stack, sizes.scaleChecksFlips, sizes.scaleChecksIdleMs);
+    // Failures that recover first, from a catalog all passing; then random flips.
+    const recoveringChurn = await measureChurn(
+      stack,
+      sizes.scaleChecksRecoveringChurnSeconds,
+      "recovering",
+    );
     const churn = await measureChurn(stack, sizes.scaleChecksChurnSeconds);
     // Peak through sync, flips and churn, before the many-stream rows add their own clients.
     const peak = await peakRssBytes(stack.bridge.pid);
@@ -124,6 +131,7 @@ async function measureSize(
       peakRssBytes: peak,
       flips,
       churn,
+      recoveringChurn,
       streamFlipsMs,
       newService,
       deltaNewService,
@@ -137,6 +145,7 @@ async function measureSize(
 function figures(sizes: BenchSizes): FigureSpec[] {
   const flips = `(${sizes.scaleChecksFlips} flips each way)`;
   const churn = `churn ${sizes.scaleChecksChurnSeconds} s (50 flips/s, 5 registrations/s)`;
+  const recovering = `churn ${sizes.scaleChecksRecoveringChurnSeconds} s, failures recover in 10 s`;
   const streams = sizes.scaleChecksStreams.toLocaleString("en");
   const sotw = sizes.scaleChecksSotwStreams;
   return [
@@ -212,48 +221,24 @@ function figures(sizes: BenchSizes): FigureSpec[] {
       unit: "count",
       value: (r) => r.flips.callsPerChange,
     },
-    {
-      id: "churn.last-flip",
-      label: `${churn}: last flip → Envoy`,
-      unit: "ms",
-      value: (r) => r.churn.lastFlipMs,
-      limit: 500,
-      flat: true,
-      note:
+    ...churnFigures("churn", churn, (r) => r.churn, {
+      lastFlip:
         "the last flip is sent once Consul has taken every churn write; one change in 10 lands " +
         "on Envoy's service",
-    },
-    {
-      id: "churn.cpu",
-      label: `${churn}: bridge CPU, % of one core`,
-      unit: "%",
-      value: (r) => r.churn.bridgeCpuPercent,
-      limit: 50,
-      flat: true,
-    },
-    {
-      id: "churn.mismatches",
-      label: `${churn}: Envoy hosts differing from Consul at the end`,
-      unit: "count",
-      value: (r) => r.churn.mismatches,
-      limit: 0,
-    },
-    {
-      id: "churn.mismatches-settled",
-      label: `${churn}: Envoy hosts differing from Consul 3 s after the end`,
-      unit: "count",
-      value: (r) => r.churn.mismatchesSettled,
-      limit: 0,
-      note:
-        "an instance registered passing in the churn's last second is found by the next summary " +
-        "comparison, after the last flip may already show",
-    },
-    {
-      id: "churn.rate",
-      label: `${churn}: flips/s Consul took`,
-      unit: "count",
-      value: (r) => r.churn.flipsPerSecond,
-    },
+      settled:
+        "polled every 250 ms: an instance registered passing in the churn's last seconds is " +
+        "found by the next summary comparison, or by the sweep of every service's index when one " +
+        "is running, after the last flip may already show",
+      critical:
+        "random flips turn a check over: the failed set grows toward half the instances " +
+        "flipped, more in a larger catalog, and each critical answer carries all of it",
+    }),
+    ...churnFigures("churn-recovering", recovering, (r) => r.recoveringChurn, {
+      lastFlip:
+        "before the random churn, from a catalog all passing: 25 failures/s, each passing again " +
+        "10 s later (25 recoveries/s), and 5 registrations/s, so the failed set is about the " +
+        "same at both sizes",
+    }),
     {
       id: "rss.sync",
       label: "bridge RSS after sync",
@@ -324,6 +309,68 @@ function figures(sizes: BenchSizes): FigureSpec[] {
       label: "Envoy clusters with a 10-service view",
       unit: "count",
       value: (r) => r.envoyViews.view.clusters,
+    },
+  ];
+}
+
+/** The rows of one churn: `id` prefixes their ids, `label` their labels. */
+function churnFigures(
+  id: string,
+  label: string,
+  churn: (result: SizeResult) => ChurnResult,
+  notes: { lastFlip?: string; settled?: string; critical?: string },
+): FigureSpec[] {
+  return [
+    {
+      id: `${id}.last-flip`,
+      label: `${label}: last flip → Envoy`,
+      unit: "ms",
+      value: (r) => churn(r).lastFlipMs,
+      limit: 500,
+      flat: true,
+      note: notes.lastFlip,
+    },
+    {
+      id: `${id}.cpu`,
+      label: `${label}: bridge CPU, % of one core`,
+      unit: "%",
+      value: (r) => churn(r).bridgeCpuPercent,
+      limit: 50,
+      flat: true,
+    },
+    {
+      id: `${id}.mismatches`,
+      label: `${label}: Envoy hosts differing from Consul at the end`,
+      unit: "count",
+      value: (r) => churn(r).mismatches,
+      limit: 0,
+    },
+    {
+      id: `${id}.mismatches-settled`,
+      label: `${label}: Envoy hosts differing from Consul once settled (≤ 30 s)`,
+      unit: "count",
+      value: (r) => churn(r).mismatchesSettled,
+      limit: 0,
+    },
+    {
+      id: `${id}.settled`,
+      label: `${label}: last flip shown → Envoy equal to Consul`,
+      unit: "ms",
+      value: (r) => churn(r).settledMs,
+      note: notes.settled,
+    },
+    {
+      id: `${id}.critical`,
+      label: `${label}: critical checks in Consul at the end`,
+      unit: "count",
+      value: (r) => churn(r).criticalAtEnd,
+      note: notes.critical,
+    },
+    {
+      id: `${id}.rate`,
+      label: `${label}: flips/s Consul took`,
+      unit: "count",
+      value: (r) => churn(r).flipsPerSecond,
     },
   ];
 }

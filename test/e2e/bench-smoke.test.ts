@@ -81,11 +81,11 @@ const EXPECTED_ROWS = [
     "flip.bridge-idle",
     "flip.bytes",
     "flip.calls",
-    "churn.last-flip",
-    "churn.cpu",
-    "churn.mismatches",
-    "churn.mismatches-settled",
-    "churn.rate",
+    ...["churn", "churn-recovering"].flatMap((churn) =>
+      ["last-flip", "cpu", "mismatches", "mismatches-settled", "settled", "critical", "rate"].map(
+        (figure) => `${churn}.${figure}`,
+      ),
+    ),
     "rss.sync",
     "rss.peak",
     "streams.flip",

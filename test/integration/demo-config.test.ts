@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
+import { imageNodeOptions } from "../../bench/bench-bridge.ts";
 import { startConsul } from "../support/consul-agent.ts";
 import { repoRoot, toolPath } from "../support/tools.ts";
 
@@ -142,7 +143,7 @@ test("docker-compose.yml: Consul, the bridge, Envoy on envoy.yaml, six backends,
   assert.ok(demo.includes(loop), "scripts/demo.sh runs the same loop");
 });
 
-test("the Dockerfile builds in a stage of its own and runs node dist/main.js as a non-root first process with a healthcheck", async () => {
+test("the Dockerfile builds in a stage of its own and runs node dist/main.js as a non-root first process with a heap budget and a healthcheck", async () => {
   const dockerfile = await readFile(join(repoRoot, "Dockerfile"), "utf8");
   const instructions = dockerfile
     .replace(/\\\n/g, " ")
@@ -155,6 +156,9 @@ test("the Dockerfile builds in a stage of its own and runs node dist/main.js as 
     instructions.includes("RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force"),
   );
   assert.ok(instructions.includes("USER node"));
+  // The heap budget, which the benchmark reads from here to run the bridge as the image does.
+  assert.ok(instructions.includes("ENV NODE_OPTIONS=--max-old-space-size=1024"));
+  assert.equal(await imageNodeOptions(), "--max-old-space-size=1024");
   assert.equal(instructions.at(-1), 'CMD ["node", "dist/main.js"]');
   const healthcheck = instructions.find((line) => line.startsWith("HEALTHCHECK "));
   assert.match(healthcheck ?? "", /CMD \["node", "-e", .*\/healthz/);
