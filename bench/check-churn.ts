@@ -25,6 +25,8 @@ const SETTLE_LIMIT_MS = 30_000;
 const SETTLE_POLL_MS = 250;
 /** A recovering churn's failure passes again this long after it failed. */
 const RECOVER_AFTER_MS = 10_000;
+/** Random picks a recovering churn makes to find a passing instance to fail. */
+const PICK_TRIES = 100;
 
 /**
  * How the churn picks its flips. `random`: any instance, its check turned over, so the failed
@@ -82,11 +84,14 @@ export async function measureChurn(
     return random.pick(candidates);
   };
   const failures: { instance: CatalogInstance; at: number }[] = [];
-  const failOne = () => {
-    let instance = pickOne();
-    while (instance.checkStatus !== "passing") instance = pickOne();
-    failures.push({ instance, at: performance.now() + RECOVER_AFTER_MS });
-    return catalog.flip(instance, "critical");
+  const failOne = async () => {
+    // A small catalog (the quick bench) may have no passing instance left to fail: skip then.
+    for (let tries = 0; tries < PICK_TRIES; tries++) {
+      const instance = pickOne();
+      if (instance.checkStatus !== "passing") continue;
+      failures.push({ instance, at: performance.now() + RECOVER_AFTER_MS });
+      return catalog.flip(instance, "critical");
+    }
   };
   /** Sends the flips due by `elapsed` seconds; returns how many there are by then. */
   const flipsBy = (elapsed: number, sent: number): number => {

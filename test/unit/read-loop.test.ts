@@ -3,7 +3,11 @@ import { describe, it } from "node:test";
 import pLimit from "p-limit";
 import type { ConsulServiceEntry } from "../../src/consul/client/consul-types.ts";
 import type { HealthDelta } from "../../src/consul/watch/change-detection.ts";
-import { ReadLoop, type ReadLoopOptions } from "../../src/consul/watch/read-loop.ts";
+import {
+  ReadLoop,
+  WHOLE_READS_PER_BATCH,
+  type ReadLoopOptions,
+} from "../../src/consul/watch/read-loop.ts";
 import { EndpointStore } from "../../src/model/endpoint-store.ts";
 import { memoryLogger } from "../support/memory-logger.ts";
 import { endpoint, service } from "../support/model-fixtures.ts";
@@ -194,6 +198,33 @@ describe("ReadLoop", () => {
     await h.loop.pump();
     assert.deepEqual(h.reads, ["web"]);
     assert.equal(h.settled, 1);
+  });
+
+  it("after the first read, reads a backlog in batches and a changed instance in the next one", async () => {
+    let sweeping = false;
+    const h: Harness = harness({
+      read: async (name, ids) => {
+        h.reads.push(ids ? `${name}[${[...ids].join(",")}]` : name);
+        // A health change arrives while the first batch of the backlog is being read.
+        if (sweeping && name === "svc-1") h.loop.markInstances("svc-0", ["svc-0"]);
+        return h.catalog.get(name) ?? [];
+      },
+    });
+    const names = Array.from({ length: 3 * WHOLE_READS_PER_BATCH }, (_, i) => `svc-${i}`);
+    for (const [i, name] of names.entries()) h.catalog.set(name, [entry(name, name, "n1", i)]);
+    for (const name of names) h.loop.mark(name);
+    await h.loop.pump();
+    assert.equal(h.batches.length, 1, "the first read is one batch");
+    // A sweep's finds: every service again.
+    h.reads.length = 0;
+    h.batches.length = 0;
+    sweeping = true;
+    for (const name of names) h.loop.mark(name);
+    await h.loop.pump();
+    assert.equal(h.batches.length, 3);
+    assert.equal(h.reads.length, names.length + 1);
+    // Read first in the second batch, before the rest of the backlog.
+    assert.equal(h.reads.indexOf("svc-0[svc-0]"), WHOLE_READS_PER_BATCH);
   });
 
   it("one pump at a time: a second call joins the running one", async () => {

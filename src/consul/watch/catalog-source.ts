@@ -169,7 +169,7 @@ export class CatalogSource {
     path: string,
     readPath: (options: ReadOptions) => Promise<ConsulRead<unknown>>,
     validate: (body: unknown) => T,
-    onChange: (body: T, answer: WatchAnswer) => Promise<void>,
+    onChange: (body: T, answer: WatchAnswer) => void | Promise<void>,
   ): Promise<void> {
     const { connection, logger, hooks, access } = this.options;
     const waitSeconds = connection.config.waitSeconds;
@@ -208,12 +208,23 @@ export class CatalogSource {
     await Promise.allSettled([...this.loops, this.reads.settled(), this.doubt.stop()]);
   }
 
-  private onHealth(read: NonPassingAnswer, answer: WatchAnswer): Promise<void> {
+  /**
+   * Marks what a health answer changed and starts the reads without waiting for them: the watch
+   * asks Consul again at once, so a flip is seen while a batch of other reads (a sweep's finds)
+   * is still going, and is read in the next batch (read-loop.ts). A read that fails is marked
+   * again by the read loop, so nothing is lost by not waiting.
+   */
+  private onHealth(read: NonPassingAnswer, answer: WatchAnswer): void {
     const delta = this.health.update(read);
     // Only a service whose last entries are known can take a read of some instances.
     this.reads.markHealth(delta, (service) => this.entries.has(service));
     if (answer.resync) this.resyncAll();
-    return this.pump();
+    this.pump().catch((error: unknown) => {
+      this.options.logger.error(
+        { err: error },
+        "reading the services a health answer named failed",
+      );
+    });
   }
 
   private onCatalog(services: ConsulCatalogServices, answer: WatchAnswer): Promise<void> {

@@ -12,6 +12,13 @@ import { toServiceEndpoints, type TranslationOptions } from "./to-service-endpoi
 /** Pause after a batch in which some reads failed, before those services are read again. */
 const FAILED_READ_PAUSE_MS = 500;
 
+/**
+ * Whole reads per batch once every service has been read once: a sweep that finds thousands of
+ * moved services reads them over several batches, and the instances a health change marks
+ * meanwhile go in the next batch instead of waiting for all of them.
+ */
+export const WHOLE_READS_PER_BATCH = 128;
+
 /** Options of {@link ReadLoop}. */
 export interface ReadLoopOptions {
   store: EndpointStore;
@@ -59,6 +66,8 @@ export class ReadLoop {
   private readonly placement = new ServicePlacement();
   private readonly skipped: SkippedInstances;
   private pumping: Promise<void> | undefined;
+  /** Every marked service has been read at least once (the start-up read is over). */
+  private settledOnce = false;
 
   constructor(private readonly options: ReadLoopOptions) {
     this.skipped = new SkippedInstances(options.logger, options.onRejectedInstance);
@@ -119,9 +128,15 @@ export class ReadLoop {
       await this.options.beforeBatch?.();
       // A service read whole needs no patch; undefined: read whole.
       const reads = new Map<string, Set<string> | undefined>(this.patches);
-      for (const name of this.whole) reads.set(name, undefined);
-      this.whole.clear();
       this.patches.clear();
+      // The first read takes every service at once (one apply, then ready).
+      const wholeReads = this.settledOnce ? WHOLE_READS_PER_BATCH : Infinity;
+      let taken = 0;
+      for (const name of this.whole) {
+        if (taken++ >= wholeReads) break;
+        reads.set(name, undefined);
+        this.whole.delete(name);
+      }
       const present = [...reads.keys()].filter((name) => listed(name));
       const removed = [...reads.keys()].filter((name) => !listed(name));
       for (const name of removed) this.forget(name);
@@ -148,7 +163,10 @@ export class ReadLoop {
       if (errors.length > 0)
         await sleep(FAILED_READ_PAUSE_MS, undefined, { signal }).catch(() => undefined);
     }
-    if (!this.pending() && !signal.aborted) this.options.onSettled?.();
+    if (!this.pending() && !signal.aborted) {
+      this.settledOnce = true;
+      this.options.onSettled?.();
+    }
   }
 
   private async readService(name: string, ids?: ReadonlySet<string>): Promise<ServiceEndpoints> {
