@@ -44,11 +44,14 @@ export class CheckedCatalog {
     await updateCheck(this.consulAddress, instance);
   }
 
-  /** Registers one more instance of service number `s`, its check passing. */
+  /**
+   * Registers one more instance of service number `s`, its check passing; it is listed (and so
+   * can be flipped) once Consul has it.
+   */
   async register(s: number): Promise<CatalogInstance> {
     const instance = this.nextInstance(s);
-    this.services[s]!.push(instance);
     await registerCatalog(this.consulAddress, [instance], 1);
+    this.services[s]!.push(instance);
     return instance;
   }
 
