@@ -221,6 +221,7 @@ export async function startDiscovery(
     registry: streams,
     hooks: observer.xds(),
     logger: logger.child({ component: "xds" }),
+    changedAt: () => observer.changeForWorkers(),
     onWorkerEvents: (events, moved) => {
       for (const { kind, text } of events) feedEvents.publish(kind as FeedEvent["kind"], text);
       if (moved) feedEvents.touch();

@@ -115,7 +115,7 @@ class WorkerEvents extends EventFeed {
 }
 
 /** Metrics a worker has of its own: its streams' and its process's; the rest are the primary's. */
-const WORKER_METRIC = /^(bridge_xds_|bridge_push_to_ack_|process_|nodejs_)/;
+const WORKER_METRIC = /^(bridge_xds_|bridge_push_to_ack_|bridge_change_to_push_|process_|nodejs_)/;
 
 /**
  * The whole of an xDS worker process (docs/architecture.md §5, "xDS workers"): the settings the
@@ -137,6 +137,7 @@ export async function runXdsWorker(): Promise<void> {
     logger: logger.child({ component: "xds" }),
     hooks: observer.xds(),
     streamHooks: observer.streams(),
+    onChange: (at, streams) => observer.changeArrived(at, streams),
     metrics: async () =>
       (await metrics.registry.getMetricsAsJSON()).filter((metric) =>
         WORKER_METRIC.test(metric.name),

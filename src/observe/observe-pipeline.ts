@@ -19,6 +19,12 @@ import type { BridgeMetrics } from "./metrics.ts";
 /** Services whose change is listed on the status page per store change; the rest are counted. */
 const FEED_SERVICES_PER_CHANGE = 20;
 
+/**
+ * Now in ms since the epoch at sub-ms resolution: comparable across the bridge's processes, so
+ * a change stamped by the primary is timed to a push by an xDS worker.
+ */
+const epochMs = (): number => performance.timeOrigin + performance.now();
+
 /** Consul request metrics: latency of reads that do not block, failures by endpoint. */
 export function consulRequestHooks(metrics: BridgeMetrics): ConsulClientHooks {
   return {
@@ -48,8 +54,11 @@ export interface PipelineObserverOptions {
 export class PipelineObserver {
   private readonly metrics: BridgeMetrics;
   private readonly feed: EventFeed;
-  /** When the store changed while streams were connected, until the next EDS response. */
+  /** When the store changed while streams were connected, until the next EDS response (epoch ms). */
   private changedAt: number | undefined;
+  /** The first store change not yet stamped on an update to the xDS workers (epoch ms). */
+  private unsentChangeAt: number | undefined;
+  private unsentClearing = false;
   /** The health labels each service's endpoint gauge is set for, to update one service alone. */
   private readonly endpointHealths = new Map<string, Set<string>>();
 
@@ -104,7 +113,7 @@ export class PipelineObserver {
       onResponse: (typeUrl, _count, mode) => {
         responses.inc(typeUrl, mode);
         if (typeUrl === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL && this.changedAt !== undefined) {
-          metrics.changeToPush.observe((performance.now() - this.changedAt) / 1000);
+          metrics.changeToPush.observe(Math.max(0, epochMs() - this.changedAt) / 1000);
           this.changedAt = undefined;
         }
       },
@@ -174,8 +183,10 @@ export class PipelineObserver {
    */
   followStore(store: EndpointStore, streams: StreamRegistry): () => void {
     return store.subscribe((changed) => {
-      if (this.changedAt === undefined && store.ready && streams.size > 0) {
-        this.changedAt = performance.now();
+      if (store.ready) {
+        const at = epochMs();
+        this.changeArrived(at, streams.size);
+        this.unsentChangeAt ??= at;
       }
       for (const name of changed) this.countEndpoints(name, store);
       for (const name of changed.slice(0, FEED_SERVICES_PER_CHANGE)) {
@@ -189,6 +200,32 @@ export class PipelineObserver {
         );
       }
     });
+  }
+
+  /**
+   * A store change reached this process's streams' cache at `at` (epoch ms): the first EDS
+   * response after it is timed, when streams are connected. An xDS worker calls it with the time
+   * the primary stamped on the update ({@link changeForWorkers}).
+   */
+  changeArrived(at: number, streams: number): void {
+    if (this.changedAt === undefined && streams > 0) this.changedAt = at;
+  }
+
+  /**
+   * When the store change behind the cache change being sent to the xDS workers happened: the
+   * first one since the last update stamped. Every update sent in the same turn (one per scope)
+   * gets the same time.
+   */
+  changeForWorkers(): number | undefined {
+    const at = this.unsentChangeAt;
+    if (at !== undefined && !this.unsentClearing) {
+      this.unsentClearing = true;
+      setImmediate(() => {
+        this.unsentClearing = false;
+        if (this.unsentChangeAt === at) this.unsentChangeAt = undefined;
+      });
+    }
+    return at;
   }
 
   /** The first full read of Consul is done: the bridge serves. */

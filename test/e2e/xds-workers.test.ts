@@ -82,6 +82,11 @@ describe("xDS served by two worker processes", () => {
       description: "a change after the crash in Envoy",
     });
     assert.ok(await envoyStream(), "Envoy's new stream is listed");
+    // The change was timed to its push by the worker serving Envoy, from the primary's stamp.
+    const after = await (await fetch(`${bridge.url}/metrics`)).text();
+    assert.match(after, /^bridge_change_to_push_seconds_count [1-9]/m);
+    const sum = Number(/^bridge_change_to_push_seconds_sum (\S+)$/m.exec(after)?.[1]);
+    assert.ok(sum >= 0 && sum < 60, `change-to-push seconds summed: ${sum}`);
   });
 
   test("SIGTERM ends every worker's streams, exits 0 and leaves no worker behind; Envoy keeps its hosts", async () => {

@@ -32,6 +32,11 @@ export interface FeedUpdate {
   kind: "snapshot" | "update";
   scope: string;
   types: TypeUpdate[];
+  /**
+   * On an update a change in the primary's store made: when that change happened (ms since the
+   * epoch, `performance.timeOrigin + performance.now()`), so a worker times change to push.
+   */
+  changedAt?: number;
 }
 
 /**
@@ -60,7 +65,14 @@ export interface FeedPeer {
 export class CacheFeed {
   private readonly scopes = new Map<string, FeedScope>();
 
-  constructor(private readonly cache: XdsCache) {}
+  /**
+   * `changedAt` tells when the store change behind the cache's current change happened (see
+   * {@link FeedUpdate.changedAt}); undefined when none is known.
+   */
+  constructor(
+    private readonly cache: XdsCache,
+    private readonly changedAt: () => number | undefined = () => undefined,
+  ) {}
 
   /** A worker joined; `send` carries messages to it. */
   attach(send: (message: FeedUpdate) => void): FeedPeer {
@@ -116,6 +128,8 @@ export class CacheFeed {
       const opened = this.open(scope);
       if (!opened) return;
       held = new FeedScope(scope, opened, (update) => {
+        const changedAt = this.changedAt();
+        if (changedAt !== undefined) update.changedAt = changedAt;
         for (const other of held?.peers ?? []) if (other.synced.has(scope)) other.send(update);
       });
       this.scopes.set(scope, held);

@@ -35,6 +35,8 @@ export interface XdsServingOptions {
   registry: StreamRegistry;
   hooks: DiscoveryHooks;
   logger: Logger;
+  /** With workers: when the store change behind the cache's current change happened (epoch ms). */
+  changedAt: () => number | undefined;
   /** A worker's events for the status page's change feed; `moved`: the state changed besides. */
   onWorkerEvents: (events: readonly { kind: string; text: string }[], moved: boolean) => void;
 }
@@ -67,7 +69,7 @@ export function startXdsServing(options: XdsServingOptions): XdsServing {
       workersOf: () => undefined,
     };
   }
-  const feed = new CacheFeed(cache);
+  const feed = new CacheFeed(cache, options.changedAt);
   return {
     feed,
     serving: startXdsWorkers({

@@ -23,6 +23,8 @@ export interface WorkerParts {
   logger: Logger;
   hooks: DiscoveryHooks;
   streamHooks: StreamRegistryHooks;
+  /** A change the primary stamped reached this worker's cache (epoch ms; see cache-feed.ts). */
+  onChange?: (at: number, streams: number) => void;
   /** The worker's metrics, as `registry.getMetricsAsJSON()` gives them. */
   metrics(): Promise<object[]>;
 }
@@ -86,8 +88,12 @@ export async function serveXdsWorker(
   };
   // Listening while the server binds: the primary answers the cache's first message at once.
   process.on("message", (message: ToWorker<unknown>) => {
-    if (message.kind === "feed") cache.receive(message.update);
-    else if (message.kind === "stop") stop();
+    if (message.kind === "feed") {
+      // Before the streams are woken, so the first response after the change is the one timed.
+      const { changedAt } = message.update;
+      if (changedAt !== undefined) parts.onChange?.(changedAt, registry.size);
+      cache.receive(message.update);
+    } else if (message.kind === "stop") stop();
     else if (message.kind === "streams") {
       send({ kind: "streams", id: message.id, streams: registry.snapshot() });
     } else if (message.kind === "metrics") {
