@@ -25,7 +25,8 @@ ENV NODE_ENV=production
 # up (at 75,000 instances under churn, heap in use at most ≈ 1.6 × the live data, against ≈ 3 ×
 # with Node's default), which bounds the bridge's RSS. The live data is ≈ 2 KB per Consul
 # instance: raise it (`docker run -e NODE_OPTIONS=...`) from ≈ 300,000 instances. The benchmark
-# runs the bridge with these same options.
+# runs the bridge with these same options. xDS workers run with at least 2 GB: the budget bounds
+# the catalog the primary holds, and under it a worker's fan-out costs more CPU (same section).
 ENV NODE_OPTIONS=--max-old-space-size=1024
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -111,14 +111,14 @@ export async function fanOutRows(
 const CHECKED = { id: ".checked", label: ", instances with a check" };
 /** The figures shown for that variant. */
 const CHECKED_ROWS = new Set(
-  ["first.p50", "all.p50", "all.p99", "cpu", "rss", "reads"].map(
+  ["first.p50", "all.p50", "all.p99", "spread.p50", "cpu", "rss", "reads"].map(
     (figure) => `fanout.large${CHECKED.id}.${figure}`,
   ),
 );
 /** Rows of the bridge measured with xDS workers, and the figures shown for them. */
 const WORKERS_ID = ".workers";
 const WORKERS_ROWS =
-  /^(startup\.\w+\.workers|fanout\.\w+\.workers\.(first\.p50|all\.p50|all\.p99|cpu|rss|rss-idle|rss-stream|reads))$/;
+  /^(startup\.\w+\.workers|fanout\.\w+\.workers\.(first\.p50|all\.p50|all\.p99|spread\.p50|cpu|rss|rss-idle|rss-stream|reads))$/;
 
 const atMost = (limit: number, unit: string): Target => ({
   text: `≤ ${limit} ${unit}`,
@@ -223,6 +223,14 @@ function rowsOf(
       timesLinear(1.2),
     ),
     row(`${p}.all.max`, `fan-out ${n}: all streams have update, max`, (r) => all(r).max, "ms"),
+    // The fan-out alone: the bridge's update starts with Consul (the registration, the watch's
+    // answer, the service's read), a reference's with the bench's call to it.
+    row(
+      `${p}.spread.p50`,
+      `fan-out ${n}: first stream to all streams have update, p50`,
+      (r) => summary(r.allMs.map((ms, i) => ms - (r.firstMs[i] ?? 0))).p50,
+      "ms",
+    ),
     row(
       `${p}.bytes`,
       `fan-out ${n}: bytes per stream per update`,

@@ -62,11 +62,15 @@ export interface FanOutResult {
   updateWindowUs: UpdateWindow;
 }
 
-/** The updates' span and each update's start, in µs of the monotonic clock. */
+/**
+ * The updates' span and each update's start, in µs of the monotonic clock; `startUp`: from
+ * launching the streams until every one held the full set.
+ */
 export interface UpdateWindow {
   start: number;
   end: number;
   updates: number[];
+  startUp?: { start: number; end: number };
 }
 
 /** The monotonic clock in µs, the clock V8 stamps CPU profile samples with. */
@@ -85,6 +89,7 @@ export async function measureFanOut(
 ): Promise<FanOutResult> {
   // CPU and memory are those of every process of the control plane (its xDS workers too).
   const baseRss = await overTree(subject.pid, rssBytes);
+  const startUpStart = monotonicUs();
   const client = await startLoadClient(plan.loadClient, {
     xdsPort: subject.xdsPort,
     streams: plan.streams,
@@ -94,6 +99,7 @@ export async function measureFanOut(
     const started = await client.waitAll(plan.endpoints, START_TIMEOUT_MS);
     if (!started.ok)
       throw new Error(`${subject.name}: ${started.complete}/${plan.streams} streams got the set`);
+    const startUpEnd = monotonicUs();
     await sleep(IDLE_SETTLE_MS);
     const idleRss = await overTree(subject.pid, rssBytes);
     const warmUp = instances(WARM_UP_UPDATES, plan.endpoints);
@@ -146,7 +152,12 @@ export async function measureFanOut(
       serviceReadsPerUpdate: perUpdate((c) => c.serviceReads),
       encodingsPerUpdate: perUpdate((c) => c.encodings),
       responseEncodingsPerUpdate: perUpdate((c) => c.responseEncodings),
-      updateWindowUs: { start: windowStart, end: windowEnd, updates: updateStarts },
+      updateWindowUs: {
+        start: windowStart,
+        end: windowEnd,
+        updates: updateStarts,
+        startUp: { start: startUpStart, end: startUpEnd },
+      },
     };
   } finally {
     await client.stop();

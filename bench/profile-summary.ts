@@ -5,11 +5,12 @@ import type { UpdateWindow } from "./fan-out.ts";
 import { percentile } from "./stats.ts";
 
 /**
- * `npx tsx bench/profile-summary.ts DIR`: where the bridge's CPU went in the `--cpu-prof` profile
- * `npm run bench -- --profile DIR` wrote, counting only the fan-out updates' time window: self
- * time by area (bridge files, protobufjs, grpc-js, Node internals, GC), the top functions, the
- * bridge's functions inclusive, and when within an update each of them runs (median over
- * updates, ms after the registration was sent).
+ * `npx tsx bench/profile-summary.ts DIR [--start-up]`: where the bridge's CPU went in the
+ * `--cpu-prof` profile `npm run bench -- --profile DIR` wrote, counting only the fan-out updates'
+ * time window (with `--start-up`: the start-up's, from launching the streams until every one
+ * held the full set): self time by area (bridge files, protobufjs, grpc-js, Node internals, GC),
+ * the top functions, the bridge's functions inclusive, and when within an update each of them
+ * runs (median over updates, ms after the registration was sent; ms after the launch).
  */
 
 interface CallFrame {
@@ -53,7 +54,10 @@ function name(frame: CallFrame): string {
   return `${frame.functionName || "(anonymous)"} ${area(frame)}${line}`;
 }
 
-function readProfile(dir: string): { file: string; profile: CpuProfile; window: UpdateWindow } {
+function readProfile(
+  dir: string,
+  startUp: boolean,
+): { file: string; profile: CpuProfile; window: UpdateWindow } {
   // The main thread's profile is the largest (tsx's loader thread writes a small one too).
   const file = readdirSync(dir)
     .filter((entry) => entry.endsWith(".cpuprofile"))
@@ -66,11 +70,14 @@ function readProfile(dir: string): { file: string; profile: CpuProfile; window: 
   } catch {
     console.log("no update window: summarizing the whole profile");
   }
+  // The start-up as one "update" starting at the launch of the streams.
+  if (startUp && window.startUp) window = { ...window.startUp, updates: [window.startUp.start] };
+  else if (startUp) console.log("no start-up window: summarizing the updates");
   return { file, profile, window };
 }
 
-function main(dir: string): void {
-  const { file, profile, window } = readProfile(dir);
+function main(dir: string, startUp: boolean): void {
+  const { file, profile, window } = readProfile(dir, startUp);
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes)
@@ -157,4 +164,5 @@ function main(dir: string): void {
 
 // Piped into `head`: stop quietly when the reader goes away.
 process.stdout.on("error", () => process.exit(0));
-main(process.argv[2] ?? ".");
+const args = process.argv.slice(2);
+main(args.find((arg) => !arg.startsWith("--")) ?? ".", args.includes("--start-up"));

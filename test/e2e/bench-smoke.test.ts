@@ -18,6 +18,7 @@ const EXPECTED_ROWS = [
     ...["first", "all"].flatMap((who) =>
       ["p50", "p99", "max"].map((p) => `fanout.${size}.${who}.${p}`),
     ),
+    `fanout.${size}.spread.p50`,
     ...[
       "bytes",
       "pushes",
@@ -38,6 +39,7 @@ const EXPECTED_ROWS = [
             "first.p50",
             "all.p50",
             "all.p99",
+            "spread.p50",
             "cpu",
             "rss",
             "rss-idle",
@@ -47,7 +49,7 @@ const EXPECTED_ROWS = [
         ]),
     // The large fan-out again, every instance registered with a check.
     ...(size === "large"
-      ? ["first.p50", "all.p50", "all.p99", "cpu", "rss", "reads"].map(
+      ? ["first.p50", "all.p50", "all.p99", "spread.p50", "cpu", "rss", "reads"].map(
           (f) => `fanout.large.checked.${f}`,
         )
       : []),
@@ -106,7 +108,7 @@ const EXPECTED_ROWS = [
 
 /** Rows also measured on both go-control-plane reference servers (at 5,000 streams: LinearCache). */
 const WITH_REFERENCES =
-  /^(startup|fanout)\.(small|large|xl)(\.first|\.checked|\.workers)?(\.(first|all)\.(p50|p99|max)|\.(bytes|pushes|cpu|client-cpu|rss|rss-idle|rss-stream))?$/;
+  /^(startup|fanout)\.(small|large|xl)(\.first|\.checked|\.workers)?(\.(first|all)\.(p50|p99|max)|\.spread\.p50|\.(bytes|pushes|cpu|client-cpu|rss|rss-idle|rss-stream))?$/;
 
 test(
   "the quick benchmark builds its Go programs and prints every row with numbers",
