@@ -5,10 +5,13 @@ import { WORKER_MIN_HEAP_MB, workerHeapArgs } from "../../src/xds/server/xds-wor
 
 const MB = 1024 * 1024;
 
-/** V8's heap limit of a Node.js started with `flags`. */
-function heapLimitWith(flags: string[]): number {
+/** V8's heap limit of a Node.js started with `flags` (and `nodeOptions` as NODE_OPTIONS). */
+function heapLimitWith(flags: string[], nodeOptions = ""): number {
   const script = "console.log(require('node:v8').getHeapStatistics().heap_size_limit)";
-  return Number(execFileSync(process.execPath, [...flags, "-e", script], { encoding: "utf8" }));
+  const env = { ...process.env, NODE_OPTIONS: nodeOptions };
+  return Number(
+    execFileSync(process.execPath, [...flags, "-e", script], { encoding: "utf8", env }),
+  );
 }
 
 test("an xDS worker's heap limit is raised to 2 GB under a smaller budget, an operator's larger one kept", () => {
@@ -19,4 +22,7 @@ test("an xDS worker's heap limit is raised to 2 GB under a smaller budget, an op
   assert.deepEqual(workerHeapArgs(heapLimitWith(raise)), [], "the raised limit needs no raise");
   assert.deepEqual(workerHeapArgs(heapLimitWith(["--max-old-space-size=4096"])), []);
   assert.deepEqual(workerHeapArgs(512 * MB), raise);
+  // A worker inherits the image's NODE_OPTIONS; the flag given on its command line wins.
+  const worker = heapLimitWith(raise, "--max-old-space-size=1024");
+  assert.ok(worker >= WORKER_MIN_HEAP_MB * MB, `a worker's heap limit: ${worker / MB} MB`);
 });
