@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { join } from "node:path";
+import { usableCores } from "../src/config/usable-cores.ts";
 import type { GoPrograms } from "./go-programs.ts";
 import { bridgeSubject, referenceSubject } from "./fan-out-subjects.ts";
 import { measureSubject, SERVICE, type FanOutResult } from "./fan-out.ts";
@@ -49,7 +49,7 @@ export async function fanOutRows(
   profileDir: string | undefined,
 ): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  const workers = sizes.fanOutWorkers || availableParallelism();
+  const workers = sizes.fanOutWorkers || usableCores();
   const [small, large] = sizes.fanOutStreams;
   const runs: FanOutSize[] = [
     { size: "small", streams: small, snapshot: true, workers: false, checked: false },

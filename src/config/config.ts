@@ -1,4 +1,3 @@
-import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import {
   CONSUL_OPTIONS,
@@ -12,6 +11,7 @@ import { readRoutingConfig, type RoutingConfig } from "./routing.ts";
 import { readShimConfig, type ShimConfig } from "./shim.ts";
 import { readXdsAuth, type XdsTlsConfig } from "./xds-auth.ts";
 import { closestName } from "./suggest.ts";
+import { usableCores } from "./usable-cores.ts";
 import { readInteger } from "./values.ts";
 import { SERVICE_NAME_PATTERN } from "../model/names.ts";
 
@@ -284,7 +284,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ParsedConfi
         86_400_000,
       ),
       maxNames: integer("xdsMaxNames", DEFAULT_XDS_MAX_NAMES, 1, 10_000_000),
-      workers: integer("xdsWorkers", availableParallelism(), 1, MAX_XDS_WORKERS),
+      workers: integer("xdsWorkers", Math.min(usableCores(), MAX_XDS_WORKERS), 1, MAX_XDS_WORKERS),
       ...readXdsAuth(
         {
           xdsTlsCert: raw("xdsTlsCert"),

@@ -173,7 +173,7 @@ export const OPTIONS = {
     placeholder: "N",
     description:
       "processes serving the xDS port, 1-64; one more watches Consul and builds the resources. 1 serves xDS from the single process",
-    whenUnset: "the number of cores the process may use",
+    whenUnset: "the number of cores the process may use (its CPU affinity and CPU quota)",
   },
   ...XDS_AUTH_OPTIONS,
   ...SHIM_OPTIONS,

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { ConfigError, DEFAULT_HTTP_HOST, parseConfig, usage } from "../../src/config/config.ts";
 import { describeConfig } from "../../src/config/summary.ts";
+import { usableCores } from "../../src/config/usable-cores.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "config-cli-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -52,14 +53,15 @@ describe("command line", () => {
   });
 
   it("serves xDS from as many worker processes as the process may use cores, unless --xds-workers says", () => {
-    assert.equal(parse([]).config.xds.workers, availableParallelism());
+    // Its CPU affinity, and its cgroup's CPU quota (usable-cores.test.ts).
+    assert.equal(parse([]).config.xds.workers, usableCores());
     assert.equal(parse(["--xds-workers=1"]).config.xds.workers, 1);
     assert.equal(parse([], { BRIDGE_XDS_WORKERS: "3" }).config.xds.workers, 3);
     assert.match(problemsOf(["--xds-workers=0"])[0]!, /xds-workers/);
     assert.equal(problemsOf(["--xds-workers=65"]).length, 1);
     assert.match(
       usage(),
-      /--xds-workers N {2}\[env BRIDGE_XDS_WORKERS\]\n[^[]+\[default: the\s+number\s+of\s+cores\s+the\s+process\s+may\s+use\]/,
+      /--xds-workers N {2}\[env BRIDGE_XDS_WORKERS\]\n[^[]+\[default: the\s+number\s+of\s+cores\s+the\s+process\s+may\s+use\s+\(its\s+CPU\s+affinity\s+and\s+CPU\s+quota\)\]/,
     );
   });
 
