@@ -63,8 +63,8 @@ export interface XdsWorkers extends DiscoveryServer {
  * The least heap limit an xDS worker runs with, in MB. Below 2 GB V8 lets the heap grow by a
  * factor under 2 between full collections instead of 4; a worker's heap is small, but every
  * response it writes makes garbage, and under the image's 1 GB budget (Dockerfile) the fan-out
- * cost 60–80 % more CPU (bench/RESULTS.md, run 24). The primary keeps the budget: it holds the
- * catalog, which is what the budget bounds.
+ * cost 1.35–1.9 times the CPU (bench/RESULTS.md, runs 24 and 25). The primary keeps the budget:
+ * it holds the catalog, which is what the budget bounds.
  */
 export const WORKER_MIN_HEAP_MB = 2048;
 
