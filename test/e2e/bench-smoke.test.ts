@@ -116,7 +116,7 @@ test(
     // A cold Go module and build cache costs a few minutes once; later runs take about a minute.
     timeout: 600_000,
   },
-  async () => {
+  async (t) => {
     const go = spawnSync("go", ["version"], { encoding: "utf8" });
     assert.ok(
       !go.error && go.status === 0,
@@ -126,15 +126,29 @@ test(
     const dir = await mkdtemp(join(tmpdir(), "bench-smoke-"));
     try {
       const jsonPath = join(dir, "rows.json");
+      // Its own process group: if the test times out or is cancelled, the bench and everything
+      // it started (Consul, the bridge, Envoy, the Go programs) are killed together, not left
+      // running after the suite.
       const child = spawn(
         process.execPath,
         ["--import", "tsx", join(repoRoot, "bench", "run.ts"), "--quick", "--json", jsonPath],
-        { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
+        { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], detached: true },
       );
+      const killGroup = (): void => {
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      };
+      t.signal.addEventListener("abort", killGroup, { once: true });
       let output = "";
       child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
       child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
       const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+      t.signal.removeEventListener("abort", killGroup);
+      // Anything the bench started and left behind goes with its group.
+      killGroup();
       assert.equal(code, 0, `npm run bench -- --quick failed:\n${output}`);
 
       const { results } = JSON.parse(await readFile(jsonPath, "utf8")) as { results: RowResult[] };
