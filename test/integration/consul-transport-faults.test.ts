@@ -68,12 +68,12 @@ async function failureOf(path: string, fault: BodyFault, read: () => Promise<unk
 describe("Consul transport against answers broken mid-body", { timeout: 60_000 }, () => {
   test("a blocking read whose connection closes mid-body fails at once, and is counted", async () => {
     const error = await failureOf("/health/state/any", { kind: "cut", afterBytes: 10 }, () =>
-      connection.healthState(BLOCKING),
+      connection.healthStateIn("any", BLOCKING),
     );
     assert.match(error.message, /connection closed after 10 of \d+ bytes/);
     assert.deepEqual(requests.at(-1), { endpoint: "/health/state/any", failed: true });
-    const next = await connection.healthState();
-    assert.ok(Array.isArray(next.body), "the next read answers");
+    const next = await connection.healthStateIn("any");
+    assert.ok(Array.isArray(JSON.parse(next.body)), "the next read answers");
   });
 
   test("a blocking read whose connection is reset mid-body fails at once", async () => {
@@ -86,7 +86,7 @@ describe("Consul transport against answers broken mid-body", { timeout: 60_000 }
 
   test("every read fails at once on a body cut after its first byte", async () => {
     const reads: [string, () => Promise<unknown>][] = [
-      ["/health/state/any", () => connection.healthState()],
+      ["/health/state/any", () => connection.healthStateIn("any")],
       ["/catalog/services", () => connection.catalogServices()],
       ["/health/service/faulty", () => connection.healthService("faulty", BLOCKING)],
       ["/internal/ui/services", () => connection.uiServices()],
@@ -108,19 +108,19 @@ describe("Consul transport against answers broken mid-body", { timeout: 60_000 }
     // More stalls than sockets: each stalled connection must be dropped, not kept in the pool.
     for (let i = 0; i < 3; i += 1) {
       const error = await failureOf("/health/state/any", { kind: "stall", afterBytes: 10 }, () =>
-        connection.healthState(BLOCKING),
+        connection.healthStateIn("any", BLOCKING),
       );
       assert.match(error.message, /no byte of the body for 1000 ms \(10 read\)/);
     }
-    const next = await connection.healthState();
-    assert.ok(Array.isArray(next.body), "a read after the stalls answers");
+    const next = await connection.healthStateIn("any");
+    assert.ok(Array.isArray(JSON.parse(next.body)), "a read after the stalls answers");
   });
 
   test("a body that arrives slowly but steadily is read whole", async () => {
     const fault = { kind: "drip", chunkBytes: 120, intervalMs: 400 } as const;
-    const expected = (await connection.healthState()).body;
+    const expected = (await connection.healthStateIn("any")).body;
     proxy.breakBody("GET", "/v1/health/state/any", fault);
-    const dripped = await connection.healthState(BLOCKING);
+    const dripped = await connection.healthStateIn("any", BLOCKING);
     const applied = proxy.faults.at(-1);
     assert.ok(applied?.kind === "drip", "the answer was dripped");
     // The pauses between pieces add up to more than the deadline: only steady progress held it.

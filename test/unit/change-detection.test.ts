@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   diffCatalog,
-  diffHealth,
-  fingerprintHealth,
+  HealthAnswer,
   NonPassingChecks,
+  type HealthDelta,
 } from "../../src/consul/watch/change-detection.ts";
+import { isStartUpDefault } from "../../src/consul/watch/start-up-hold.ts";
 import { BadConsulAnswerError } from "../../src/consul/client/consul-answers.ts";
 import { Rng } from "../support/seeded-rng.ts";
 import type { ConsulHealthCheck, NonPassingStatus } from "../../src/consul/client/consul-types.ts";
@@ -43,15 +44,27 @@ const baseline: ConsulHealthCheck[] = [
   serviceCheck("api", "api-1"),
 ];
 
-describe("diffHealth", () => {
+/** `answer` after taking `checks`, sent as Consul sends them: JSON text. */
+function took(answer: HealthAnswer, checks: readonly ConsulHealthCheck[]): HealthDelta {
+  return answer.take(answer.read(JSON.stringify(checks), "health/state/any"));
+}
+
+/** What changed from `before` (or from nothing) to `after`, and the answer that took them. */
+function diff(before: ConsulHealthCheck[] | undefined, after: ConsulHealthCheck[]) {
+  const answer = new HealthAnswer();
+  if (before) took(answer, before);
+  return { ...took(answer, after), answer };
+}
+
+describe("HealthAnswer", () => {
   it("reports every service and node on the first answer", () => {
-    const delta = diffHealth({ services: new Map(), nodes: new Map() }, baseline);
+    const delta = diff(undefined, baseline);
     assert.deepEqual([...delta.services].sort(), ["api", "web"]);
     assert.deepEqual([...delta.nodes].sort(), ["node-1", "node-2"]);
   });
 
   it("reports nothing when the same answer comes back", () => {
-    const delta = diffHealth(fingerprintHealth(baseline), [...baseline].reverse());
+    const delta = diff(baseline, [...baseline].reverse());
     assert.equal(delta.services.size, 0);
     assert.equal(delta.nodes.size, 0);
   });
@@ -60,30 +73,28 @@ describe("diffHealth", () => {
     const after = baseline.map((check) =>
       check.ServiceID === "web-2" ? { ...check, Status: "critical" as const } : check,
     );
-    const delta = diffHealth(fingerprintHealth(baseline), after);
+    const delta = diff(baseline, after);
     assert.deepEqual([...delta.services], ["web"]);
     assert.equal(delta.nodes.size, 0);
   });
 
   it("reports a service that gained an instance", () => {
-    const delta = diffHealth(fingerprintHealth(baseline), [
-      ...baseline,
-      serviceCheck("api", "api-2", "passing", "node-2"),
-    ]);
+    const delta = diff(baseline, [...baseline, serviceCheck("api", "api-2", "passing", "node-2")]);
     assert.deepEqual([...delta.services], ["api"]);
   });
 
   it("reports a service that lost an instance", () => {
     const after = baseline.filter((check) => check.ServiceID !== "web-1");
-    const delta = diffHealth(fingerprintHealth(baseline), after);
+    const delta = diff(baseline, after);
     assert.deepEqual([...delta.services], ["web"]);
   });
 
   it("reports a service whose last instance left", () => {
     const after = baseline.filter((check) => check.ServiceName !== "api");
-    const delta = diffHealth(fingerprintHealth(baseline), after);
+    const delta = diff(baseline, after);
     assert.deepEqual([...delta.services], ["api"]);
-    assert.equal(delta.fingerprints.services.has("api"), false);
+    assert.equal(delta.answer.hasService("api"), false);
+    assert.deepEqual([...delta.answer.services()].sort(), ["web"]);
   });
 
   it("reports a node check change as a node, not as a service", () => {
@@ -92,13 +103,13 @@ describe("diffHealth", () => {
         ? { ...check, Status: "critical" as const }
         : check,
     );
-    const delta = diffHealth(fingerprintHealth(baseline), after);
+    const delta = diff(baseline, after);
     assert.deepEqual([...delta.nodes], ["node-2"]);
     assert.equal(delta.services.size, 0);
   });
 
   it("reports a node put in maintenance as a node", () => {
-    const delta = diffHealth(fingerprintHealth(baseline), [
+    const delta = diff(baseline, [
       ...baseline,
       nodeCheck("node-1", "critical", "_node_maintenance"),
     ]);
@@ -113,7 +124,7 @@ describe("diffHealth", () => {
       Output: "HTTP GET http://10.0.0.1/health: 200 OK, took 3ms",
       ModifyIndex: 11,
     }));
-    const delta = diffHealth(fingerprintHealth(before), after);
+    const delta = diff(before, after);
     assert.equal(delta.services.size, 0);
     assert.equal(delta.nodes.size, 0);
   });
@@ -121,26 +132,48 @@ describe("diffHealth", () => {
   it("reports a critical check leaving its agent start-up default (it ran and failed)", () => {
     const notRun = { ...serviceCheck("web", "web-1", "critical"), Output: "", Type: "tcp" };
     const failed = { ...notRun, Output: "dial tcp 10.0.0.1:80: connection refused" };
-    const delta = diffHealth(fingerprintHealth([notRun]), [failed]);
+    const delta = diff([notRun], [failed]);
     assert.deepEqual([...delta.services], ["web"]);
   });
 
-  it("returns fingerprints that make the next identical answer a no-op", () => {
-    const first = diffHealth({ services: new Map(), nodes: new Map() }, baseline);
-    const second = diffHealth(first.fingerprints, baseline);
+  it("keeps what it took, so the next identical answer is a no-op", () => {
+    const first = diff(undefined, baseline);
+    const second = took(first.answer, baseline);
     assert.equal(second.services.size + second.nodes.size, 0);
+  });
+
+  it("lists a service while some instance of it has a check there", () => {
+    const answer = new HealthAnswer();
+    took(answer, baseline);
+    assert.deepEqual([...answer.services()].sort(), ["api", "web"]);
+    took(answer, [...baseline, serviceCheck("api", "api-2", "passing", "node-2")]);
+    took(
+      answer,
+      baseline.filter((c) => c.ServiceID !== "api-1"),
+    );
+    assert.equal(answer.hasService("api"), false, "its last instance's checks left");
+    assert.ok(answer.hasService("web"));
+    assert.equal(answer.hasService("node-1"), false, "a node-level check lists no service");
+  });
+
+  it("changes nothing when an answer is read but not taken", () => {
+    const answer = new HealthAnswer();
+    took(answer, baseline);
+    answer.read(JSON.stringify([]), "health/state/any");
+    assert.ok(answer.hasService("web"));
+    assert.equal(took(answer, baseline).services.size, 0);
   });
 });
 
-describe("diffHealth's changed instances", () => {
-  const ids = (delta: ReturnType<typeof diffHealth>, service: string): string[] =>
+describe("HealthAnswer's changed instances", () => {
+  const ids = (delta: HealthDelta, service: string): string[] =>
     [...(delta.instances.get(service) ?? [])].sort();
 
   it("names the instance whose check changed status, and no other", () => {
     const after = baseline.map((c) =>
       c.ServiceID === "web-2" ? { ...c, Status: "critical" as const } : c,
     );
-    const delta = diffHealth(fingerprintHealth(baseline), after);
+    const delta = diff(baseline, after);
     assert.deepEqual(ids(delta, "web"), ["web-2"]);
     assert.equal(delta.instances.has("api"), false);
     assert.equal(delta.nodeLevel, false);
@@ -151,12 +184,12 @@ describe("diffHealth's changed instances", () => {
       ...baseline.filter((c) => c.ServiceID !== "web-1"),
       serviceCheck("web", "web-3", "passing", "node-2"),
     ];
-    const delta = diffHealth(fingerprintHealth(baseline), after);
+    const delta = diff(baseline, after);
     assert.deepEqual(ids(delta, "web"), ["web-1", "web-3"]);
   });
 
   it("names every instance of a service on the first answer", () => {
-    const delta = diffHealth({ services: new Map(), nodes: new Map() }, baseline);
+    const delta = diff(undefined, baseline);
     assert.deepEqual(ids(delta, "web"), ["web-1", "web-2"]);
     assert.equal(delta.nodeLevel, true);
   });
@@ -165,7 +198,7 @@ describe("diffHealth's changed instances", () => {
     const after = baseline.map((c) =>
       c.CheckID === "serfHealth" && c.Node === "node-2" ? { ...c, Status: "critical" as const } : c,
     );
-    const delta = diffHealth(fingerprintHealth(baseline), after);
+    const delta = diff(baseline, after);
     assert.equal(delta.nodeLevel, true);
     assert.deepEqual([...delta.nodes], ["node-2"]);
     assert.equal(delta.instances.size, 0);
@@ -283,6 +316,32 @@ describe("NonPassingChecks", () => {
   });
 });
 
+/**
+ * The reference the random test holds the text-reading comparison to: every instance's and
+ * node's checks parsed whole, as one sorted string each, compared key by key.
+ */
+function wholeFingerprints(checks: readonly ConsulHealthCheck[]): Map<string, string> {
+  const lines = new Map<string, string[]>();
+  for (const check of checks) {
+    const key = check.ServiceName
+      ? `${check.ServiceName}/${check.ServiceID}`
+      : `node ${check.Node}`;
+    const status = isStartUpDefault(check) ? "not run yet" : check.Status;
+    lines.set(key, [
+      ...(lines.get(key) ?? []),
+      `${check.Node} ${check.ServiceID} ${check.CheckID} ${status}`,
+    ]);
+  }
+  return new Map([...lines].map(([key, list]) => [key, list.sort().join("\n")]));
+}
+
+/** The keys whose fingerprint differs between two {@link wholeFingerprints}. */
+function wholeComparison(before: Map<string, string>, after: Map<string, string>): string[] {
+  return [...new Set([...before.keys(), ...after.keys()])].filter(
+    (key) => before.get(key) !== after.get(key),
+  );
+}
+
 describe("NonPassingChecks against a whole comparison", () => {
   /** The instances and nodes a delta names, as sorted strings. */
   const named = (delta: { instances: Map<string, Set<string>>; nodes: Set<string> }) => [
@@ -293,7 +352,7 @@ describe("NonPassingChecks against a whole comparison", () => {
   it("names exactly what a comparison of the parsed answers names, over random answers", () => {
     const random = new Rng(7);
     const checks = new NonPassingChecks();
-    let before = fingerprintHealth([]);
+    let before = wholeFingerprints([]);
     // A small world, so that checks come back, change output, share instances and nodes.
     const pool: ConsulHealthCheck[] = [];
     for (let n = 0; n < 3; n++) {
@@ -316,11 +375,13 @@ describe("NonPassingChecks against a whole comparison", () => {
           ModifyIndex: random.int(5),
         }));
       if (random.chance(0.5)) answer.reverse();
-      const expected = diffHealth(before, answer);
-      before = expected.fingerprints;
+      const after = wholeFingerprints(answer);
+      const expected = wholeComparison(before, after);
+      before = after;
       const actual = take(checks, "critical", answer);
-      assert.deepEqual(named(actual).sort(), named(expected).sort(), `step ${step}`);
-      assert.equal(actual.nodeLevel, expected.nodeLevel, `step ${step}`);
+      assert.deepEqual(named(actual).sort(), expected.sort(), `step ${step}`);
+      const nodeLevel = expected.some((key) => key.startsWith("node "));
+      assert.equal(actual.nodeLevel, nodeLevel, `step ${step}`);
       namedInAll += named(actual).length;
     }
     assert.ok(namedInAll > 1_000, `only ${namedInAll} named over 500 answers`);

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import {
   BadConsulAnswerError,
   parseCatalogServices,
-  parseHealthChecks,
+  parseHealthCheck,
   parseServiceEntries,
 } from "../../src/consul/client/consul-answers.ts";
 
@@ -44,29 +44,15 @@ describe("parseCatalogServices", () => {
   });
 });
 
-describe("parseHealthChecks", () => {
-  it("accepts a list of checks", () => {
-    const body = [
-      { Node: "n1", CheckID: "serfHealth", Status: "passing", ServiceID: "", ServiceName: "" },
-    ];
-    assert.equal(parseHealthChecks(body), body);
-  });
-
-  it("accepts an empty list", () => {
-    assert.deepEqual(parseHealthChecks([]), []);
-  });
-
-  it("rejects a body that is not a list", () => {
-    assertBadAnswer(() => parseHealthChecks({ Node: "n1" }), /health\/state/, /list/);
+describe("parseHealthCheck", () => {
+  it("accepts a check", () => {
+    const check = { Node: "n1", CheckID: "serfHealth", Status: "passing", ServiceID: "" };
+    assert.equal(parseHealthCheck(check, 0), check);
   });
 
   it("rejects a check without a Status, naming its position", () => {
     assertBadAnswer(
-      () =>
-        parseHealthChecks([
-          { Node: "n1", CheckID: "a", Status: "passing" },
-          { Node: "n1", CheckID: "b" },
-        ]),
+      () => parseHealthCheck({ Node: "n1", CheckID: "b" }, 1),
       /health\/state/,
       /check 1/,
       /Status/,
@@ -74,7 +60,7 @@ describe("parseHealthChecks", () => {
   });
 
   it("rejects a check that is not an object", () => {
-    assertBadAnswer(() => parseHealthChecks(["serfHealth"]), /check 0/);
+    assertBadAnswer(() => parseHealthCheck("serfHealth", 0), /check 0/);
   });
 });
 

@@ -32,14 +32,10 @@ export function parseCatalogServices(body: unknown): ConsulCatalogServices {
   return body as ConsulCatalogServices;
 }
 
-/** Checks a `/v1/health/state/:state` answer. */
-export function parseHealthChecks(body: unknown): ConsulHealthCheck[] {
-  if (!Array.isArray(body)) fail("health/state", "expected a list of checks");
-  for (const [i, check] of body.entries()) parseHealthCheck(check, i);
-  return body as ConsulHealthCheck[];
-}
-
-/** Checks entry `i` of a `/v1/health/state/:state` answer. */
+/**
+ * Checks entry `i` of a `/v1/health/state/:state` answer (the list itself is split and checked
+ * by json-array-items.ts).
+ */
 export function parseHealthCheck(check: unknown, i: number): ConsulHealthCheck {
   if (
     !isObject(check) ||

@@ -44,14 +44,16 @@ export interface CallOptions {
  */
 export interface ConsulConnection {
   readonly config: ConsulConfig;
-  /** `/v1/health/state/any`: every check of the datacenter (a blocking query). */
-  healthState(options?: ReadOptions): Promise<ConsulRead<unknown>>;
   /**
-   * `/v1/health/state/critical` or `/warning`: the checks in that state (a blocking query),
-   * which Consul answers from its index of checks by status; the body is the JSON text, for a
-   * reader that parses only the checks that changed (change-detection.ts).
+   * `/v1/health/state/critical` or `/warning`: the checks in that state, which Consul answers
+   * from its index of checks by status; `any`: every check of the datacenter. A blocking query;
+   * the body is the JSON text, for a reader that parses only the checks that changed
+   * (change-detection.ts).
    */
-  healthStateIn(state: NonPassingStatus, options?: ReadOptions): Promise<ConsulRead<string>>;
+  healthStateIn(
+    state: NonPassingStatus | "any",
+    options?: ReadOptions,
+  ): Promise<ConsulRead<string>>;
   /** `/v1/catalog/services`: service name → tags (a blocking query). */
   catalogServices(options?: ReadOptions): Promise<ConsulRead<unknown>>;
   /** `/v1/health/service/:name`: a service's instances with their checks. */
@@ -264,7 +266,6 @@ export function connectConsul(
 
   return {
     config,
-    healthState: (options = {}) => read("/health/state/any", "/health/state/any", options),
     healthStateIn: (state, options = {}) =>
       read<string>(`/health/state/${state}`, `/health/state/${state}`, options, {}, true),
     catalogServices: (options = {}) => read("/catalog/services", "/catalog/services", options),

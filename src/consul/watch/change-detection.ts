@@ -7,16 +7,6 @@ import { jsonArrayItems } from "../client/json-array-items.ts";
 import { BadConsulAnswerError, parseHealthCheck } from "../client/consul-answers.ts";
 import { isStartUpDefault } from "./start-up-hold.ts";
 
-/**
- * Fingerprints of a `/v1/health/state/:state` answer: per service, per ServiceID, that
- * instance's checks (node, check, status, and whether a critical check is still in its agent
- * start-up default); per node, its node-level checks.
- */
-export interface HealthFingerprints {
-  services: Map<string, Map<string, string>>;
-  nodes: Map<string, string>;
-}
-
 /** What changed between two health answers. */
 export interface HealthDelta {
   /** Services with an instance or check added, removed, or changing status. */
@@ -29,11 +19,6 @@ export interface HealthDelta {
   nodeLevel: boolean;
 }
 
-/** What {@link diffHealth} tells: the delta, and the fingerprints to compare the next answer with. */
-export interface FingerprintedDelta extends HealthDelta {
-  fingerprints: HealthFingerprints;
-}
-
 /** One check as a line of its instance's (or node's) fingerprint. */
 function lineOf(check: ConsulHealthCheck): string {
   // A check leaving its start-up default for a real failure keeps its status: mark the default.
@@ -41,86 +26,9 @@ function lineOf(check: ConsulHealthCheck): string {
   return `${check.Node}\u0000${check.ServiceID}\u0000${check.CheckID}\u0000${status}`;
 }
 
-/** Appends `line` to the list under `key`. */
-function add(map: Map<string, string[]>, key: string, line: string): void {
-  const lines = map.get(key);
-  if (lines) lines.push(line);
-  else map.set(key, [line]);
-}
-
 /** The lines of one instance or node as one string, in an order that does not depend on Consul's. */
 function print(lines: string[]): string {
   return lines.length === 1 ? (lines[0] ?? "") : lines.sort().join("\n");
-}
-
-/**
- * Fingerprints every instance and node from a health answer: one pass over the checks, one
- * short string per instance (an answer of thousands of checks is read on every change).
- */
-export function fingerprintHealth(checks: readonly ConsulHealthCheck[]): HealthFingerprints {
-  const byService = new Map<string, Map<string, string[]>>();
-  const byNode = new Map<string, string[]>();
-  for (const check of checks) {
-    const line = lineOf(check);
-    if (!check.ServiceName) {
-      add(byNode, check.Node, line);
-      continue;
-    }
-    let byId = byService.get(check.ServiceName);
-    if (!byId) byService.set(check.ServiceName, (byId = new Map()));
-    add(byId, check.ServiceID, line);
-  }
-  const services = new Map<string, Map<string, string>>();
-  for (const [service, byId] of byService) {
-    const prints = new Map<string, string>();
-    for (const [id, lines] of byId) prints.set(id, print(lines));
-    services.set(service, prints);
-  }
-  const nodes = new Map<string, string>();
-  for (const [node, lines] of byNode) nodes.set(node, print(lines));
-  return { services, nodes };
-}
-
-function changedKeys<V>(
-  before: ReadonlyMap<string, V>,
-  after: ReadonlyMap<string, V>,
-  same: (a: V, b: V) => boolean,
-): Set<string> {
-  const changed = new Set<string>();
-  for (const [key, value] of after) {
-    const previous = before.get(key);
-    if (previous === undefined || !same(previous, value)) changed.add(key);
-  }
-  for (const key of before.keys()) if (!after.has(key)) changed.add(key);
-  return changed;
-}
-
-const EMPTY = new Map<string, string>();
-const equal = (a: string, b: string): boolean => a === b;
-
-/** Compares a new health answer with the previous fingerprints. */
-export function diffHealth(
-  before: HealthFingerprints,
-  checks: readonly ConsulHealthCheck[],
-): FingerprintedDelta {
-  const fingerprints = fingerprintHealth(checks);
-  const instances = new Map<string, Set<string>>();
-  for (const service of new Set([...before.services.keys(), ...fingerprints.services.keys()])) {
-    const ids = changedKeys(
-      before.services.get(service) ?? EMPTY,
-      fingerprints.services.get(service) ?? EMPTY,
-      equal,
-    );
-    if (ids.size > 0) instances.set(service, ids);
-  }
-  const nodes = changedKeys(before.nodes, fingerprints.nodes, equal);
-  return {
-    fingerprints,
-    services: new Set(instances.keys()),
-    nodes,
-    instances,
-    nodeLevel: nodes.size > 0,
-  };
 }
 
 /** The non-passing states the local health watches follow (docs/architecture.md §3). */
@@ -133,7 +41,7 @@ export const NON_PASSING_STATES: readonly NonPassingStatus[] = ["critical", "war
  * named by both diffs. Each diff costs the size of the non-passing set, not of the catalog.
  */
 export class NonPassingChecks {
-  private readonly byState = new Map<NonPassingStatus, StateAnswer>();
+  private readonly byState = new Map<NonPassingStatus, HealthAnswer>();
 
   /** Whether every watched state has answered at least once. */
   get complete(): boolean {
@@ -145,7 +53,7 @@ export class NonPassingChecks {
    * {@link BadConsulAnswerError} for a bad answer and changes nothing until {@link update}.
    */
   read(state: NonPassingStatus, text: string): NonPassingAnswer {
-    const answer = this.byState.get(state) ?? new StateAnswer();
+    const answer = this.byState.get(state) ?? new HealthAnswer();
     return { state, answer, ...answer.read(text, `health/state/${state}`) };
   }
 
@@ -159,11 +67,11 @@ export class NonPassingChecks {
 /** An answer of one state, read and not yet taken ({@link NonPassingChecks.read}). */
 export interface NonPassingAnswer extends ReadAnswer {
   state: NonPassingStatus;
-  answer: StateAnswer;
+  answer: HealthAnswer;
 }
 
 /** The checks of an answer by their text, and those that were not in the previous one. */
-interface ReadAnswer {
+export interface ReadAnswer {
   byText: Map<string, KeptCheck>;
   added: KeptCheck[];
 }
@@ -180,14 +88,27 @@ interface KeptCheck {
 }
 
 /**
- * One state's last answer, kept by the text of each check. Under churn most of an answer is the
- * previous one again: a check whose text came back is not parsed again, and only the instances
- * and nodes of checks that appeared or left are fingerprinted and compared, so an answer of
- * thousands of checks costs a scan of its text and a lookup per check, and little garbage.
+ * The last answer of a health watch (`/v1/health/state/:state`), kept by the text of each check.
+ * Under churn most of an answer is the previous one again: a check whose text came back is not
+ * parsed again, and only the instances and nodes of checks that appeared or left are
+ * fingerprinted and compared, so an answer of thousands of checks costs a scan of its text and a
+ * lookup per check, and little garbage. Reading an answer changes nothing until it is taken.
  */
-class StateAnswer {
+export class HealthAnswer {
   private byText = new Map<string, KeptCheck>();
   private readonly byKey = new Map<string, Set<KeptCheck>>();
+  /** Per service in the answer, how many of its instances have a check there. */
+  private readonly instanceCounts = new Map<string, number>();
+
+  /** Whether the last answer taken has a check of `service`. */
+  hasService(service: string): boolean {
+    return this.instanceCounts.has(service);
+  }
+
+  /** The services the last answer taken has a check of. */
+  services(): IterableIterator<string> {
+    return this.instanceCounts.keys();
+  }
 
   /** Splits an answer into checks, parsing those whose text was not in the last answer. */
   read(text: string, what: string): ReadAnswer {
@@ -215,7 +136,10 @@ class StateAnswer {
         touched.push(kept);
       }
       let checks = this.byKey.get(kept.key);
-      if (!checks) this.byKey.set(kept.key, (checks = new Set()));
+      if (!checks) {
+        this.byKey.set(kept.key, (checks = new Set()));
+        this.countInstance(kept, 1);
+      }
       return checks;
     };
     for (const kept of left) touch(kept).delete(kept);
@@ -227,7 +151,10 @@ class StateAnswer {
       nodeLevel: false,
     };
     for (const kept of touched) {
-      if (this.byKey.get(kept.key)?.size === 0) this.byKey.delete(kept.key);
+      if (this.byKey.get(kept.key)?.size === 0) {
+        this.byKey.delete(kept.key);
+        this.countInstance(kept, -1);
+      }
       if (this.print(kept.key) === before.get(kept.key)) continue;
       if (kept.service === undefined) {
         delta.nodes.add(kept.id);
@@ -240,6 +167,14 @@ class StateAnswer {
       ids.add(kept.id);
     }
     return delta;
+  }
+
+  /** Counts an instance of a check's service in or out of the answer (node-level checks: none). */
+  private countInstance({ service }: KeptCheck, by: 1 | -1): void {
+    if (service === undefined) return;
+    const count = (this.instanceCounts.get(service) ?? 0) + by;
+    if (count > 0) this.instanceCounts.set(service, count);
+    else this.instanceCounts.delete(service);
   }
 
   /** The checks of an instance or node as one string, in an order that does not depend on Consul's. */

@@ -2,10 +2,10 @@ import type { LimitFunction } from "p-limit";
 import type { Logger } from "pino";
 import type { EndpointStore } from "../../model/endpoint-store.ts";
 import { watchBlocking, type WatchAnswer } from "./blocking-watch.ts";
-import { diffHealth, type HealthFingerprints } from "./change-detection.ts";
-import { parseHealthChecks, parseServiceEntries } from "../client/consul-answers.ts";
+import { HealthAnswer, type ReadAnswer } from "./change-detection.ts";
+import { answerText, parseServiceEntries } from "../client/consul-answers.ts";
 import type { ConsulConnection } from "../client/consul-client.ts";
-import type { ConsulHealthCheck, ConsulServiceEntry } from "../client/consul-types.ts";
+import type { ConsulServiceEntry } from "../client/consul-types.ts";
 import { TokenBucket } from "./token-bucket.ts";
 import type { TranslationOptions } from "./to-service-endpoints.ts";
 import { ReadLoop } from "./read-loop.ts";
@@ -33,13 +33,14 @@ export interface RemoteDatacenterSourceOptions {
  * `/v1/health/state/any?dc=` (docs/architecture.md §3, "Locality"), and reads the services it
  * shows changed through the shared targeted-read pool (read-loop.ts) into the store part named
  * after the datacenter. A service is seen there while some instance of it has a check (Consul's
- * health view lists checks). When the datacenter stops answering its last endpoints stay, it is
+ * health view lists checks). Answers are read as text, and only the checks whose text changed
+ * are parsed (change-detection.ts). When the datacenter stops answering its last endpoints stay, it is
  * reported once, and everything is re-read when it answers again; the local part is never
  * touched.
  */
 export class RemoteDatacenterSource {
   private readonly abort = new AbortController();
-  private health: HealthFingerprints = { services: new Map(), nodes: new Map() };
+  private readonly health = new HealthAnswer();
   private readonly reads: ReadLoop;
   private loop: Promise<void> | undefined;
   private reachable = true;
@@ -53,7 +54,7 @@ export class RemoteDatacenterSource {
       limit: options.readLimit,
       signal: this.abort.signal,
       logger: options.logger,
-      listed: (name) => this.health.services.has(name),
+      listed: (name) => this.health.hasService(name),
       read: (name) => this.readService(name),
     });
   }
@@ -71,11 +72,12 @@ export class RemoteDatacenterSource {
     hooks?.onWatchStart?.(watch);
     this.loop = watchBlocking({
       read: (index, signal) =>
-        connection.healthState(
+        connection.healthStateIn(
+          "any",
           index > 0 ? { index, waitSeconds, signal, datacenter } : { signal, datacenter },
         ),
-      validate: parseHealthChecks,
-      onChange: (checks, answer) => this.onHealth(checks, answer),
+      validate: (body) => this.health.read(answerText(body), watch),
+      onChange: (read, answer) => this.onHealth(read, answer),
       limiter: new TokenBucket(this.options.loopRatePerSecond ?? 50, 20),
       logger: logger.child({ watch: "/health/state/any", datacenter }),
       signal: this.abort.signal,
@@ -107,14 +109,13 @@ export class RemoteDatacenterSource {
     this.options.onReachable?.(datacenter, reachable);
   }
 
-  private onHealth(checks: ConsulHealthCheck[], answer: WatchAnswer): Promise<void> {
-    const before = this.health;
-    const delta = diffHealth(before, checks);
-    this.health = delta.fingerprints;
-    this.reads.markHealth(delta);
+  private onHealth(read: ReadAnswer, answer: WatchAnswer): Promise<void> {
+    // A resync re-reads every service of the answers before and after it.
+    const before = answer.resync ? [...this.health.services()] : [];
+    this.reads.markHealth(this.health.take(read));
     if (answer.resync) {
-      for (const name of this.health.services.keys()) this.reads.mark(name);
-      for (const name of before.services.keys()) this.reads.mark(name);
+      for (const name of this.health.services()) this.reads.mark(name);
+      for (const name of before) this.reads.mark(name);
     }
     return this.reads.pump();
   }
