@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
-  parseServiceSummaries,
   ServiceSummaryWatch,
+  SummaryAnswers,
   summaryOf,
 } from "../../src/consul/watch/service-summaries.ts";
+
+/** An answer's summaries, read as Consul sends it: JSON text. */
+const parse = (body: unknown) => new SummaryAnswers().read(JSON.stringify(body));
 
 const entry = (name: string, count: number, nodes: string[] | null) => ({
   Name: name,
@@ -16,7 +19,7 @@ const entry = (name: string, count: number, nodes: string[] | null) => ({
 
 describe("service summaries", () => {
   it("keys a service by its instance count and the set of its nodes", () => {
-    const summaries = parseServiceSummaries([
+    const summaries = parse([
       entry("web", 2, ["n2", "n1"]),
       entry("api", 2, ["n1", "n1"]),
       entry("none", 0, null),
@@ -28,9 +31,29 @@ describe("service summaries", () => {
   });
 
   it("refuses an answer of another shape", () => {
-    assert.throws(() => parseServiceSummaries({}), /not a list/);
-    assert.throws(() => parseServiceSummaries([{ Name: "web" }]), /InstanceCount/);
-    assert.throws(() => parseServiceSummaries([entry("web", 1, [1 as unknown as string])]));
+    assert.throws(() => parse({}), /internal\/ui\/services/);
+    assert.throws(() => parse([{ Name: "web" }]), /InstanceCount/);
+    assert.throws(() => parse([entry("web", 1, [1 as unknown as string])]));
+    assert.throws(() => new SummaryAnswers().read('[{"Name": "web",}]'), /not JSON/);
+  });
+
+  it("parses only the entries whose text changed, and keeps the last good answer after a bad one", (t) => {
+    const answers = new SummaryAnswers();
+    const web = JSON.stringify(entry("web", 2, ["n1", "n2"]));
+    const api = JSON.stringify(entry("api", 1, ["n1"]));
+    const parsed = t.mock.method(JSON, "parse");
+    answers.read(`[${web},${api}]`);
+    assert.equal(parsed.mock.callCount(), 2, "the first answer: every entry");
+    const moved = JSON.stringify(entry("api", 2, ["n1", "n3"]));
+    const next = answers.read(`[${web},${moved}]`);
+    assert.equal(parsed.mock.callCount(), 3, "the next one: only the entry that changed");
+    assert.equal(next.get("web"), summaryOf(2, ["n1", "n2"]));
+    assert.equal(next.get("api"), summaryOf(2, ["n1", "n3"]));
+    assert.throws(() => answers.read(`[${web},{"Name":"api"}]`), /InstanceCount/);
+    const again = answers.read(`[${web},${moved}]`);
+    assert.equal(parsed.mock.callCount(), 4, "after a bad answer the last good one is kept");
+    assert.equal(again.get("api"), summaryOf(2, ["n1", "n3"]));
+    assert.deepEqual([...answers.read(`[${web}]`).keys()], ["web"], "a service that left is gone");
   });
 });
 
@@ -50,7 +73,10 @@ describe("ServiceSummaryWatch", () => {
     });
     return { watch, unavailable, reads: () => reads };
   };
-  const ok = (...entries: ReturnType<typeof entry>[]) => ({ status: 200, body: entries });
+  const ok = (...entries: ReturnType<typeof entry>[]) => ({
+    status: 200,
+    body: JSON.stringify(entries),
+  });
   /** What the bridge's last reads hold: a and b on one node each, c never read. */
   const known = (name: string) =>
     ({ a: summaryOf(1, ["n1"]), b: summaryOf(1, ["n2"]) })[name as "a" | "b"];

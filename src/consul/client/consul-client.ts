@@ -58,7 +58,11 @@ export interface ConsulConnection {
   catalogServices(options?: ReadOptions): Promise<ConsulRead<unknown>>;
   /** `/v1/health/service/:name`: a service's instances with their checks. */
   healthService(name: string, options?: ReadOptions): Promise<ConsulRead<unknown>>;
-  /** `/v1/internal/ui/services`: each service's instance count and nodes, with the status. */
+  /**
+   * `/v1/internal/ui/services`: each service's instance count and nodes, with the status; the
+   * body is the text, for a reader that parses only the entries that changed
+   * (service-summaries.ts).
+   */
   uiServices(): Promise<ConsulAnswer>;
   /** `/v1/acl/token/self`, with the status (401 and 403 tell whether ACLs are on). */
   tokenSelf(): Promise<ConsulAnswer>;
@@ -277,7 +281,7 @@ export function connectConsul(
     },
     uiServices: () =>
       timed("/internal/ui/services", false, () =>
-        get("/internal/ui/services", {}, DEFAULT_CALL_TIMEOUT_MS),
+        get("/internal/ui/services", {}, DEFAULT_CALL_TIMEOUT_MS, undefined, true),
       ),
     tokenSelf: () =>
       timed("/acl/token/self", false, () => get("/acl/token/self", {}, DEFAULT_CALL_TIMEOUT_MS)),

@@ -8,6 +8,9 @@
  * one Consul's own UI lists services with): when an agent refuses it, the bridge probes indexes.
  */
 
+import { answerText } from "../client/consul-answers.ts";
+import { jsonArrayItems } from "../client/json-array-items.ts";
+
 /** The Consul path read (under /v1). */
 export const SUMMARIES_PATH = "/internal/ui/services";
 
@@ -37,21 +40,45 @@ function isSummaryEntry(value: unknown): value is SummaryEntry {
   );
 }
 
-/** Reads an answer of `/v1/internal/ui/services`; throws on one of another shape. */
-export function parseServiceSummaries(body: unknown): ServiceSummaries {
-  if (!Array.isArray(body)) throw new Error(`${SUMMARIES_PATH}: not a list of services`);
-  const summaries = new Map<string, string>();
-  for (const entry of body) {
-    if (!isSummaryEntry(entry))
-      throw new Error(`${SUMMARIES_PATH}: an entry without Name, InstanceCount and Nodes`);
-    summaries.set(entry.Name, summaryOf(entry.InstanceCount, entry.Nodes ?? []));
+/** One entry's text read: its service's name and summary. */
+function readEntry(item: string): [string, string] {
+  let entry: unknown;
+  try {
+    entry = JSON.parse(item);
+  } catch {
+    throw new Error(`${SUMMARIES_PATH}: an entry that is not JSON`);
   }
-  return summaries;
+  if (!isSummaryEntry(entry))
+    throw new Error(`${SUMMARIES_PATH}: an entry without Name, InstanceCount and Nodes`);
+  return [entry.Name, summaryOf(entry.InstanceCount, entry.Nodes ?? [])];
+}
+
+/**
+ * The answers of `/v1/internal/ui/services` as text, each entry kept by its text: an entry that
+ * comes back unchanged is not parsed again. Under churn only the services whose instances or
+ * checks changed have a new entry, so a read of 5,000 services parses a few dozen (the health
+ * watches read their answers the same way, change-detection.ts).
+ */
+export class SummaryAnswers {
+  private byText = new Map<string, [string, string]>();
+
+  /** The summaries of an answer; throws on one of another shape (then the last one is kept). */
+  read(text: string): ServiceSummaries {
+    const byText = new Map<string, [string, string]>();
+    const summaries = new Map<string, string>();
+    for (const item of jsonArrayItems(text, SUMMARIES_PATH)) {
+      const read = byText.get(item) ?? this.byText.get(item) ?? readEntry(item);
+      byText.set(item, read);
+      summaries.set(read[0], read[1]);
+    }
+    this.byText = byText;
+    return summaries;
+  }
 }
 
 /** Options of {@link ServiceSummaryWatch}. */
 export interface ServiceSummaryWatchOptions {
-  /** Reads `/v1/internal/ui/services`; resolves with the HTTP status and the parsed body. */
+  /** Reads `/v1/internal/ui/services`; resolves with the HTTP status and the body as text. */
   read: () => Promise<{ status: number; body: unknown }>;
   /** Told once when the agent refuses the endpoint or answers it in another shape. */
   onUnavailable: (reason: string) => void;
@@ -64,6 +91,7 @@ export interface ServiceSummaryWatchOptions {
  */
 export class ServiceSummaryWatch {
   private unavailable = false;
+  private readonly answers = new SummaryAnswers();
 
   constructor(private readonly options: ServiceSummaryWatchOptions) {}
 
@@ -90,7 +118,7 @@ export class ServiceSummaryWatch {
     if (answer.status !== 200) return undefined;
     let current: ServiceSummaries;
     try {
-      current = parseServiceSummaries(answer.body);
+      current = this.answers.read(answerText(answer.body));
     } catch (error) {
       return this.refuse((error as Error).message);
     }
