@@ -71,3 +71,42 @@ function objectEnd(text: string, start: number): number {
   }
   return -1;
 }
+
+/** An answer's items by their text, and those that were not in the previous answer. */
+export interface ItemsByText<T> {
+  byText: Map<string, T>;
+  added: T[];
+}
+
+/**
+ * The items of a JSON list answer kept by their text ({@link jsonArrayItems}): an item whose text
+ * was in `previous` (the last answer's) is taken from it, any other is parsed and handed to
+ * `read` with its position. Throws {@link BadConsulAnswerError} on a bad list or an item that is
+ * not JSON, and whatever `read` throws; changes nothing it was given.
+ */
+export function itemsByText<T>(
+  text: string,
+  what: string,
+  previous: ReadonlyMap<string, T>,
+  read: (value: unknown, i: number) => T,
+): ItemsByText<T> {
+  const byText = new Map<string, T>();
+  const added: T[] = [];
+  for (const [i, item] of jsonArrayItems(text, what).entries()) {
+    if (byText.has(item)) continue;
+    let kept = previous.get(item);
+    if (kept === undefined) {
+      let value: unknown;
+      try {
+        value = JSON.parse(item);
+      } catch (error) {
+        throw new BadConsulAnswerError(
+          `${what}: item ${i} is not JSON (${(error as Error).message})`,
+        );
+      }
+      added.push((kept = read(value, i)));
+    }
+    byText.set(item, kept);
+  }
+  return { byText, added };
+}

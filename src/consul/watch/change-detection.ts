@@ -3,8 +3,8 @@ import type {
   ConsulHealthCheck,
   NonPassingStatus,
 } from "../client/consul-types.ts";
-import { jsonArrayItems } from "../client/json-array-items.ts";
-import { BadConsulAnswerError, parseHealthCheck } from "../client/consul-answers.ts";
+import { itemsByText, type ItemsByText } from "../client/json-array-items.ts";
+import { parseHealthCheck } from "../client/consul-answers.ts";
 import { isStartUpDefault } from "./start-up-hold.ts";
 
 /** What changed between two health answers. */
@@ -50,7 +50,8 @@ export class NonPassingChecks {
 
   /**
    * Reads an answer of `state`, as the text Consul sent, against that state's last one: throws
-   * {@link BadConsulAnswerError} for a bad answer and changes nothing until {@link update}.
+   * `BadConsulAnswerError` (consul-answers.ts) for a bad answer and changes nothing until
+   * {@link update}.
    */
   read(state: NonPassingStatus, text: string): NonPassingAnswer {
     const answer = this.byState.get(state) ?? new HealthAnswer();
@@ -71,10 +72,7 @@ export interface NonPassingAnswer extends ReadAnswer {
 }
 
 /** The checks of an answer by their text, and those that were not in the previous one. */
-export interface ReadAnswer {
-  byText: Map<string, KeptCheck>;
-  added: KeptCheck[];
-}
+export type ReadAnswer = ItemsByText<KeptCheck>;
 
 /** One check of an answer, parsed once and kept while its text comes back unchanged. */
 interface KeptCheck {
@@ -112,15 +110,7 @@ export class HealthAnswer {
 
   /** Splits an answer into checks, parsing those whose text was not in the last answer. */
   read(text: string, what: string): ReadAnswer {
-    const byText = new Map<string, KeptCheck>();
-    const added: KeptCheck[] = [];
-    for (const [i, item] of jsonArrayItems(text, what).entries()) {
-      if (byText.has(item)) continue;
-      let kept = this.byText.get(item);
-      if (kept === undefined) added.push((kept = keepCheck(item, i, what)));
-      byText.set(item, kept);
-    }
-    return { byText, added };
+    return itemsByText(text, what, this.byText, keepCheck);
   }
 
   /** Makes a read answer the last one; what changed, by instance and node. */
@@ -183,14 +173,8 @@ export class HealthAnswer {
   }
 }
 
-/** Parses item `i` of an answer. */
-function keepCheck(item: string, i: number, what: string): KeptCheck {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(item);
-  } catch (error) {
-    throw new BadConsulAnswerError(`${what}: check ${i} is not JSON (${(error as Error).message})`);
-  }
+/** Item `i` of an answer, parsed. */
+function keepCheck(parsed: unknown, i: number): KeptCheck {
   const check = parseHealthCheck(parsed, i);
   const line = lineOf(check);
   return check.ServiceName

@@ -9,7 +9,7 @@
  */
 
 import { answerText } from "../client/consul-answers.ts";
-import { jsonArrayItems } from "../client/json-array-items.ts";
+import { itemsByText } from "../client/json-array-items.ts";
 
 /** The Consul path read (under /v1). */
 export const SUMMARIES_PATH = "/internal/ui/services";
@@ -40,14 +40,8 @@ function isSummaryEntry(value: unknown): value is SummaryEntry {
   );
 }
 
-/** One entry's text read: its service's name and summary. */
-function readEntry(item: string): [string, string] {
-  let entry: unknown;
-  try {
-    entry = JSON.parse(item);
-  } catch {
-    throw new Error(`${SUMMARIES_PATH}: an entry that is not JSON`);
-  }
+/** One entry, parsed: its service's name and summary. */
+function readEntry(entry: unknown): [string, string] {
   if (!isSummaryEntry(entry))
     throw new Error(`${SUMMARIES_PATH}: an entry without Name, InstanceCount and Nodes`);
   return [entry.Name, summaryOf(entry.InstanceCount, entry.Nodes ?? [])];
@@ -64,15 +58,9 @@ export class SummaryAnswers {
 
   /** The summaries of an answer; throws on one of another shape (then the last one is kept). */
   read(text: string): ServiceSummaries {
-    const byText = new Map<string, [string, string]>();
-    const summaries = new Map<string, string>();
-    for (const item of jsonArrayItems(text, SUMMARIES_PATH)) {
-      const read = byText.get(item) ?? this.byText.get(item) ?? readEntry(item);
-      byText.set(item, read);
-      summaries.set(read[0], read[1]);
-    }
+    const { byText } = itemsByText(text, SUMMARIES_PATH, this.byText, readEntry);
     this.byText = byText;
-    return summaries;
+    return new Map(byText.values());
   }
 }
 
