@@ -201,22 +201,14 @@ export function connectConsul(
       throw error;
     }
   };
+  /** A GET; `raw`: the body as text, for the reader to parse (json-array-items.ts). */
   const get = (
     path: string,
     query: Record<string, string>,
     timeoutMs: number,
-    signal?: AbortSignal,
-    raw?: boolean,
+    how: { signal?: AbortSignal; raw?: boolean } = {},
   ) =>
-    plainCall(config, agent, {
-      method: "GET",
-      path,
-      query,
-      timeoutMs,
-      progressTimeoutMs,
-      signal,
-      raw,
-    });
+    plainCall(config, agent, { method: "GET", path, query, timeoutMs, progressTimeoutMs, ...how });
   /**
    * A read with the configured consistency. With `--consul-max-stale`, a stale answer from a
    * server out of touch with the leader for longer than allowed is read again from the leader
@@ -226,16 +218,14 @@ export function connectConsul(
     endpoint: ConsulEndpoint,
     path: string,
     options: ReadOptions,
-    extra: Record<string, string> = {},
-    raw = false,
+    how: { extra?: Record<string, string>; raw?: boolean } = {},
   ) =>
     timed(endpoint, options.waitSeconds !== undefined && options.index !== undefined, async () => {
       const once = async (asked: ReadOptions, stale: boolean) => {
-        const query = { ...readQuery(asked, stale), ...extra };
-        return toRead<T>(
-          `GET ${path}`,
-          await get(path, query, readTimeoutMs(asked), asked.signal, raw),
-        );
+        const query = { ...readQuery(asked, stale), ...how.extra };
+        const { signal } = asked;
+        const answer = await get(path, query, readTimeoutMs(asked), { signal, raw: how.raw });
+        return toRead<T>(`GET ${path}`, answer);
       };
       const answer = await once(options, config.stale);
       const maxStaleMs = (config.maxStaleSeconds ?? 0) * 1000;
@@ -271,17 +261,17 @@ export function connectConsul(
   return {
     config,
     healthStateIn: (state, options = {}) =>
-      read<string>(`/health/state/${state}`, `/health/state/${state}`, options, {}, true),
+      read<string>(`/health/state/${state}`, `/health/state/${state}`, options, { raw: true }),
     catalogServices: (options = {}) => read("/catalog/services", "/catalog/services", options),
     healthService(name, options = {}) {
       // ?cached (Consul ≥ 1.3): the agent cache; a blocking or filtered read goes past it.
       const cached = config.cached && options.index === undefined && options.filter === undefined;
       const path = `/health/service/${encodeURIComponent(name)}`;
-      return read("/health/service/:name", path, options, cached ? { cached: "" } : {});
+      return read("/health/service/:name", path, options, cached ? { extra: { cached: "" } } : {});
     },
     uiServices: () =>
       timed("/internal/ui/services", false, () =>
-        get("/internal/ui/services", {}, DEFAULT_CALL_TIMEOUT_MS, undefined, true),
+        get("/internal/ui/services", {}, DEFAULT_CALL_TIMEOUT_MS, { raw: true }),
       ),
     tokenSelf: () =>
       timed("/acl/token/self", false, () => get("/acl/token/self", {}, DEFAULT_CALL_TIMEOUT_MS)),
