@@ -4,13 +4,13 @@ type Level = Map<string, Level | number>;
 
 /**
  * Counts events of a labelled prom-client counter in nested maps of label values (no label
- * string built per event) and adds them to the counter once per turn of the event loop: an xDS
- * update at 1,000 streams counts thousands of requests and responses in a few turns. A scrape
- * reaches the server in a later turn, so it sees every count.
+ * string built, nothing hashed per event) and adds them to the counter when {@link
+ * CounterTally.flush} runs: the metrics call it before the counter is read (metrics.ts,
+ * `beforeXdsCountsRead`), so a scrape sees every count and an xDS update at 1,000 streams, which
+ * counts thousands of requests and responses, adds nothing to the counter itself.
  */
 export class CounterTally<L extends string> {
   private readonly counts: Level = new Map();
-  private scheduled = false;
 
   /** `labelNames`: the counter's labels, in the order {@link CounterTally.inc} takes values. */
   constructor(
@@ -30,13 +30,10 @@ export class CounterTally<L extends string> {
     }
     const value = last === 0 ? first : last === 1 ? second : (third ?? "");
     level.set(value, ((level.get(value) as number | undefined) ?? 0) + 1);
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(this.flush);
   }
 
-  private readonly flush = (): void => {
-    this.scheduled = false;
+  /** Adds the events counted since the last flush to the counter. */
+  flush(): void {
     const add = (level: Level, values: string[]): void => {
       for (const [value, next] of level) {
         if (typeof next === "number") {
@@ -49,5 +46,5 @@ export class CounterTally<L extends string> {
     };
     add(this.counts, []);
     this.counts.clear();
-  };
+  }
 }

@@ -31,6 +31,12 @@ export interface BridgeMetrics {
   xdsStreams: Gauge<"type" | "mode">;
   xdsRequests: Counter<"kind" | "type_url" | "mode">;
   xdsResponses: Counter<"type_url" | "mode">;
+  /**
+   * Adds `flush` to what runs each time {@link BridgeMetrics.xdsRequests} or
+   * {@link BridgeMetrics.xdsResponses} is read: their events are tallied where they happen and
+   * added at scrape time (counter-tally.ts).
+   */
+  beforeXdsCountsRead(flush: () => void): void;
   xdsNacks: Counter<"type_url" | "mode">;
   xdsEncodings: Counter<"type">;
   xdsResponseEncodings: Counter<"type">;
@@ -64,6 +70,8 @@ export function createMetrics(withDefaults = true, version = "unknown"): BridgeM
   if (withDefaults) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   let watchAges: () => ReadonlyMap<string, number> = () => new Map();
+  const xdsCountFlushes = new Set<() => void>();
+  const flushXdsCounts = (): void => xdsCountFlushes.forEach((flush) => flush());
   const metrics: BridgeMetrics = {
     registry,
     consulErrors: new Counter({
@@ -134,13 +142,18 @@ export function createMetrics(withDefaults = true, version = "unknown"): BridgeM
       help: "xDS requests by kind (initial, ack, nack, stale, update, unsupported) and mode (sotw, delta)",
       labelNames: ["kind", "type_url", "mode"],
       registers,
+      collect: flushXdsCounts,
     }),
     xdsResponses: new Counter({
       name: "bridge_xds_responses_total",
       help: "xDS responses sent, by mode (sotw, delta)",
       labelNames: ["type_url", "mode"],
       registers,
+      collect: flushXdsCounts,
     }),
+    beforeXdsCountsRead(flush) {
+      xdsCountFlushes.add(flush);
+    },
     xdsNacks: new Counter({
       name: "bridge_xds_nacks_total",
       help: "xDS responses rejected by clients, by mode (sotw, delta)",

@@ -103,11 +103,15 @@ export class PipelineObserver {
     };
   }
 
-  /** Hooks of the xDS server; requests and responses are tallied per turn (counter-tally.ts). */
+  /** Hooks of the xDS server; requests and responses are tallied until read (counter-tally.ts). */
   xds(): DiscoveryHooks {
     const { metrics, feed } = this;
     const requests = new CounterTally(metrics.xdsRequests, ["kind", "type_url", "mode"]);
     const responses = new CounterTally(metrics.xdsResponses, ["type_url", "mode"]);
+    metrics.beforeXdsCountsRead(() => {
+      requests.flush();
+      responses.flush();
+    });
     return {
       onRequest: (kind, typeUrl, mode) => requests.inc(kind, typeUrl, mode),
       onResponse: (typeUrl, _count, mode) => {
