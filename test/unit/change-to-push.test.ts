@@ -1,31 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { ConsulStatus } from "../../src/consul/watch/consul-status.ts";
 import { EndpointStore } from "../../src/model/endpoint-store.ts";
-import { EventFeed } from "../../src/observe/event-feed.ts";
-import { createMetrics, type BridgeMetrics } from "../../src/observe/metrics.ts";
-import { PipelineObserver } from "../../src/observe/observe-pipeline.ts";
+import type { BridgeMetrics } from "../../src/observe/metrics.ts";
 import { CacheFeed, WHOLE_CACHE, type FeedUpdate } from "../../src/xds/cache/cache-feed.ts";
 import { ResourceCache } from "../../src/xds/cache/resource-cache.ts";
 import { StreamRegistry } from "../../src/xds/protocol/stream-registry.ts";
 import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS } from "../../src/xds/resources/cluster-load-assignment.ts";
 import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
-import { memoryLogger } from "../support/memory-logger.ts";
 import { endpoint, service } from "../support/model-fixtures.ts";
+import { observedMetrics } from "../support/pipeline-observer.ts";
 
 const epochMs = (): number => performance.timeOrigin + performance.now();
-
-function observer(): { observer: PipelineObserver; metrics: BridgeMetrics } {
-  const metrics = createMetrics(false);
-  const created = new PipelineObserver({
-    metrics,
-    feed: new EventFeed(),
-    consulStatus: new ConsulStatus({ waitSeconds: 0 }),
-    logger: memoryLogger().logger,
-  });
-  return { observer: created, metrics };
-}
 
 async function changeToPush(metrics: BridgeMetrics): Promise<{ count: number; sum: number }> {
   const [metric] = (await metrics.registry.getMetricsAsJSON()).filter(
@@ -41,7 +27,7 @@ async function changeToPush(metrics: BridgeMetrics): Promise<{ count: number; su
 
 describe("change to push with xDS workers", () => {
   it("the primary stamps each update with the store change behind it, the same on every scope", async () => {
-    const { observer: primary } = observer();
+    const { observer: primary } = observedMetrics();
     const store = new EndpointStore();
     store.apply([service("web", endpoint("10.0.0.1"))]);
     store.markReady();
@@ -83,7 +69,7 @@ describe("change to push with xDS workers", () => {
   });
 
   it("a worker times the stamped change to its first EDS response, only with streams", async () => {
-    const { observer: worker, metrics } = observer();
+    const { observer: worker, metrics } = observedMetrics();
     const hooks = worker.xds();
     worker.changeArrived(epochMs() - 5, 0);
     hooks.onResponse?.(EDS, 1, "sotw");

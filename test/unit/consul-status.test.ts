@@ -2,10 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ConsulRequestError } from "../../src/consul/client/consul-client.ts";
 import { ConsulStatus, stallAfterMs } from "../../src/consul/watch/consul-status.ts";
-import { EventFeed } from "../../src/observe/event-feed.ts";
-import { createMetrics } from "../../src/observe/metrics.ts";
-import { PipelineObserver } from "../../src/observe/observe-pipeline.ts";
-import { memoryLogger } from "../support/memory-logger.ts";
+import { observedMetrics } from "../support/pipeline-observer.ts";
 
 const HEALTH = "/health/state/any";
 const CATALOG = "/catalog/services";
@@ -100,15 +97,8 @@ describe("ConsulStatus: a watch's age and when it counts as stalled", () => {
 describe("bridge_consul_watch_age_seconds", () => {
   it("is read from the watch status at scrape time", async () => {
     const { status, advance } = clocked();
-    const metrics = createMetrics(false);
-    const feed = new EventFeed();
+    const { observer, metrics, feed } = observedMetrics(status);
     try {
-      const observer = new PipelineObserver({
-        metrics,
-        feed,
-        consulStatus: status,
-        logger: memoryLogger().logger,
-      });
       const hooks = observer.catalog();
       hooks.onWatchStart?.(HEALTH);
       hooks.onWatchAnswer?.(HEALTH, 5);

@@ -2,11 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Counter, Registry } from "prom-client";
 import { CounterTally } from "../../src/observe/counter-tally.ts";
-import { createMetrics } from "../../src/observe/metrics.ts";
-import { PipelineObserver } from "../../src/observe/observe-pipeline.ts";
-import { EventFeed } from "../../src/observe/event-feed.ts";
-import { ConsulStatus } from "../../src/consul/watch/consul-status.ts";
-import { memoryLogger } from "../support/memory-logger.ts";
+import { observedMetrics } from "../support/pipeline-observer.ts";
 
 const valuesOf = async (counter: Counter) =>
   (await counter.get()).values.map((v) => [v.labels, v.value]);
@@ -52,13 +48,7 @@ test("a counter with two labels is tallied the same way", async () => {
 });
 
 test("a scrape of the bridge's metrics sees every xDS request and response counted before it", async () => {
-  const metrics = createMetrics(false);
-  const observer = new PipelineObserver({
-    metrics,
-    feed: new EventFeed(),
-    consulStatus: new ConsulStatus({ waitSeconds: 0 }),
-    logger: memoryLogger().logger,
-  });
+  const { observer, metrics } = observedMetrics();
   const hooks = observer.xds();
   const eds = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
   for (let i = 0; i < 3; i++) hooks.onRequest?.("ack", eds, "sotw");
