@@ -73,16 +73,20 @@ async function registerDuringFault(fault: BodyFault, port: number) {
     WATCHES.map((watch) => `/v1${watch}`).sort(),
     "the answers of every local watch were broken",
   );
-  // A watch is done with its broken answer (failed, or read a slow one whole) once it asks again.
+  // A watch is done with its broken answer (failed and read again at once, or read a slow one
+  // whole) once it blocks again: a next round breaking its immediate re-read instead would be
+  // that read's second attempt, which is logged at debug only.
   await waitFor(
     () =>
       applied.every((fault) =>
         stack.proxy.requests.some(
           (r) =>
-            r.url.startsWith(fault.url.split("?")[0]!) && r.receivedAt > (fault.sentAt ?? Infinity),
+            r.url.startsWith(fault.url.split("?")[0]!) &&
+            /[?&]index=/.test(r.url) &&
+            r.receivedAt > (fault.sentAt ?? Infinity),
         ),
       ),
-    { description: "every local watch asking again" },
+    { description: "every local watch blocking again" },
   );
   const brokenAt = Math.min(...applied.map((f) => f.at));
   const nextAnswers = WATCHES.map((watch) => {
