@@ -23,7 +23,7 @@ const FEED_SERVICES_PER_CHANGE = 20;
  * Now in ms since the epoch at sub-ms resolution: comparable across the bridge's processes, so
  * a change stamped by the primary is timed to a push by an xDS worker.
  */
-const epochMs = (): number => performance.timeOrigin + performance.now();
+export const epochMs = (): number => performance.timeOrigin + performance.now();
 
 /** Consul request metrics: latency of reads that do not block, failures by endpoint. */
 export function consulRequestHooks(metrics: BridgeMetrics): ConsulClientHooks {

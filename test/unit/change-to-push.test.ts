@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { EndpointStore } from "../../src/model/endpoint-store.ts";
 import type { BridgeMetrics } from "../../src/observe/metrics.ts";
+import { epochMs } from "../../src/observe/observe-pipeline.ts";
 import { CacheFeed, WHOLE_CACHE, type FeedUpdate } from "../../src/xds/cache/cache-feed.ts";
 import { ResourceCache } from "../../src/xds/cache/resource-cache.ts";
 import { StreamRegistry } from "../../src/xds/protocol/stream-registry.ts";
@@ -10,8 +11,6 @@ import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS } from "../../src/xds/resources
 import { loadXdsProtos } from "../../src/xds/resources/protos.ts";
 import { endpoint, service } from "../support/model-fixtures.ts";
 import { observedMetrics } from "../support/pipeline-observer.ts";
-
-const epochMs = (): number => performance.timeOrigin + performance.now();
 
 async function changeToPush(metrics: BridgeMetrics): Promise<{ count: number; sum: number }> {
   const [metric] = (await metrics.registry.getMetricsAsJSON()).filter(

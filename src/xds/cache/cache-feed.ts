@@ -34,7 +34,7 @@ export interface FeedUpdate {
   types: TypeUpdate[];
   /**
    * On an update a change in the primary's store made: when that change happened (ms since the
-   * epoch, `performance.timeOrigin + performance.now()`), so a worker times change to push.
+   * epoch at sub-ms resolution, a clock every process shares), so a worker times change to push.
    */
   changedAt?: number;
 }
