@@ -2,7 +2,8 @@ import { join } from "node:path";
 import { afterEach, type TestContext } from "node:test";
 import type { WorkerSettings } from "../../src/xds/server/xds-serving.ts";
 import { CacheFeed } from "../../src/xds/cache/cache-feed.ts";
-import { startXdsWorkers } from "../../src/xds/server/xds-workers.ts";
+import { startXdsWorkers, type XdsWorkers } from "../../src/xds/server/xds-workers.ts";
+import type { Logger } from "pino";
 import { repoRoot } from "./tools.ts";
 import type { ServiceEndpoints } from "../../src/model/endpoint.ts";
 import { EndpointStore } from "../../src/model/endpoint-store.ts";
@@ -47,12 +48,15 @@ export function serveFixturesFromWorkers(count: number): void {
   fixtureWorkers = count;
 }
 
-/** Serves `cache` from `count` xDS worker processes on a free loopback port. */
-function startFixtureWorkers(
-  cache: ResourceCache,
+/**
+ * Serves `cache` from `count` xDS worker processes on a free loopback port, fed as
+ * `--xds-workers` feeds them; closing them closes their feed. `logger`: the primary's side.
+ */
+export async function startLoopbackWorkers(
+  cache: XdsCache,
   count: number,
-  maxNames: number | undefined,
-): Promise<DiscoveryServer> {
+  { maxNames, logger = memoryLogger("warn").logger }: { maxNames?: number; logger?: Logger } = {},
+): Promise<XdsWorkers> {
   const settings: WorkerSettings = {
     xds: {
       host: "127.0.0.1",
@@ -67,19 +71,20 @@ function startFixtureWorkers(
     logFormat: "json",
   };
   const feed = new CacheFeed(cache);
-  return startXdsWorkers({
+  const workers = await startXdsWorkers({
     count,
     entry: join(repoRoot, "src", "main.ts"),
     settings,
     feed,
-    logger: memoryLogger("warn").logger,
-  }).then((workers) => ({
-    port: workers.port,
+    logger,
+  });
+  return {
+    ...workers,
     close: async () => {
       await workers.close();
       feed.close();
     },
-  }));
+  };
 }
 
 /** Options of {@link XdsServerFixture.start}. */
@@ -143,7 +148,7 @@ export function xdsServerFixture(): XdsServerFixture {
       const logs = memoryLogger();
       const server =
         fixtureWorkers > 1
-          ? await startFixtureWorkers(cache, fixtureWorkers, options.maxNames)
+          ? await startLoopbackWorkers(cache, fixtureWorkers, { maxNames: options.maxNames })
           : await startDiscoveryServer({
               cache,
               host: "127.0.0.1",

@@ -156,6 +156,12 @@ export async function startXdsWorkers<Settings>(
         }
       }
     });
+    // A message sent while a dead worker's channel still looked open fails with EPIPE or
+    // ECONNRESET, reported as the worker's `error` event: unheard, it would end the primary. The
+    // exit that follows restarts the worker.
+    worker.on("error", (error) =>
+      logger.warn({ err: error, worker: worker.id }, "xDS worker's channel failed"),
+    );
     worker.on("exit", (code, signal) => {
       entry.feed.detach();
       running.delete(worker.id);
