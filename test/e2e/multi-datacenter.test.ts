@@ -46,6 +46,11 @@ describe("a service in two datacenters fails over to the other one and comes bac
     for (let i = 0; i < count; i += 1) seen.add((await envoy.request("/", { host: "api" })).body);
     return seen;
   };
+  /** How many local instances Envoy holds as healthy. */
+  const healthyLocal = async (): Promise<number> =>
+    (await envoy.clusterHosts("api")).filter(
+      (host) => host.locality.region === "dc1" && host.healthStatus === "HEALTHY",
+    ).length;
   const unreachableGauge = async (): Promise<string | undefined> => {
     const text = await (await fetch(`${bridge.url}/metrics`)).text();
     return /^bridge_consul_datacenter_unreachable\{dc="dc2"\} (\d+)/m.exec(text)?.[1];
@@ -108,6 +113,10 @@ describe("a service in two datacenters fails over to the other one and comes bac
     });
     const failoverMs = Math.round(performance.now() - failedAt);
     t.diagnostic(`failover: local critical → first answer from dc2 in ${failoverMs} ms`);
+    // Envoy spills to dc2 as soon as one local instance is unhealthy; all of it once both are.
+    await waitFor(async () => (await healthyLocal()) === 0, {
+      description: "no local instance healthy in Envoy",
+    });
     assert.deepEqual([...(await answers(10))], ["dc2-a"]);
     await setLocalChecks("pass");
     const recoveredAt = performance.now();
@@ -117,6 +126,9 @@ describe("a service in two datacenters fails over to the other one and comes bac
     t.diagnostic(
       `failback: local passing → first local answer in ${Math.round(performance.now() - recoveredAt)} ms`,
     );
+    await waitFor(async () => (await healthyLocal()) === LOCAL.length, {
+      description: "both local instances healthy in Envoy",
+    });
     assert.deepEqual([...(await answers(20))].sort(), LOCAL);
   });
 
